@@ -1,0 +1,116 @@
+/**
+ * @file The metric seam (torchmetrics shape): a pure description (`MetricSpec`) plus an init / update / merge /
+ * compute state machine. The maths lives in `metrics/functional/*`; a metric implementation only wires
+ * preprocessing, an optional network session and that maths.
+ */
+import type { RgbImage } from '../types.ts';
+
+/**
+ * - `paired`: one value per (prediction, ground truth) pair (PSNR, SSIM, LPIPS, IDS).
+ * - `distribution`: one value per set (FID, KID); no per-sample values.
+ * - `no-reference`: one value per prediction alone (NIQE).
+ * - `reference-set`: one value per (prediction, references) (IDS against the reference photos).
+ */
+export type MetricKind = 'paired' | 'distribution' | 'no-reference' | 'reference-set';
+
+/** Where a metric's network weights came from; anything but `real` must be shown as such in every report. */
+export type WeightsKind = 'none' | 'real' | 'test-random-init';
+
+export interface MetricSpec {
+  /** Stable kebab-case id, e.g. `psnr`, `lpips-vgg`, `fid-clean`. */
+  readonly id: string;
+  /** Bumped whenever weights or preprocessing change the number. */
+  readonly version: string;
+  readonly kind: MetricKind;
+  readonly higherIsBetter: boolean;
+  /** Plausible bounds, for plots and sanity checks. */
+  readonly range?: readonly [number, number];
+  /** Printed precision for tables (the paper's). */
+  readonly decimals: number;
+  /** Human-readable one-line description naming the reference implementation. */
+  readonly description: string;
+  /** Expected input: every metric takes 8-bit RGB; `size` if it insists on one (e.g. 512×512). */
+  readonly input: { readonly size?: readonly [number, number] };
+  /** Provenance of the network weights. */
+  readonly weights: WeightsKind;
+}
+
+/** One image (and what it is compared against) fed to `update`. */
+export interface MetricItem {
+  readonly sampleId: string;
+  readonly pred: RgbImage;
+  readonly gt?: RgbImage;
+  readonly refs?: readonly RgbImage[];
+  /** Optional per-pixel mask (H×W, 0/1), e.g. the face region for fLPIPS. */
+  readonly mask?: Uint8Array;
+}
+
+export interface MetricValue {
+  /** The aggregate (mean over samples for per-sample metrics). */
+  readonly value: number;
+  /** Number of samples that contributed. */
+  readonly n: number;
+  /** Per-sample values keyed by sampleId (absent for distribution metrics). */
+  readonly perSample?: Readonly<Record<string, number>>;
+  /** Extra named numbers (e.g. KID std). */
+  readonly extra?: Readonly<Record<string, number>>;
+}
+
+export interface Metric<S = unknown> {
+  readonly spec: MetricSpec;
+  init(): S;
+  /** Validates inputs (size, presence of gt) and throws with a message naming the sample. May mutate `state`. */
+  update(state: S, items: readonly MetricItem[]): Promise<S>;
+  merge(a: S, b: S): S;
+  compute(state: S): MetricValue;
+  /** Releases native resources (ORT sessions). */
+  dispose?(): Promise<void>;
+}
+
+/** State of every per-sample metric: the values so far, in insertion order. */
+export interface PerSampleState {
+  readonly values: Map<string, number>;
+}
+
+/**
+ * Builds a `Metric` from a per-item scoring function: the common case (PSNR, SSIM, LPIPS, IDS, NIQE). The mean is
+ * accumulated in float64.
+ */
+export function perSampleMetric(
+  spec: MetricSpec,
+  score: (items: readonly MetricItem[]) => Promise<number[]> | number[],
+  opts: { needsGt?: boolean; dispose?: () => Promise<void> } = {},
+): Metric<PerSampleState> {
+  const needsGt = opts.needsGt ?? spec.kind === 'paired';
+  return {
+    spec,
+    init: () => ({ values: new Map() }),
+    async update(state, items) {
+      for (const it of items) {
+        if (needsGt && !it.gt) throw new Error(`${spec.id}: sample '${it.sampleId}' has no ground truth`);
+        if (spec.input.size) {
+          const [w, h] = spec.input.size;
+          for (const [name, img] of [['prediction', it.pred], ['ground truth', it.gt]] as const) {
+            if (img && (img.width !== w || img.height !== h)) {
+              throw new Error(`${spec.id}: sample '${it.sampleId}' ${name} is ${img.width}×${img.height}, expected ${w}×${h}`);
+            }
+          }
+        }
+      }
+      const vals = await score(items);
+      vals.forEach((v, i) => {
+        if (!Number.isFinite(v)) throw new Error(`${spec.id}: non-finite value ${v} for sample '${items[i].sampleId}'`);
+        state.values.set(items[i].sampleId, v);
+      });
+      return state;
+    },
+    merge: (a, b) => ({ values: new Map([...a.values, ...b.values]) }),
+    compute(state) {
+      let sum = 0;
+      for (const v of state.values.values()) sum += v;
+      const n = state.values.size;
+      return { value: n ? sum / n : Number.NaN, n, perSample: Object.fromEntries(state.values) };
+    },
+    dispose: opts.dispose,
+  };
+}

@@ -1,0 +1,39 @@
+/**
+ * @file Core value types shared by the engine, the CLI and the dashboard. Runtime-neutral: no node:*, no
+ * onnxruntime, no sharp (STYLE.md 2.2).
+ */
+
+/**
+ * A decoded 8-bit RGB image, row-major HWC (`data[(y * width + x) * 3 + c]`, c = R, G, B).
+ * This is the currency between datasets, restorers, metrics and the store: every file on disk is 8-bit, so a
+ * metric that starts from u8 sees exactly what the reference implementation sees after `PIL.Image.open`.
+ */
+export interface RgbImage {
+  readonly width: number;
+  readonly height: number;
+  readonly data: Uint8Array;
+}
+
+/** Named pixel ranges; never a boolean `normalize` flag (STYLE.md 2.4). */
+export type PixelRange = 'uint8' | 'zero-one' | 'minus-one-one';
+
+/**
+ * A float image tensor, NCHW with N = 1 unless stated.
+ * @property shape e.g. [1, 3, 512, 512]
+ */
+export interface FloatTensor {
+  readonly data: Float32Array;
+  readonly shape: readonly number[];
+}
+
+/** Allocate a black RGB image. */
+export function blankRgb(width: number, height: number): RgbImage {
+  return { width, height, data: new Uint8Array(width * height * 3) };
+}
+
+/** Throws unless `img` is `width`×`height` (defaults 512×512), naming `what` (usually a file path). */
+export function assertSize(img: RgbImage, what: string, width = 512, height = 512): void {
+  if (img.width !== width || img.height !== height) {
+    throw new Error(`${what}: expected a ${width}×${height} image, got ${img.width}×${img.height}`);
+  }
+}

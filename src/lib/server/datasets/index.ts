@@ -1,0 +1,9 @@
+/**
+ * @file The dataset-adapter registry: `adapter` id → factory taking the spec's dataset options.
+ */
+import type { Dataset } from '../../eval/datasets/types.ts';
+import { Registry } from '../../eval/registry.ts';
+
+export type DatasetFactory = (options: Readonly<Record<string, unknown>>) => Promise<Dataset>;
+
+export const DATASETS = new Registry<DatasetFactory>('dataset adapter');

@@ -1,0 +1,103 @@
+/**
+ * @file The only importer of onnxruntime-node (transformers.js `backends/onnx.js`). Every network in refbench is
+ * created and run through `createSession` / `runSession`.
+ *
+ * Invariants:
+ * - Execution providers are chosen from a frozen table; asking for `cuda` when its provider library is not
+ *   installed throws a clear error. onnxruntime does not fall back to the CPU by itself, and neither do we.
+ * - `runSession` validates inputs against `session.inputNames`, listing every missing name at once.
+ */
+import * as ort from 'onnxruntime-node';
+
+export type Device = 'cpu' | 'cuda';
+
+/** Device → execution providers handed to onnxruntime. */
+export const EXECUTION_PROVIDERS_BY_DEVICE = Object.freeze({
+  cpu: ['cpu'],
+  cuda: ['cuda'],
+} as const satisfies Record<Device, readonly string[]>);
+
+export interface SessionOptions {
+  readonly device?: Device;
+  /** Intra-op threads; 0 or undefined lets onnxruntime decide. */
+  readonly threads?: number;
+  readonly graphOptimization?: 'disabled' | 'basic' | 'extended' | 'all';
+  /** Keep outputs on the device (cuda only): `ort.Tensor`s stay device-resident. */
+  readonly preferredOutputLocation?: 'cpu' | 'gpu-buffer';
+}
+
+export type Session = ort.InferenceSession;
+export type Tensor = ort.Tensor;
+export const Tensor = ort.Tensor;
+
+/** A command for GPU users, shown when cuda is requested but missing (README has the same line). */
+export const CUDA_INSTALL_HINT = 'npm run install:cuda   (downloads the onnxruntime CUDA provider into node_modules/onnxruntime-node)';
+
+/**
+ * Creates an inference session from a file path or bytes.
+ * @throws Error naming the file and, for cuda, how to install the provider.
+ */
+export async function createSession(model: string | Uint8Array, opts: SessionOptions = {}): Promise<Session> {
+  const device = opts.device ?? 'cpu';
+  const what = typeof model === 'string' ? model : `<${model.byteLength}-byte model>`;
+  const so: ort.InferenceSession.SessionOptions = {
+    executionProviders: [...EXECUTION_PROVIDERS_BY_DEVICE[device]],
+    graphOptimizationLevel: opts.graphOptimization ?? 'all',
+    ...(opts.threads ? { intraOpNumThreads: opts.threads, interOpNumThreads: 1 } : {}),
+    ...(device === 'cuda' && opts.preferredOutputLocation ? { preferredOutputLocation: opts.preferredOutputLocation } : {}),
+  };
+  try {
+    return typeof model === 'string' ? await ort.InferenceSession.create(model, so) : await ort.InferenceSession.create(model, so);
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    if (device === 'cuda' && /cuda|providers_shared|shared library/i.test(msg)) {
+      throw new Error(`${what}: the CUDA execution provider could not be loaded (${msg.split('\n')[0]}). Install it with: ${CUDA_INSTALL_HINT}`);
+    }
+    throw new Error(`${what}: could not create an onnxruntime session: ${msg}`);
+  }
+}
+
+/** Input feeds by name. */
+export type Feeds = Record<string, ort.Tensor>;
+
+/**
+ * Runs a session after checking the feeds against `session.inputNames` (all missing names are listed).
+ * @throws Error naming the missing/unexpected inputs, or the run failure with each input's type and dims.
+ */
+export async function runSession(session: Session, feeds: Feeds, outputNames?: readonly string[]): Promise<Record<string, ort.Tensor>> {
+  const missing = session.inputNames.filter((n) => !(n in feeds));
+  const extra = Object.keys(feeds).filter((n) => !session.inputNames.includes(n));
+  if (missing.length || extra.length) {
+    throw new Error(
+      `onnx inputs do not match the graph: ${missing.length ? `missing [${missing.join(', ')}]` : ''}` +
+        `${extra.length ? ` unexpected [${extra.join(', ')}]` : ''}; graph inputs: [${session.inputNames.join(', ')}]`,
+    );
+  }
+  try {
+    return outputNames ? await session.run(feeds, outputNames as string[]) : await session.run(feeds);
+  } catch (err) {
+    const desc = Object.entries(feeds)
+      .map(([k, t]) => `${k}: ${t.type}[${t.dims.join(',')}]`)
+      .join('; ');
+    throw new Error(`onnx run failed (${err instanceof Error ? err.message : String(err)}); inputs: ${desc}`);
+  }
+}
+
+/** Float32 tensor helper. */
+export function f32(data: Float32Array, dims: readonly number[]): ort.Tensor {
+  return new ort.Tensor('float32', data, dims as number[]);
+}
+
+/** Int64 tensor helper. */
+export function i64(values: readonly number[], dims: readonly number[] = [values.length]): ort.Tensor {
+  return new ort.Tensor('int64', BigInt64Array.from(values.map((v) => BigInt(v))), dims as number[]);
+}
+
+/** Whether onnxruntime-node can see a CUDA provider library (without creating a session). */
+export function listBackends(): string[] {
+  const list = (ort as unknown as { listSupportedBackends?: () => { name: string; bundled: boolean }[] }).listSupportedBackends;
+  return list ? list().map((b) => `${b.name}${b.bundled ? '' : ' (not bundled)'}`) : ['cpu'];
+}
+
+/** onnxruntime-node's version, for run.json. */
+export const ORT_VERSION: string = (ort.env as unknown as { versions?: { common?: string } }).versions?.common ?? 'unknown';

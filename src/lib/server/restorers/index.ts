@@ -1,0 +1,7 @@
+/**
+ * @file The restorer registry. Each entry is a lazy factory; adding a restorer = its file plus one line here.
+ */
+import type { RestorerFactory } from '../../eval/restorers/restorer.ts';
+import { Registry } from '../../eval/registry.ts';
+
+export const RESTORERS = new Registry<RestorerFactory>('restorer');

@@ -1,0 +1,16 @@
+import { sveltekit } from '@sveltejs/kit/vite';
+import { defineConfig } from 'vitest/config';
+
+// Test tiers (STYLE.md 2.5): unit | parity | pipeline | e2e. `npm test` runs them all; none needs Python or a GPU.
+export default defineConfig(({ mode }) => ({
+  plugins: mode === 'test' ? [] : [sveltekit()],
+  test: {
+    environment: 'node',
+    pool: 'forks',
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    include: ['test/**/*.test.ts'],
+    // ORT sessions are memory-hungry and the machine has 2 cores: keep the parallelism modest.
+    maxWorkers: 2,
+  },
+}));
