@@ -5,3 +5,5 @@ import type { RestorerFactory } from '../../eval/restorers/restorer.ts';
 import { Registry } from '../../eval/registry.ts';
 
 export const RESTORERS = new Registry<RestorerFactory>('restorer');
+
+RESTORERS.register('ref-ldm', async (o) => (await import('./ref-ldm/restorer.ts')).createRefLdm(o), 'restorers/ref-ldm/restorer.ts');

@@ -33,3 +33,17 @@ describe('ReF-LDM pre/post-processing', () => {
     expect(quantiseImage(chw, 3, 1, 'round').data[0]).toBe(128);
   });
 });
+
+import { gaussianNoise } from '../../../../src/lib/eval/refldm/noise.ts';
+
+describe('gaussianNoise', () => {
+  it('is deterministic per seed and roughly standard normal', () => {
+    const a = gaussianNoise(8 * 64 * 64, 2024);
+    expect(gaussianNoise(8 * 64 * 64, 2024)).toEqual(a);
+    expect(gaussianNoise(16, 2025)).not.toEqual(a.subarray(0, 16));
+    const mean = a.reduce((s, v) => s + v, 0) / a.length;
+    const varc = a.reduce((s, v) => s + (v - mean) ** 2, 0) / a.length;
+    expect(Math.abs(mean)).toBeLessThan(0.03);
+    expect(Math.abs(varc - 1)).toBeLessThan(0.05);
+  });
+});

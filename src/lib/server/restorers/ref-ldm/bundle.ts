@@ -1,0 +1,151 @@
+/**
+ * @file Loads and validates a ReF-LDM ONNX bundle (bundle.json + *.onnx, written by `python -m refbench_export`).
+ * The bundle is the only boundary with the Python exporter: its camelCase JSON is parsed here with zod, once,
+ * and every ONNX file is checked against the sha256 recorded in `files` before a session is created.
+ * See docs/bundle.md (exporter side) and docs/refldm-runner.md (this side).
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+
+const DimSchema = z.union([z.number().int(), z.string(), z.null()]);
+const IoSchema = z.object({ name: z.string(), dtype: z.string(), shape: z.array(DimSchema) });
+const GraphSchema = z.object({ file: z.string(), inputs: z.array(IoSchema), outputs: z.array(IoSchema) });
+
+/** One self-attention layer of the U-Net, forward order (refldm-model.md §3.1). */
+const AttentionLayerSchema = z.object({
+  index: z.number().int().nonnegative(),
+  name: z.string(),
+  channels: z.number().int().positive(),
+  heads: z.number().int().positive(),
+  headDim: z.number().int().positive(),
+  tokens: z.number().int().positive(),
+});
+
+const WeightsSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('random-init'), seed: z.number().int() }),
+  z.object({ kind: z.literal('checkpoint'), refldmSha256: z.string(), vqganSha256: z.string() }),
+]);
+
+/** bundle.json, formatVersion 1. Unknown keys are kept (`loose`) so newer exporters stay readable. */
+export const BundleSchema = z.looseObject({
+  format: z.literal('refbench-refldm-bundle'),
+  formatVersion: z.literal(1),
+  config: z.string(),
+  model: z.looseObject({ vae: z.record(z.string(), z.unknown()), unet: z.record(z.string(), z.unknown()) }),
+  weights: WeightsSchema,
+  latent: z.object({ channels: z.number().int().positive(), factor: z.number().int().positive(), size: z.number().int().positive() }),
+  schedule: z.object({
+    numTimesteps: z.number().int().positive(),
+    betaSchedule: z.string(),
+    linearStart: z.number(),
+    linearEnd: z.number(),
+    alphasCumprod: z.array(z.number()),
+  }),
+  attentionLayers: z.array(AttentionLayerSchema).min(1),
+  zeroRefDefault: z.number().int().nonnegative(),
+  channelConcatRefs: z.number().int().positive(),
+  graphs: z.looseObject({
+    vaeEncoder: GraphSchema,
+    vaeDecoder: GraphSchema,
+    unetRef: GraphSchema.optional(),
+    unet: GraphSchema.optional(),
+    unetSpatial: GraphSchema.optional(),
+    unetCross: GraphSchema.optional(),
+    unetChannel: GraphSchema.optional(),
+  }),
+  files: z.record(z.string(), z.string().regex(/^[0-9a-f]{64}$/)),
+});
+
+export type BundleJson = z.infer<typeof BundleSchema>;
+export type GraphKey = 'vaeEncoder' | 'vaeDecoder' | 'unetRef' | 'unet' | 'unetSpatial' | 'unetCross' | 'unetChannel';
+export type AttentionLayer = z.infer<typeof AttentionLayerSchema>;
+
+/** A validated bundle: its JSON plus the directory it lives in. */
+export interface Bundle {
+  readonly dir: string;
+  readonly json: BundleJson;
+  /** ᾱ as float32 (the sampler's table). */
+  readonly alphasCumprod: Float32Array;
+}
+
+/**
+ * Reads and validates `<dir>/bundle.json`.
+ * @throws Error naming the file and every invalid field.
+ */
+export async function loadBundleJson(dir: string): Promise<Bundle> {
+  const abs = resolve(dir);
+  const path = join(abs, 'bundle.json');
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new Error(`${path}: ${code === 'ENOENT' ? 'no bundle.json here (export one with python -m refbench_export)' : `cannot read (${code})`}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`${path}: not valid JSON (${err instanceof Error ? err.message : String(err)})`);
+  }
+  const parsed = BundleSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n');
+    throw new Error(`${path}: invalid bundle.json:\n${issues}`);
+  }
+  const json = parsed.data;
+  if (json.schedule.alphasCumprod.length !== json.schedule.numTimesteps) {
+    throw new Error(`${path}: schedule.alphasCumprod has ${json.schedule.alphasCumprod.length} values, numTimesteps is ${json.schedule.numTimesteps}`);
+  }
+  for (const [key, g] of Object.entries(json.graphs)) {
+    if (g && typeof g === 'object' && 'file' in g && !(String((g as { file: string }).file) in json.files)) {
+      throw new Error(`${path}: graphs.${key}.file '${(g as { file: string }).file}' has no sha256 in files`);
+    }
+  }
+  return { dir: abs, json, alphasCumprod: Float32Array.from(json.schedule.alphasCumprod) };
+}
+
+/** sha256 of a file, streamed. */
+export async function sha256File(path: string): Promise<string> {
+  const h = createHash('sha256');
+  await new Promise<void>((res, rej) => {
+    createReadStream(path)
+      .on('data', (c) => h.update(c))
+      .on('end', () => res())
+      .on('error', (e) => rej(new Error(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? e.message})`)));
+  });
+  return h.digest('hex');
+}
+
+/** Hashes already verified in this process, by absolute path + size + mtime (large paper bundles hash once). */
+const VERIFIED = new Map<string, string>();
+
+/**
+ * The absolute path of a graph's ONNX file, after checking its sha256 against `files`.
+ * @throws Error when the graph is not in the bundle or the hash differs (naming both hashes).
+ */
+export async function graphPath(bundle: Bundle, key: GraphKey, verify = true): Promise<string> {
+  const g = bundle.json.graphs[key];
+  if (!g) {
+    const have = Object.keys(bundle.json.graphs).join(', ');
+    throw new Error(`${join(bundle.dir, 'bundle.json')}: graph '${key}' is not in this bundle (has: ${have}); re-export with it`);
+  }
+  const path = join(bundle.dir, g.file);
+  if (verify) {
+    const want = bundle.json.files[g.file];
+    const got = VERIFIED.get(path) ?? (await sha256File(path));
+    if (got !== want) throw new Error(`${path}: sha256 ${got} does not match bundle.json files['${g.file}'] = ${want}`);
+    VERIFIED.set(path, got);
+  }
+  return path;
+}
+
+/** The file hashes recorded for provenance (name → sha256). */
+export function bundleFiles(bundle: Bundle): { name: string; sha256: string }[] {
+  return Object.entries(bundle.json.files)
+    .map(([name, sha256]) => ({ name, sha256 }))
+    .sort((a, b) => a.name.localeCompare(b.name));
+}

@@ -1,0 +1,174 @@
+/**
+ * @file The `ref-ldm` restorer: options (zod) → bundle → sampler, and the Restorer seam around it.
+ * Weights provenance comes from bundle.json: a random-init bundle makes `info.weights.kind = 'random-init'`,
+ * so the run is labelled untrained everywhere downstream.
+ *
+ * @example
+ *   const r = await createRefLdm({ config: 'tiny', steps: 10 });
+ *   const out = await r.restore({ sampleId: 'a', lq, refs: [ref0, ref1] });
+ *   out.image.width; // 512
+ */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import type { Restorer, RestorerInfo, RestoreInput, RestoreOptions, RestoreOutput } from '../../../eval/restorers/restorer.ts';
+import { gaussianNoise, NOISE_GENERATOR_ID } from '../../../eval/refldm/noise.ts';
+import { bundleFiles, loadBundleJson, sha256File } from './bundle.ts';
+import { RefLdmSampler } from './sampler.ts';
+import { ms2 } from './instrumentation.ts';
+
+/** Repository root (four levels above src/lib/server/restorers/ref-ldm). */
+export const REPO_ROOT = resolve(fileURLToPath(new URL('../../../../../', import.meta.url)));
+/** The committed tiny random-init bundle, the default for `config: 'tiny'`. */
+export const TINY_BUNDLE_DIR = join(REPO_ROOT, 'test/fixtures/refldm-tiny');
+
+/** `ref-ldm` options; keys map 1:1 to run-spec `restorer.options`. */
+export const RefLdmOptionsSchema = z
+  .object({
+    /** Bundle directory (bundle.json + *.onnx). Required unless `config` is 'tiny'. */
+    bundle: z.string().optional(),
+    config: z.enum(['tiny', 'paper']).optional(),
+    /** Requested DDIM steps (the schedule may give one more, e.g. 30 → 31). Paper: 100. */
+    steps: z.number().int().min(1).max(1000).default(100),
+    /** Paper: 'uniform' (1, 11, …, 991); the demo uses 'uniform_trailing'. */
+    schedule: z.enum(['uniform', 'uniform_trailing']).default('uniform'),
+    /** Classifier-free guidance scale; 1 runs the conditional pass only. Paper: 1.5. */
+    cfg: z.number().min(0).default(1.5),
+    /** At most this many references: the first k in CSV order, never duplicated. Paper: 5. */
+    maxRefs: z.number().int().min(1).default(5),
+    /** Zero latents standing for "no references" (§8); default bundle.zeroRefDefault (5). */
+    zeroRefs: z.number().int().min(1).optional(),
+    design: z.enum(['cachekv', 'spatial', 'cross', 'channel']).default('cachekv'),
+    /** x_T: a .f32 file (1×8×64×64, little-endian) or a seed for the documented PRNG (not torch's). */
+    xT: z.union([z.string(), z.number().int()]).optional(),
+    device: z.enum(['cpu', 'cuda']).default('cpu'),
+    threads: z.number().int().min(0).optional(),
+    quantise: z.enum(['trunc', 'round']).default('trunc'),
+    /** Check every ONNX file's sha256 against bundle.json before loading (default true). */
+    verifyHashes: z.boolean().default(true),
+  })
+  .strict();
+
+export type RefLdmOptions = z.input<typeof RefLdmOptionsSchema>;
+
+/** Parses options, naming every bad field. */
+export function parseRefLdmOptions(options: Readonly<Record<string, unknown>>): z.output<typeof RefLdmOptionsSchema> {
+  const r = RefLdmOptionsSchema.safeParse(options);
+  if (!r.success) {
+    throw new Error(`ref-ldm options: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  }
+  return r.data;
+}
+
+/** Reads a raw little-endian float32 file and checks its length. */
+export async function readF32(path: string, expected: number): Promise<Float32Array> {
+  let buf: Buffer;
+  try {
+    buf = await readFile(path);
+  } catch (err) {
+    throw new Error(`${path}: cannot read x_T (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+  if (buf.byteLength !== expected * 4) throw new Error(`${path}: expected ${expected} float32 values (${expected * 4} bytes), got ${buf.byteLength} bytes`);
+  const out = new Float32Array(expected);
+  new Uint8Array(out.buffer).set(buf);
+  return out;
+}
+
+/** Creates the `ref-ldm` restorer (loads every session up front; `loadMs` is reported separately). */
+export async function createRefLdm(options: Readonly<Record<string, unknown>>): Promise<Restorer & { sampler: RefLdmSampler; xT: Float32Array }> {
+  const o = parseRefLdmOptions(options);
+  const dir = o.bundle ?? (o.config === 'tiny' ? TINY_BUNDLE_DIR : undefined);
+  if (!dir) {
+    throw new Error(
+      "ref-ldm options: 'bundle' is required (a directory with bundle.json); for the paper config export one with " +
+        '`python/.venv/bin/python -m refbench_export bundle --config paper --random-init 0 --out <dir>` or convert real weights',
+    );
+  }
+  const bundle = await loadBundleJson(dir);
+  if (o.config && o.config !== bundle.json.config) throw new Error(`${dir}/bundle.json: config is '${bundle.json.config}', options ask for '${o.config}'`);
+  const zeroRefs = o.zeroRefs ?? (bundle.json.zeroRefDefault || 5);
+  const sampler = await RefLdmSampler.create(bundle, {
+    design: o.design,
+    steps: o.steps,
+    schedule: o.schedule,
+    cfg: o.cfg,
+    maxRefs: o.maxRefs,
+    zeroRefs,
+    quantise: o.quantise,
+    device: o.device,
+    threads: o.threads,
+    verifyHashes: o.verifyHashes,
+  });
+
+  // x_T: one tensor shared by every image (paper protocol, §12).
+  const { channels: C, size: S } = sampler.latent;
+  const n = C * S * S;
+  let xT: Float32Array;
+  let xTRecord: Record<string, unknown>;
+  const defaultFile = join(bundle.dir, 'x_T.f32');
+  if (typeof o.xT === 'string' || (o.xT === undefined && existsSync(defaultFile))) {
+    const p = resolve(typeof o.xT === 'string' ? o.xT : defaultFile);
+    xT = await readF32(p, n);
+    xTRecord = { kind: 'file', path: p, sha256: await sha256File(p) };
+  } else {
+    const seed = o.xT ?? 2024;
+    xT = gaussianNoise(n, seed);
+    xTRecord = { kind: 'seed', seed, generator: NOISE_GENERATOR_ID, note: "not torch's RNG: outputs differ from a PyTorch run with the same seed" };
+  }
+
+  const w = bundle.json.weights;
+  const files = bundleFiles(bundle);
+  const info: RestorerInfo = {
+    id: 'ref-ldm',
+    version: `bundle-v${bundle.json.formatVersion}`,
+    weights: w.kind === 'random-init' ? { kind: 'random-init', seed: w.seed, files } : { kind: 'checkpoint', files },
+    settings: {
+      bundle: bundle.dir,
+      config: bundle.json.config,
+      design: o.design,
+      steps: o.steps,
+      stepsRun: sampler.tables.timesteps.length,
+      schedule: o.schedule,
+      eta: 0,
+      cfg: o.cfg,
+      maxRefs: o.maxRefs,
+      zeroRefs,
+      quantise: o.quantise,
+      device: o.device,
+      threads: o.threads ?? 0,
+      xT: xTRecord,
+      modelLoadMs: ms2(sampler.loadMs),
+      untrained: w.kind === 'random-init',
+    },
+  };
+
+  return {
+    info,
+    sampler,
+    xT,
+    async restore(input: RestoreInput, opts?: RestoreOptions): Promise<RestoreOutput> {
+      if (opts?.signal?.aborted) throw new Error(`${input.sampleId}: aborted`);
+      const r = await sampler.sample(input.lq, input.refs, xT, opts?.onStep);
+      const t = r.timings;
+      return {
+        image: r.image,
+        timings: {
+          preprocess: ms2(t.preprocess),
+          encode: ms2(t.encode),
+          refPass: ms2(t.refPass),
+          steps: t.steps.map(ms2),
+          decode: ms2(t.decode),
+          total: ms2(t.total),
+        },
+        info: { ...r.info, modelLoadMs: ms2(sampler.loadMs), weights: w.kind },
+      };
+    },
+    async dispose() {
+      // Sessions are released with the process; onnxruntime-node has `release()` on sessions but the sampler
+      // owns several and may be shared by a benchmark loop.
+      await sampler.release();
+    },
+  };
+}
