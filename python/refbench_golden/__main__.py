@@ -12,6 +12,8 @@ import sys
 import time
 
 GENERATORS: list[str] = [
+    "lpips_ids",
+    "pyiqa_basic",
 ]
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]

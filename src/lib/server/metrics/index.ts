@@ -17,3 +17,8 @@ export interface MetricFactoryOptions {
 export type MetricFactory = (options: MetricFactoryOptions) => Promise<Metric<any>>;
 
 export const METRICS = new Registry<MetricFactory>('metric');
+METRICS.register('lpips-vgg', async (o) => (await import('./lpips.ts')).createLpips('vgg', o), 'metrics/lpips.ts');
+METRICS.register('lpips-alex', async (o) => (await import('./lpips.ts')).createLpips('alex', o), 'metrics/lpips.ts');
+METRICS.register('flpips-vgg', async (o) => (await import('./flpips.ts')).createFlpips(o), 'metrics/flpips.ts');
+METRICS.register('ids-arcface-r50', async (o) => (await import('./ids.ts')).createIds(o), 'metrics/ids.ts');
+METRICS.register('ids-refs-arcface-r50', async (o) => (await import('./ids.ts')).createIdsRefs(o), 'metrics/ids.ts');

@@ -1,0 +1,149 @@
+/**
+ * @file IDS metrics (ReF-LDM protocol §5.1): `ids-arcface-r50` = cosine(ArcFace(pred), ArcFace(GT)) and
+ * `ids-refs-arcface-r50` = mean over references of cosine(ArcFace(pred), ArcFace(ref)).
+ *
+ * Pipeline (IdentityLoss convention): RGB u8 (512×512, or PIL-bicubic to 512 with `resize`) → 2·(u/255) − 1 →
+ * crop rows/cols [32, 480) → exact 4×4 box mean to 112×112 → ONNX ArcFace (insightface R50 WebFace,
+ * NCHW [B,3,112,112] float, first graph input whatever its name) → embedding → cosine in float64. No landmark
+ * alignment: an aligned IDS is a different metric.
+ */
+import type { Metric, MetricItem, MetricSpec, PerSampleState, WeightsKind } from '../../eval/metrics/metric.ts';
+import { perSampleMetric } from '../../eval/metrics/metric.ts';
+import { identityInput } from '../../eval/metrics/functional/area-resize.ts';
+import { cosineSimilarity } from '../../eval/metrics/functional/cosine.ts';
+import type { RgbImage } from '../../eval/types.ts';
+import { createSession, f32, runSession, type Session } from '../ort/session.ts';
+import { requireModelFile } from '../models/paths.ts';
+import type { MetricFactoryOptions } from './index.ts';
+import { prepare512, type LpipsResizeMode } from './lpips.ts';
+
+/** The manifest id and file of the real network. */
+export const ARCFACE_MODEL_ID = 'arcface-r50-webface';
+export const ARCFACE_ONNX_FILE = 'webface_r50.onnx';
+const ARCFACE_SIZE = 112;
+
+/** IDS options. */
+export interface IdsOptions extends MetricFactoryOptions {
+  /** Explicit ArcFace ONNX path (overrides the models folder). */
+  readonly onnx?: string;
+  readonly weights?: WeightsKind;
+  readonly resize?: LpipsResizeMode;
+  /** Images per ONNX run. Default 8. */
+  readonly batchSize?: number;
+}
+
+/** An ArcFace session plus the names it was found under. */
+export interface ArcfaceModel {
+  readonly session: Session;
+  readonly onnxPath: string;
+}
+
+/** Loads the ArcFace session. @throws ModelMissingError with the fetch + convert command. */
+export async function loadArcface(opts: IdsOptions, consumer: string): Promise<ArcfaceModel> {
+  const onnxPath = opts.onnx ?? requireModelFile(opts.modelsDir, ARCFACE_MODEL_ID, ARCFACE_ONNX_FILE, consumer);
+  const session = await createSession(onnxPath, { device: opts.device, threads: opts.threads, graphOptimization: 'all' });
+  return { session, onnxPath };
+}
+
+/**
+ * Embeds 512×512 images (`batchSize` per run); returns one Float32Array per image.
+ * @throws Error naming `names[i]` when the embedding contains NaN/Infinity.
+ */
+export async function embedImages(model: ArcfaceModel, imgs: readonly RgbImage[], names: readonly string[], batchSize = 8): Promise<Float32Array[]> {
+  const out: Float32Array[] = [];
+  const per = 3 * ARCFACE_SIZE * ARCFACE_SIZE;
+  for (let s = 0; s < imgs.length; s += batchSize) {
+    const k = Math.min(batchSize, imgs.length - s);
+    const input = new Float32Array(k * per);
+    for (let i = 0; i < k; i++) identityInput(imgs[s + i], ARCFACE_SIZE, input, i * per);
+    const res = await runSession(model.session, { [model.session.inputNames[0]]: f32(input, [k, 3, ARCFACE_SIZE, ARCFACE_SIZE]) });
+    const t = res[model.session.outputNames[0]];
+    const data = t.data as Float32Array;
+    const dim = data.length / k;
+    for (let i = 0; i < k; i++) {
+      const e = data.slice(i * dim, (i + 1) * dim);
+      if (!e.every(Number.isFinite)) throw new Error(`ArcFace output for '${names[s + i]}' contains NaN or Infinity (${model.onnxPath})`);
+      out.push(e);
+    }
+  }
+  return out;
+}
+
+function idsSpec(id: string, kind: MetricSpec['kind'], weights: WeightsKind, resize: LpipsResizeMode, description: string): MetricSpec {
+  return { id, version: '1', kind, higherIsBetter: true, range: [-1, 1], decimals: 3, description, input: resize === 'none' ? { size: [512, 512] } : {}, weights };
+}
+
+function idsOptions(o: MetricFactoryOptions, id: string): IdsOptions {
+  const opts = o as IdsOptions;
+  const resize = opts.resize ?? 'none';
+  if (resize !== 'none' && resize !== 'pil-bicubic-512') throw new Error(`${id}: option resize must be 'none' or 'pil-bicubic-512', got '${String(resize)}'`);
+  const bs = opts.batchSize ?? 8;
+  if (!Number.isInteger(bs) || bs < 1) throw new Error(`${id}: option batchSize must be a positive integer, got ${String(bs)}`);
+  return { ...opts, resize, batchSize: bs };
+}
+
+/**
+ * Creates `ids-arcface-r50` (vs ground truth).
+ * @example
+ * const m = await createIds({ modelsDir: 'models' });
+ * let s = m.init(); s = await m.update(s, [{ sampleId: '00001', pred, gt }]);
+ * m.compute(s).value; // e.g. 0.651
+ */
+export async function createIds(options: MetricFactoryOptions = {}): Promise<Metric<PerSampleState>> {
+  const id = 'ids-arcface-r50';
+  const opts = idsOptions(options, id);
+  const model = await loadArcface(opts, id);
+  const spec = idsSpec(id, 'paired', opts.weights ?? (opts.onnx ? 'test-random-init' : 'real'), opts.resize!,
+    "IDS: cosine of insightface ArcFace R50 (WebFace) embeddings of prediction and GT; RGB [-1,1], centre crop [32:480], area resize to 112, no alignment (ReF-LDM IdentityLoss)");
+  return perSampleMetric(
+    spec,
+    async (items: readonly MetricItem[]) => {
+      const imgs: RgbImage[] = [];
+      const names: string[] = [];
+      for (const it of items) {
+        imgs.push(prepare512(it.pred, opts.resize!, `${id}: sample '${it.sampleId}' prediction`));
+        imgs.push(prepare512(it.gt!, opts.resize!, `${id}: sample '${it.sampleId}' ground truth`));
+        names.push(`${it.sampleId} (prediction)`, `${it.sampleId} (ground truth)`);
+      }
+      const emb = await embedImages(model, imgs, names, opts.batchSize);
+      return items.map((_, i) => cosineSimilarity(emb[2 * i], emb[2 * i + 1]));
+    },
+    { dispose: () => model.session.release() },
+  );
+}
+
+/** Creates `ids-refs-arcface-r50`: mean cosine of the prediction to each of its references. */
+export async function createIdsRefs(options: MetricFactoryOptions = {}): Promise<Metric<PerSampleState>> {
+  const id = 'ids-refs-arcface-r50';
+  const opts = idsOptions(options, id);
+  const model = await loadArcface(opts, id);
+  const spec = idsSpec(id, 'reference-set', opts.weights ?? (opts.onnx ? 'test-random-init' : 'real'), opts.resize!,
+    'Mean cosine of ArcFace R50 (WebFace) embeddings of the prediction and each reference image (IDS convention)');
+  return perSampleMetric(
+    spec,
+    async (items: readonly MetricItem[]) => {
+      const imgs: RgbImage[] = [];
+      const names: string[] = [];
+      for (const it of items) {
+        if (!it.refs || it.refs.length === 0) throw new Error(`${id}: sample '${it.sampleId}' has no reference images`);
+        imgs.push(prepare512(it.pred, opts.resize!, `${id}: sample '${it.sampleId}' prediction`));
+        names.push(`${it.sampleId} (prediction)`);
+        it.refs.forEach((r, j) => {
+          imgs.push(prepare512(r, opts.resize!, `${id}: sample '${it.sampleId}' reference ${j}`));
+          names.push(`${it.sampleId} (reference ${j})`);
+        });
+      }
+      const emb = await embedImages(model, imgs, names, opts.batchSize);
+      const vals: number[] = [];
+      let o = 0;
+      for (const it of items) {
+        const p = emb[o++];
+        let sum = 0;
+        for (let j = 0; j < it.refs!.length; j++) sum += cosineSimilarity(p, emb[o++]);
+        vals.push(sum / it.refs!.length);
+      }
+      return vals;
+    },
+    { needsGt: false, dispose: () => model.session.release() },
+  );
+}
