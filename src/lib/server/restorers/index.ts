@@ -6,6 +6,8 @@ import { Registry } from '../../eval/registry.ts';
 
 export const RESTORERS = new Registry<RestorerFactory>('restorer');
 
+RESTORERS.register('lq', async (o) => (await import('./lq.ts')).createLqRestorer(o), 'restorers/lq.ts');
+RESTORERS.register('classical', async (o) => (await import('./classical.ts')).createClassicalRestorer(o), 'restorers/classical.ts');
 RESTORERS.register('ref-ldm', async (o) => (await import('./ref-ldm/restorer.ts')).createRefLdm(o), 'restorers/ref-ldm/restorer.ts');
 RESTORERS.register('onnx-single', async (o) => (await import('./onnx-single.ts')).createOnnxSingle(o), 'restorers/onnx-single.ts');
 RESTORERS.register('command', async (o) => (await import('./command.ts')).createCommandRestorer(o), 'restorers/command.ts');

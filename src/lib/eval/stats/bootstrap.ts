@@ -1,0 +1,65 @@
+/**
+ * @file Bootstrap uncertainty for per-sample means (lm-eval `bootstrap_stderr` idea): resample the per-sample
+ * values with replacement, B times, with a fixed-seed PRNG so the same values always give the same CI.
+ * Runtime-neutral.
+ */
+
+/** mulberry32: a tiny deterministic 32-bit PRNG; returns floats in [0, 1). */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface BootstrapResult {
+  readonly mean: number;
+  readonly n: number;
+  /** Standard deviation of the bootstrap means (null when n < 2). */
+  readonly stderr: number | null;
+  /** Percentile 95% interval of the bootstrap means (null when n < 2). */
+  readonly ci95: readonly [number, number] | null;
+}
+
+/** Default settings written into summary.json so a reader can reproduce the numbers. */
+export const BOOTSTRAP_DEFAULTS = Object.freeze({ iterations: 1000, seed: 2024 });
+
+/** Linear-interpolated quantile of sorted values (numpy's default 'linear' method). */
+export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
+  const pos = (sorted.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+}
+
+/**
+ * Mean with bootstrap stderr and 95% percentile CI. Sums in float64.
+ * @param values per-sample values (order matters for determinism: pass them in a stable order, e.g. by sampleId).
+ */
+export function bootstrapMean(values: readonly number[], opts: { iterations?: number; seed?: number } = {}): BootstrapResult {
+  const n = values.length;
+  const iterations = opts.iterations ?? BOOTSTRAP_DEFAULTS.iterations;
+  let sum = 0;
+  for (const v of values) sum += v;
+  const mean = n ? sum / n : Number.NaN;
+  if (n < 2) return { mean, n, stderr: null, ci95: null };
+  const rng = mulberry32(opts.seed ?? BOOTSTRAP_DEFAULTS.seed);
+  const means = new Float64Array(iterations);
+  for (let b = 0; b < iterations; b++) {
+    let s = 0;
+    for (let i = 0; i < n; i++) s += values[Math.floor(rng() * n)];
+    means[b] = s / n;
+  }
+  let m = 0;
+  for (const x of means) m += x;
+  m /= iterations;
+  let ss = 0;
+  for (const x of means) ss += (x - m) * (x - m);
+  const stderr = Math.sqrt(ss / (iterations - 1));
+  means.sort();
+  return { mean, n, stderr, ci95: [quantileSorted(means, 0.025), quantileSorted(means, 0.975)] };
+}

@@ -1,0 +1,556 @@
+/**
+ * @file The evaluation runner: spec → dataset → for each sample not yet done: decode → restore → save PNG →
+ * per-sample metrics → append one samples.jsonl line. Resumable (same spec → same run directory), crash-safe
+ * (see results/store.ts), interruptible (AbortSignal; stops after the image in flight).
+ *
+ * Whole-run problems (bad spec, unknown id, dataset index errors, a metric's missing model file) abort BEFORE any
+ * work. Per-image problems (unreadable file, missing reference, restorer or metric error) become status 'error'
+ * lines naming the file, and show up as coverage N/M; nothing is dropped silently.
+ *
+ * Public API (used by the CLI and `refbench demo`): `runSpec`, `evalRun`, and `report` (in ./report.ts).
+ */
+import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { DatasetError, type Dataset, type SampleRef } from '../../eval/datasets/types.ts';
+import type { Metric, MetricItem } from '../../eval/metrics/metric.ts';
+import { UnknownIdError } from '../../eval/registry.ts';
+import { RESULTS_SCHEMA_VERSION, TIME_METRIC, type MetricInfo, type RunJson, type SampleLine, type Summary } from '../../eval/results/schema.ts';
+import type { Restorer } from '../../eval/restorers/restorer.ts';
+import { canonicalJson, identityOfSpec, parseRunSpec, applyOverrides, type ResolvedRunSpec, type SpecOverrides } from '../../eval/spec/run-spec.ts';
+import { assertSize, type RgbImage } from '../../eval/types.ts';
+import { DATASETS } from '../datasets/index.ts';
+import { encodePng, readRgb } from '../image/io.ts';
+import { METRICS } from '../metrics/index.ts';
+import { RESTORERS } from '../restorers/index.ts';
+import { resolveRunDir, RunStore, runsRoot, sha256Hex } from '../results/store.ts';
+import { createProgress } from './progress.ts';
+import { codeVersion, hostInfo, packageVersions } from './provenance.ts';
+import { loadSpecFile } from './spec-file.ts';
+import { buildSummary } from './summary.ts';
+
+/** Options of `runSpec`. */
+export interface RunOptions {
+  /** Results root (default `./results`); runs go to `<resultsDir>/runs/<runId>/`. */
+  readonly resultsDir?: string;
+  /** Start a new timestamped run instead of resuming the spec's run. */
+  readonly fresh?: boolean;
+  /** Re-run samples whose last line has status 'error'. */
+  readonly retryFailed?: boolean;
+  /** Abort: the runner stops after the image in flight; the result has `aborted: true`. */
+  readonly signal?: AbortSignal;
+  /** No progress output. */
+  readonly quiet?: boolean;
+  readonly progress?: 'auto' | 'bar' | 'lines';
+  /** CLI overrides (flags > file > defaults). */
+  readonly overrides?: SpecOverrides;
+  /** Use this dataset object instead of creating `spec.dataset.adapter` from the registry (tests, demo). */
+  readonly dataset?: Dataset;
+  /** Informational messages (default: stderr unless quiet). */
+  readonly log?: (msg: string) => void;
+}
+
+export interface RunResult {
+  readonly runDir: string;
+  readonly runId: string;
+  readonly summary: Summary;
+  /** True when stopped by the signal before finishing. */
+  readonly aborted: boolean;
+  /** True when an existing run directory was continued. */
+  readonly resumed: boolean;
+  /** Samples processed in this invocation, and how many of them failed. */
+  readonly processed: number;
+  readonly failed: number;
+}
+
+/** An image loader for LQ/GT/refs: the datasets helper's `loadHq` (PIL-bicubic to 512 when needed) if present. */
+type ImageLoader = (path: string) => Promise<RgbImage>;
+
+async function findHqLoader(): Promise<ImageLoader | null> {
+  const url = new URL('../datasets/load.ts', import.meta.url);
+  if (!existsSync(url)) return null;
+  const mod = (await import(url.href)) as { loadHq?: (p: string) => Promise<RgbImage> };
+  return typeof mod.loadHq === 'function' ? mod.loadHq : null;
+}
+
+function prefixError(err: unknown, prefix: string): Error {
+  const msg = err instanceof Error ? err.message : String(err);
+  const e = new Error(`${prefix}${msg}`);
+  e.name = err instanceof Error ? err.name : 'Error';
+  return e;
+}
+
+/** Resolves a spec argument (path, raw object or resolved spec) with overrides. */
+export function resolveSpec(spec: string | unknown, overrides: SpecOverrides = {}): { spec: ResolvedRunSpec; file: string | null } {
+  if (typeof spec === 'string') return { spec: loadSpecFile(spec, overrides), file: resolve(spec) };
+  return { spec: parseRunSpec(applyOverrides(spec, overrides), 'spec'), file: null };
+}
+
+/** Looks up every id in the registries; unknown ids throw the registry's did-you-mean error naming the field. */
+export function validateIds(spec: ResolvedRunSpec, file: string, opts: { skipDataset?: boolean } = {}): void {
+  const check = (field: string, fn: () => unknown) => {
+    try {
+      fn();
+    } catch (err) {
+      if (err instanceof UnknownIdError) throw prefixError(err, `${file}: ${field}: `);
+      throw err;
+    }
+  };
+  if (!opts.skipDataset) check('dataset.adapter', () => DATASETS.get(spec.dataset.adapter));
+  check('restorer.id', () => RESTORERS.get(spec.restorer.id));
+  spec.metrics.forEach((m, i) => {
+    if (m.id === TIME_METRIC.id) return;
+    check(`metrics[${i}].id`, () => METRICS.get(m.id));
+  });
+}
+
+/** Creates the metric instances (throws on a missing model file etc. — a whole-run error). */
+export async function createMetrics(
+  requests: readonly { id: string; options: Readonly<Record<string, unknown>> }[],
+  ctx: { device: 'cpu' | 'cuda'; threads?: number; file: string },
+): Promise<Map<string, { metric: Metric<any>; info: MetricInfo }>> {
+  const out = new Map<string, { metric: Metric<any>; info: MetricInfo }>();
+  for (const [i, r] of requests.entries()) {
+    if (r.id === TIME_METRIC.id) continue;
+    let metric: Metric<any>;
+    try {
+      metric = await METRICS.get(r.id)({ device: ctx.device, ...(ctx.threads ? { threads: ctx.threads } : {}), ...r.options });
+    } catch (err) {
+      throw prefixError(err, `${ctx.file}: metrics[${i}] '${r.id}': `);
+    }
+    const s = metric.spec;
+    out.set(r.id, {
+      metric,
+      info: {
+        id: s.id,
+        version: s.version,
+        kind: s.kind,
+        higherIsBetter: s.higherIsBetter,
+        decimals: s.decimals,
+        weights: s.weights,
+        description: s.description,
+        options: { ...r.options },
+      },
+    });
+  }
+  return out;
+}
+
+/** sha256 of a file, or a marker naming the problem (the run still starts; the sample fails later). */
+async function fileHash(path: string): Promise<string> {
+  try {
+    return sha256Hex(await readFile(path));
+  } catch (err) {
+    return `unreadable:${(err as NodeJS.ErrnoException).code ?? 'error'}`;
+  }
+}
+
+/** Per-sample input hash: sha256 over the role-tagged hashes of LQ, refs (in order) and GT. */
+export async function sampleInputHash(s: SampleRef): Promise<string> {
+  const parts = [`lq:${await fileHash(s.lq)}`];
+  for (const [i, r] of s.refs.entries()) parts.push(`ref${i}:${await fileHash(r)}`);
+  if (s.gt) parts.push(`gt:${await fileHash(s.gt)}`);
+  return sha256Hex(parts.join('\n'));
+}
+
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i]);
+      }
+    }),
+  );
+  return out;
+}
+
+function utcStamp(d = new Date()): string {
+  return d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+}
+
+/** Score one image with one per-sample metric (fresh state, so no cross-sample leakage). */
+async function scoreOne(metric: Metric<any>, item: MetricItem): Promise<number> {
+  const st = await metric.update(metric.init(), [item]);
+  const v = metric.compute(st);
+  const ps = v.perSample?.[item.sampleId];
+  return ps ?? v.value;
+}
+
+/**
+ * Runs (or resumes) an evaluation.
+ * @param specArg a spec file path, a raw spec object, or a resolved spec.
+ * @throws SpecError / UnknownIdError-derived errors / DatasetError before any work; never for per-image problems.
+ * @example
+ * const { runDir, summary } = await runSpec('examples/specs/folder-lq.yaml', { resultsDir: 'results' });
+ * summary.metrics['time-ms'].coverage; // '4/4'
+ */
+export async function runSpec(specArg: string | unknown, opts: RunOptions = {}): Promise<RunResult> {
+  const log = opts.log ?? ((m: string) => (opts.quiet ? undefined : process.stderr.write(`${m}\n`)));
+  const { spec, file } = resolveSpec(specArg, opts.overrides);
+  const fileLabel = file ?? 'spec';
+  validateIds(spec, fileLabel, { skipDataset: !!opts.dataset });
+
+  // 1. Dataset (index errors are whole-run errors, surfaced whole).
+  let dataset: Dataset;
+  try {
+    dataset = opts.dataset ?? (await DATASETS.get(spec.dataset.adapter)(spec.dataset.options));
+  } catch (err) {
+    if (err instanceof DatasetError) throw err;
+    throw prefixError(err, `${fileLabel}: dataset '${spec.dataset.adapter}': `);
+  }
+  const all = await dataset.samples();
+  const ids = new Set<string>();
+  for (const s of all) {
+    if (ids.has(s.id)) throw new DatasetError([{ file: dataset.info.root, message: `duplicate sample id '${s.id}'` }]);
+    ids.add(s.id);
+  }
+  const samples = spec.dataset.limit !== undefined ? all.slice(0, spec.dataset.limit) : all;
+
+  // 2. Restorer and metrics (missing model files etc. fail here, before any image).
+  let restorer: Restorer;
+  try {
+    restorer = await RESTORERS.get(spec.restorer.id)(spec.restorer.options);
+  } catch (err) {
+    throw prefixError(err, `${fileLabel}: restorer '${spec.restorer.id}': `);
+  }
+  const metrics = await createMetrics(spec.metrics, { device: spec.device, threads: spec.threads, file: fileLabel }).catch(async (err) => {
+    await restorer.dispose();
+    throw err;
+  });
+  const disposeAll = async () => {
+    await restorer.dispose();
+    for (const { metric } of metrics.values()) await metric.dispose?.();
+  };
+
+  try {
+    // 3. Input hashes → dataset hash (comparability across runs, STYLE.md 2.6).
+    const inputHashes = await mapLimit(samples, 4, sampleInputHash);
+    const datasetHash = sha256Hex([...inputHashes].sort().join('\n'));
+
+    // 4. Run directory: same spec identity → same directory (resume) unless --fresh.
+    const specHash = sha256Hex(canonicalJson(identityOfSpec(spec)));
+    const resultsDir = resolve(opts.resultsDir ?? 'results');
+    const runId = `${spec.name}-${specHash.slice(0, 10)}${opts.fresh ? `-${utcStamp()}` : ''}`;
+    const runDir = join(runsRoot(resultsDir), runId);
+    const store = RunStore.create(runDir);
+    const resumed = store.exists();
+    const restorerWeights = restorer.info.weights;
+    const metricInfos = [...metrics.values()].map((m) => m.info);
+    const now = new Date().toISOString();
+    let run: RunJson;
+    if (resumed) {
+      const prev = store.readRunJson();
+      run = {
+        ...prev,
+        resumedAt: [...prev.resumedAt, now],
+        spec: { ...(spec as unknown as Record<string, unknown>) },
+        dataset: { ...prev.dataset, size: samples.length, limited: samples.length < all.length, hash: datasetHash, available: all.length },
+      };
+    } else {
+      run = {
+        schemaVersion: RESULTS_SCHEMA_VERSION,
+        runId,
+        createdAt: now,
+        resumedAt: [],
+        specHash,
+        spec: { ...(spec as unknown as Record<string, unknown>) },
+        specFile: file,
+        dataset: {
+          ...dataset.info,
+          available: all.length,
+          size: samples.length,
+          limited: samples.length < all.length,
+          hash: datasetHash,
+          maxRefs: samples.reduce((m, s) => Math.max(m, s.refs.length), 0),
+        },
+        restorer: {
+          id: restorer.info.id,
+          version: restorer.info.version,
+          weights: structuredClone(restorerWeights) as RunJson['restorer']['weights'],
+          settings: { ...restorer.info.settings },
+          untrained: restorerWeights.kind === 'random-init',
+        },
+        metrics: [TIME_METRIC, ...metricInfos],
+        code: codeVersion(),
+        packages: packageVersions(),
+        host: hostInfo(),
+      };
+    }
+    store.lock();
+    try {
+      store.writeRunJson(run);
+      const cut = store.prepareAppend();
+      if (cut.samples) log(`${store.samplesPath}: removed a torn final line (${cut.samples} bytes) left by an interrupted run`);
+      const state = store.readSamples();
+      for (const p of state.problems) log(`warning: ${p.file}:${p.line}: ${p.message} (line ignored)`);
+      // Resuming must not mix inputs: every sample already scored 'ok' must still have the same input files.
+      // (Inputs of failed samples may change: fixing a broken file and --retry-failed is a normal workflow.)
+      const changed = samples.filter((s, i) => {
+        const last = state.latest.get(s.id);
+        return last?.status === 'ok' && last.inputHash !== undefined && last.inputHash !== inputHashes[i];
+      });
+      if (changed.length) {
+        throw new Error(
+          `${runDir}: the input files of ${changed.length} already-scored sample(s) changed since this run started ` +
+            `(${changed.slice(0, 5).map((s) => s.id).join(', ')}${changed.length > 5 ? ', ...' : ''}); resuming would mix inputs. Use --fresh to start a new run.`,
+        );
+      }
+      const todo = samples
+        .map((s, i) => ({ s, inputHash: inputHashes[i] }))
+        .filter(({ s }) => {
+          const last = state.latest.get(s.id);
+          return !last || (last.status === 'error' && opts.retryFailed);
+        });
+      const already = samples.length - todo.length;
+      if (resumed) log(`resuming ${runId}: ${already}/${samples.length} done, ${todo.length} to do`);
+      else log(`run ${runId}: ${samples.length} samples → ${runDir}`);
+
+      // 5. The loop.
+      const loader = await findHqLoader();
+      const load: ImageLoader = loader ?? (async (p) => readRgb(p));
+      const perSampleMetrics = [...metrics.values()].filter((m) => m.info.kind !== 'distribution');
+      const progress = createProgress(todo.length, already, { quiet: opts.quiet, mode: opts.progress, label: spec.name });
+      let seq = state.maxSeq + 1;
+      let processed = 0;
+      let failed = 0;
+      let aborted = false;
+      try {
+        for (const { s, inputHash } of todo) {
+          if (opts.signal?.aborted) {
+            aborted = true;
+            break;
+          }
+          const line = await processSample(s, inputHash, { restorer, perSampleMetrics, load, store, spec, signal: opts.signal, hasLoader: !!loader });
+          if (line === 'aborted') {
+            aborted = true;
+            break;
+          }
+          store.appendSample({ ...line, seq: seq++ });
+          processed++;
+          if (line.status === 'error') failed++;
+          progress.tick(line.status);
+        }
+      } finally {
+        progress.stop();
+      }
+
+      // 6. Distribution metrics listed in the spec run over the saved outputs once every sample is done.
+      const distIds = [...metrics.values()].filter((m) => m.info.kind === 'distribution').map((m) => m.info.id);
+      if (!aborted && distIds.length) {
+        await evalInto(store, distIds, metrics, { signal: opts.signal, log, loader: load, paths: new Map(samples.map((s) => [s.id, { gt: s.gt, refs: s.refs }])) });
+      }
+      const summary = buildSummary(store, run);
+      store.writeSummary(summary);
+      if (aborted) log(`interrupted: ${summary.samples.ok + summary.samples.error}/${summary.samples.total} samples saved in ${runDir}`);
+      return { runDir, runId, summary, aborted, resumed, processed, failed };
+    } finally {
+      store.unlock();
+    }
+  } finally {
+    await disposeAll();
+  }
+}
+
+interface SampleCtx {
+  readonly restorer: Restorer;
+  readonly perSampleMetrics: readonly { metric: Metric<any>; info: MetricInfo }[];
+  readonly load: ImageLoader;
+  readonly store: RunStore;
+  readonly spec: ResolvedRunSpec;
+  readonly signal?: AbortSignal;
+  readonly hasLoader: boolean;
+}
+
+/** One sample end to end; returns its line (without seq), or 'aborted' if the signal fired during restore. */
+async function processSample(s: SampleRef, inputHash: string, c: SampleCtx): Promise<Omit<SampleLine, 'seq'> | 'aborted'> {
+  const t0 = performance.now();
+  const timings: Record<string, number> = {};
+  const base = { sampleId: s.id, inputHash, numRefs: s.refs.length };
+  const fail = (error: string, extra: Partial<SampleLine> = {}): Omit<SampleLine, 'seq'> => ({
+    ...base,
+    status: 'error',
+    error,
+    metrics: {},
+    timingsMs: { ...timings, total: performance.now() - t0 },
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    finishedAt: new Date().toISOString(),
+    ...extra,
+  });
+
+  // Decode inputs. Without the datasets loader, GT must already be 512×512 too.
+  let lq: RgbImage;
+  let refs: RgbImage[];
+  let gt: RgbImage | undefined;
+  const td = performance.now();
+  try {
+    // NOTE: the LQ must already be 512×512 (the released test LQ are); GT and refs go through the datasets
+    // helper's loadHq (PIL bicubic to 512 when not 512, as the reference loaders do).
+    lq = await readRgb(s.lq);
+    assertSize(lq, s.lq);
+    refs = [];
+    for (const r of s.refs) refs.push(await c.load(r));
+    if (s.gt) {
+      gt = await c.load(s.gt);
+      if (!c.hasLoader) assertSize(gt, s.gt);
+    }
+  } catch (err) {
+    return fail(`input: ${(err as Error).message}`);
+  }
+  timings.decode = performance.now() - td;
+
+  // Restore.
+  let out;
+  try {
+    out = await c.restorer.restore({ sampleId: s.id, lq, refs }, { signal: c.signal });
+  } catch (err) {
+    if (c.signal?.aborted) return 'aborted';
+    return fail(`restorer ${c.restorer.info.id} on ${s.lq}: ${(err as Error).message}`);
+  }
+  timings.restore = out.timings.total;
+  const img = out.image;
+  if (img.width !== lq.width || img.height !== lq.height || img.data.length !== img.width * img.height * 3) {
+    return fail(`restorer ${c.restorer.info.id}: output is ${img.width}×${img.height}, expected ${lq.width}×${lq.height} RGB`);
+  }
+
+  // Save the PNG atomically BEFORE the line is appended.
+  const te = performance.now();
+  const png = await encodePng(img);
+  const outputHash = sha256Hex(png);
+  const output = c.spec.outputs.saveImages ? c.store.writeOutput(s.id, png) : undefined;
+  timings.encode = performance.now() - te;
+
+  // Per-sample metrics on the uint8 output (PNG is lossless, so this is exactly the saved file).
+  const values: Record<string, number> = { [TIME_METRIC.id]: out.timings.total };
+  const metricErrors: Record<string, string> = {};
+  for (const { metric, info } of c.perSampleMetrics) {
+    const tm = performance.now();
+    try {
+      values[info.id] = await scoreOne(metric, { sampleId: s.id, pred: img, gt, refs });
+    } catch (err) {
+      metricErrors[info.id] = (err as Error).message;
+    }
+    timings[`metric:${info.id}`] = performance.now() - tm;
+  }
+  const restorerFacts = { ...(out.info ?? {}), timings: out.timings };
+  const common = { outputHash, ...(output ? { output } : {}), restorer: restorerFacts };
+  const errs = Object.entries(metricErrors);
+  if (errs.length) {
+    return fail(errs.map(([id, m]) => `metric ${id}: ${m}`).join('; '), { ...common, metrics: values, metricErrors });
+  }
+  return {
+    ...base,
+    ...common,
+    status: 'ok',
+    metrics: values,
+    timingsMs: { ...timings, total: performance.now() - t0 },
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    finishedAt: new Date().toISOString(),
+  };
+}
+
+/**
+ * Computes metrics over a run's saved outputs vs GT and appends to eval.jsonl, skipping (sample, metric) pairs
+ * already there (resumable). Distribution metrics get one set line (recomputed only if absent).
+ */
+async function evalInto(
+  store: RunStore,
+  metricIds: readonly string[],
+  metrics: Map<string, { metric: Metric<any>; info: MetricInfo }>,
+  ctx: { signal?: AbortSignal; log: (m: string) => void; loader: ImageLoader; paths: ReadonlyMap<string, { gt?: string; refs: readonly string[] }> },
+): Promise<{ aborted: boolean }> {
+  store.prepareAppend();
+  const samples = store.readSamples();
+  const ev = store.readEval();
+  const havePair = new Set<string>();
+  const haveSet = new Set<string>();
+  for (const { value: e } of ev.records) {
+    if ('sampleId' in e) havePair.add(`${e.metric}\u0000${e.sampleId}`);
+    else haveSet.add(e.metric);
+  }
+  const ok = [...samples.latest.values()].filter((l) => l.status === 'ok').sort((a, b) => a.sampleId.localeCompare(b.sampleId));
+  for (const id of metricIds) {
+    const m = metrics.get(id);
+    if (!m) continue;
+    const isDist = m.info.kind === 'distribution';
+    if (isDist && haveSet.has(id)) continue;
+    let state = m.metric.init();
+    let n = 0;
+    for (const line of ok) {
+      if (ctx.signal?.aborted) return { aborted: true };
+      if (!isDist && havePair.has(`${id}\u0000${line.sampleId}`)) continue;
+      if (!line.output) throw new Error(`${store.samplesPath}: sample '${line.sampleId}' has no saved output (outputs.saveImages was false); cannot evaluate ${id}`);
+      const pred = await readRgb(store.outputPath(line.output));
+      const paths = ctx.paths.get(line.sampleId);
+      const gt = paths?.gt ? await ctx.loader(paths.gt) : undefined;
+      const refs = m.info.kind === 'reference-set' && paths ? await Promise.all(paths.refs.map(ctx.loader)) : undefined;
+      const item: MetricItem = { sampleId: line.sampleId, pred, ...(gt ? { gt } : {}), ...(refs ? { refs } : {}) };
+      if (isDist) {
+        state = await m.metric.update(state, [item]);
+        n++;
+      } else {
+        try {
+          const v = await scoreOne(m.metric, item);
+          store.appendEval({ sampleId: line.sampleId, metric: id, value: v, metricVersion: m.info.version, at: new Date().toISOString() });
+        } catch (err) {
+          ctx.log(`warning: ${id} on sample '${line.sampleId}': ${(err as Error).message}`);
+        }
+      }
+    }
+    if (isDist) {
+      const v = m.metric.compute(state);
+      store.appendEval({ metric: id, value: v.value, n, metricVersion: m.info.version, ...(v.extra ? { extra: { ...v.extra } } : {}), at: new Date().toISOString() });
+    }
+  }
+  return { aborted: false };
+}
+
+/**
+ * `refbench eval`: computes `metricIds` over a finished (or partial) run's outputs vs GT, appends to eval.jsonl
+ * (skipping pairs already present), adds the metrics' info to run.json and rewrites summary.json.
+ * @param runRef a run directory or run id (under `resultsDir`).
+ */
+export async function evalRun(
+  runRef: string,
+  metricIds: readonly string[],
+  opts: { resultsDir?: string; signal?: AbortSignal; quiet?: boolean; dataset?: Dataset; log?: (m: string) => void; metricOptions?: Record<string, Record<string, unknown>> } = {},
+): Promise<{ runDir: string; summary: Summary; aborted: boolean }> {
+  const log = opts.log ?? ((m: string) => (opts.quiet ? undefined : process.stderr.write(`${m}\n`)));
+  const runDir = resolveRunDir(resolve(opts.resultsDir ?? 'results'), runRef);
+  const store = new RunStore(runDir);
+  const run = store.readRunJson();
+  const spec = parseRunSpec(run.spec, store.runJsonPath);
+  metricIds.forEach((id, i) => {
+    try {
+      if (id !== TIME_METRIC.id) METRICS.get(id);
+    } catch (err) {
+      throw prefixError(err, `--metrics[${i}]: `);
+    }
+  });
+  const requests = metricIds
+    .filter((id) => id !== TIME_METRIC.id)
+    .map((id) => ({ id, options: opts.metricOptions?.[id] ?? spec.metrics.find((m) => m.id === id)?.options ?? {} }));
+  const metrics = await createMetrics(requests, { device: spec.device, threads: spec.threads, file: '--metrics' });
+  try {
+    const dataset = opts.dataset ?? (await DATASETS.get(spec.dataset.adapter)(spec.dataset.options));
+    const paths = new Map((await dataset.samples()).map((s) => [s.id, { gt: s.gt, refs: s.refs }]));
+    const loader = (await findHqLoader()) ?? (async (p: string) => readRgb(p));
+    store.lock();
+    try {
+      // Record the new metrics' descriptions in run.json (needed for direction/decimals in reports).
+      const known = new Set(run.metrics.map((m) => m.id));
+      const updated: RunJson = { ...run, metrics: [...run.metrics, ...[...metrics.values()].map((m) => m.info).filter((m) => !known.has(m.id))] };
+      store.writeRunJson(updated);
+      const r = await evalInto(store, [...metrics.keys()], metrics, { signal: opts.signal, log, loader, paths });
+      const summary = buildSummary(store, updated);
+      store.writeSummary(summary);
+      return { runDir, summary, aborted: r.aborted };
+    } finally {
+      store.unlock();
+    }
+  } finally {
+    for (const { metric } of metrics.values()) await metric.dispose?.();
+  }
+}

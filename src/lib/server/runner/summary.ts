@@ -1,0 +1,98 @@
+/**
+ * @file Builds summary.json from a run's files: per metric the mean over ok samples, coverage N/M, bootstrap
+ * stderr and 95% CI (fixed seed), direction, decimals and weights kind. Distribution metrics (FID) come from
+ * eval.jsonl set lines. The last line per sampleId (samples.jsonl) and per (sampleId, metric) (eval.jsonl) wins.
+ */
+import { RESULTS_SCHEMA_VERSION, TIME_METRIC, type MetricInfo, type MetricSummary, type RunJson, type Summary } from '../../eval/results/schema.ts';
+import { BOOTSTRAP_DEFAULTS, bootstrapMean } from '../../eval/stats/bootstrap.ts';
+import type { RunStore } from '../results/store.ts';
+
+/** Per-sample values per metric (ok samples only), merged from samples.jsonl and eval.jsonl. */
+export function collectValues(store: RunStore): {
+  perSample: Map<string, Map<string, number>>;
+  sets: Map<string, { value: number; n: number }>;
+  ok: Set<string>;
+  errors: number;
+  problems: string[];
+} {
+  const s = store.readSamples();
+  const ev = store.readEval();
+  const ok = new Set<string>();
+  let errors = 0;
+  const perSample = new Map<string, Map<string, number>>();
+  const put = (metric: string, sampleId: string, v: number) => {
+    let m = perSample.get(metric);
+    if (!m) perSample.set(metric, (m = new Map()));
+    m.set(sampleId, v);
+  };
+  for (const line of s.latest.values()) {
+    if (line.status !== 'ok') {
+      errors++;
+      continue;
+    }
+    ok.add(line.sampleId);
+    for (const [k, v] of Object.entries(line.metrics)) put(k, line.sampleId, v);
+  }
+  const sets = new Map<string, { value: number; n: number }>();
+  for (const { value: e } of ev.records) {
+    if ('sampleId' in e) {
+      if (ok.has(e.sampleId)) put(e.metric, e.sampleId, e.value);
+    } else sets.set(e.metric, { value: e.value, n: e.n });
+  }
+  const problems = [...s.problems, ...ev.problems].map((p) => `${p.file}:${p.line}: ${p.message}`);
+  return { perSample, sets, ok, errors, problems };
+}
+
+/** True when any weights in the run are not real (random-init restorer or test-network metric). */
+export function runIsUntrained(run: RunJson): boolean {
+  return run.restorer.untrained || run.metrics.some((m) => m.weights === 'test-random-init');
+}
+
+/** Computes (does not write) the summary of a run. */
+export function buildSummary(store: RunStore, run: RunJson): Summary {
+  const { perSample, sets, ok, errors } = collectValues(store);
+  const total = run.dataset.size;
+  const metrics: Record<string, MetricSummary> = {};
+  const infos: MetricInfo[] = [TIME_METRIC, ...run.metrics.filter((m) => m.id !== TIME_METRIC.id)];
+  for (const info of infos) {
+    const base = { higherIsBetter: info.higherIsBetter, decimals: info.decimals, weights: info.weights, of: total };
+    if (info.kind === 'distribution') {
+      const set = sets.get(info.id);
+      metrics[info.id] = {
+        ...base,
+        value: set?.value ?? null,
+        n: set?.n ?? 0,
+        coverage: `${set?.n ?? 0}/${total}`,
+        stderr: null,
+        ci95: null,
+        kind: 'distribution',
+        source: 'eval',
+      };
+      continue;
+    }
+    const vals = perSample.get(info.id) ?? new Map<string, number>();
+    const ids = [...vals.keys()].sort();
+    const b = bootstrapMean(ids.map((id) => vals.get(id)!), BOOTSTRAP_DEFAULTS);
+    metrics[info.id] = {
+      ...base,
+      value: b.n ? b.mean : null,
+      n: b.n,
+      coverage: `${b.n}/${total}`,
+      stderr: b.stderr,
+      ci95: b.ci95 ? [b.ci95[0], b.ci95[1]] : null,
+      kind: info.id === TIME_METRIC.id ? 'timing' : info.kind,
+      source: run.spec && (run.spec as { metrics?: { id: string }[] }).metrics?.some((m) => m.id === info.id) ? 'run' : info.id === TIME_METRIC.id ? 'run' : 'eval',
+    };
+  }
+  const done = ok.size + errors;
+  return {
+    schemaVersion: RESULTS_SCHEMA_VERSION,
+    runId: run.runId,
+    updatedAt: new Date().toISOString(),
+    samples: { total, ok: ok.size, error: errors, pending: Math.max(0, total - done) },
+    complete: done >= total,
+    untrained: runIsUntrained(run),
+    bootstrap: { ...BOOTSTRAP_DEFAULTS },
+    metrics,
+  };
+}
