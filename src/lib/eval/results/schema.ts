@@ -1,0 +1,158 @@
+/**
+ * @file The results format (docs/results-format.md): zod schemas and types for run.json, samples.jsonl,
+ * eval.jsonl and summary.json, shared by the store, the runner, `refbench report` and the dashboard.
+ * Runtime-neutral. Readers reject an unknown `schemaVersion` with a clear message (STYLE.md 2.6).
+ */
+import { z } from 'zod';
+
+/**
+ * The file-format version. Bump the major when a reader of the old version would misread new files (a key
+ * renamed or its meaning changed); adding optional keys keeps the version. Readers accept only these majors.
+ */
+export const RESULTS_SCHEMA_VERSION = '1.0';
+export const SUPPORTED_SCHEMA_MAJORS: readonly number[] = [1];
+
+const Num = z.number();
+const FileHash = z.object({ name: z.string(), sha256: z.string() });
+
+export const RestorerWeightsSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('none') }),
+  z.object({ kind: z.literal('random-init'), seed: z.number(), files: z.array(FileHash) }),
+  z.object({ kind: z.literal('checkpoint'), files: z.array(FileHash) }),
+]);
+
+export const MetricInfoSchema = z.object({
+  id: z.string(),
+  version: z.string(),
+  kind: z.enum(['paired', 'distribution', 'no-reference', 'reference-set']),
+  higherIsBetter: z.boolean(),
+  decimals: z.number().int(),
+  weights: z.enum(['none', 'real', 'test-random-init']),
+  description: z.string().optional(),
+  options: z.record(z.string(), z.unknown()).default({}),
+});
+export type MetricInfo = z.infer<typeof MetricInfoSchema>;
+
+export const RunJsonSchema = z.object({
+  schemaVersion: z.string(),
+  runId: z.string(),
+  createdAt: z.string(),
+  /** ISO times at which the run was resumed (appended on every resume). */
+  resumedAt: z.array(z.string()).default([]),
+  /** Canonical hash (sha256 hex) of the spec's identity (spec minus threads and dataset.limit). */
+  specHash: z.string(),
+  spec: z.record(z.string(), z.unknown()),
+  specFile: z.string().nullable().default(null),
+  dataset: z.object({
+    adapter: z.string(),
+    id: z.string(),
+    version: z.string(),
+    root: z.string(),
+    split: z.string().optional(),
+    level: z.string().optional(),
+    /** Samples listed by the adapter, before `limit`. */
+    available: z.number().int(),
+    /** Samples this run covers (after `limit`): the M of coverage N/M. */
+    size: z.number().int(),
+    limited: z.boolean(),
+    /** sha256 over the sorted per-sample input hashes (STYLE.md 2.6). */
+    hash: z.string(),
+    /** Max references over the samples (the "refs setting" column). */
+    maxRefs: z.number().int(),
+  }),
+  restorer: z.object({
+    id: z.string(),
+    version: z.string(),
+    weights: RestorerWeightsSchema,
+    settings: z.record(z.string(), z.unknown()),
+    /** True when the weights are random-init / test networks: every report marks such runs. */
+    untrained: z.boolean(),
+  }),
+  metrics: z.array(MetricInfoSchema),
+  code: z.object({ gitSha: z.string().nullable(), dirty: z.boolean().nullable(), packageVersion: z.string() }),
+  packages: z.record(z.string(), z.string().nullable()),
+  host: z.object({ os: z.string(), cpu: z.string(), cores: z.number(), memoryBytes: z.number(), node: z.string() }),
+});
+export type RunJson = z.infer<typeof RunJsonSchema>;
+
+export const SampleLineSchema = z.object({
+  /** Monotonic line number within the run (resumes continue it); the highest seq per sampleId wins. */
+  seq: z.number().int(),
+  sampleId: z.string(),
+  status: z.enum(['ok', 'error']),
+  error: z.string().optional(),
+  /** sha256 over the sample's input files (LQ, refs in order, GT). */
+  inputHash: z.string().optional(),
+  /** sha256 of the encoded PNG output. */
+  outputHash: z.string().optional(),
+  /** Output path relative to the run directory (`outputs/<sampleId>.png`), when saved. */
+  output: z.string().optional(),
+  /** Per-sample metric values, keyed by metric id; `time-ms` is always present on ok lines. */
+  metrics: z.record(z.string(), Num).default({}),
+  /** Per-metric errors (the sample is still ok; the metric's coverage drops). */
+  metricErrors: z.record(z.string(), z.string()).optional(),
+  timingsMs: z.record(z.string(), Num).default({}),
+  peakRssBytes: z.number().optional(),
+  restorer: z.record(z.string(), z.unknown()).optional(),
+  numRefs: z.number().int().optional(),
+  finishedAt: z.string(),
+});
+export type SampleLine = z.infer<typeof SampleLineSchema>;
+
+/** eval.jsonl: a per-sample value, or a distribution metric's set value (no sampleId). */
+export const EvalLineSchema = z.union([
+  z.object({ sampleId: z.string(), metric: z.string(), value: Num, metricVersion: z.string().optional(), at: z.string().optional() }),
+  z.object({ metric: z.string(), value: Num, n: z.number().int(), metricVersion: z.string().optional(), extra: z.record(z.string(), Num).optional(), at: z.string().optional() }),
+]);
+export type EvalLine = z.infer<typeof EvalLineSchema>;
+
+export const MetricSummarySchema = z.object({
+  value: z.number().nullable(),
+  n: z.number().int(),
+  /** Samples of the run (M in coverage N/M). */
+  of: z.number().int(),
+  coverage: z.string(),
+  stderr: z.number().nullable(),
+  ci95: z.tuple([z.number(), z.number()]).nullable(),
+  higherIsBetter: z.boolean(),
+  decimals: z.number().int(),
+  weights: z.enum(['none', 'real', 'test-random-init']),
+  kind: z.enum(['paired', 'distribution', 'no-reference', 'reference-set', 'timing']),
+  source: z.enum(['run', 'eval']),
+});
+export type MetricSummary = z.infer<typeof MetricSummarySchema>;
+
+export const SummarySchema = z.object({
+  schemaVersion: z.string(),
+  runId: z.string(),
+  updatedAt: z.string(),
+  samples: z.object({ total: z.number().int(), ok: z.number().int(), error: z.number().int(), pending: z.number().int() }),
+  complete: z.boolean(),
+  untrained: z.boolean(),
+  bootstrap: z.object({ iterations: z.number().int(), seed: z.number().int() }),
+  metrics: z.record(z.string(), MetricSummarySchema),
+});
+export type Summary = z.infer<typeof SummarySchema>;
+
+/** Throws unless `v` is a supported schema version; `file` names the file in the message. */
+export function assertSchemaVersion(v: unknown, file: string): void {
+  const major = typeof v === 'string' ? Number(v.split('.')[0]) : Number.NaN;
+  if (!SUPPORTED_SCHEMA_MAJORS.includes(major)) {
+    throw new Error(
+      `${file}: unsupported schemaVersion ${JSON.stringify(v)} (this refbench reads ${SUPPORTED_SCHEMA_MAJORS.map((m) => `${m}.x`).join(', ')}); ` +
+        'upgrade refbench or re-run the evaluation',
+    );
+  }
+}
+
+/** The built-in per-sample timing metric: the restorer's `timings.total`. */
+export const TIME_METRIC: MetricInfo = {
+  id: 'time-ms',
+  version: '1',
+  kind: 'no-reference',
+  higherIsBetter: false,
+  decimals: 0,
+  weights: 'none',
+  description: "restorer wall time per image (the restorer's timings.total), milliseconds",
+  options: {},
+};

@@ -1,0 +1,349 @@
+/**
+ * @file The results store: the ONLY module that reads or writes `results/` (STYLE.md 2.6, docs/results-format.md).
+ *
+ * Crash-safety invariants:
+ * - JSON files (run.json, summary.json) and output PNGs are written to a temp file, fsynced, then renamed.
+ * - JSONL lines are appended with ONE `appendFileSync` of the whole line + '\n', then fsync. A reader ignores a
+ *   final line without '\n' (a torn write) and reports — never crashes on — a corrupt line, naming file and line.
+ * - Before appending to a file whose tail is torn, the tail is cut back to the last '\n' (else the next line
+ *   would be glued onto the fragment).
+ * - An output PNG is renamed into place BEFORE its samples.jsonl line is appended, so every 'ok' line points to
+ *   a complete file; a SIGKILL loses at most the image in flight.
+ */
+import { createHash } from 'node:crypto';
+import {
+  appendFileSync,
+  closeSync,
+  existsSync,
+  fstatSync,
+  fsyncSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import type { z } from 'zod';
+import {
+  assertSchemaVersion,
+  EvalLineSchema,
+  RunJsonSchema,
+  SampleLineSchema,
+  SummarySchema,
+  type EvalLine,
+  type RunJson,
+  type SampleLine,
+  type Summary,
+} from '../../eval/results/schema.ts';
+
+/** sha256 hex of bytes or a string. */
+export function sha256Hex(data: Uint8Array | string): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** Writes `data` to `path` atomically: temp file in the same directory, fsync, rename. */
+export function writeFileAtomic(path: string, data: Uint8Array | string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  const fd = openSync(tmp, 'w');
+  try {
+    writeFileSync(fd, data);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+}
+
+/** Pretty JSON, atomically. */
+export function writeJsonAtomic(path: string, value: unknown): void {
+  writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`);
+}
+
+/**
+ * Cuts a torn final line (bytes after the last '\n') off `path`. Returns the number of bytes removed.
+ * NOTE: called only by writers, right before they append; readers never modify files.
+ */
+export function repairTornTail(path: string): number {
+  if (!existsSync(path)) return 0;
+  const fd = openSync(path, 'r+');
+  try {
+    const size = fstatSync(fd).size;
+    if (size === 0) return 0;
+    const chunk = 64 * 1024;
+    let end = size;
+    const buf = Buffer.alloc(chunk);
+    while (end > 0) {
+      const start = Math.max(0, end - chunk);
+      const n = readSync(fd, buf, 0, end - start, start);
+      const idx = buf.subarray(0, n).lastIndexOf(0x0a);
+      if (idx >= 0) {
+        const keep = start + idx + 1;
+        if (keep < size) {
+          ftruncateSync(fd, keep);
+          fsyncSync(fd);
+        }
+        return size - keep;
+      }
+      end = start;
+    }
+    ftruncateSync(fd, 0);
+    fsyncSync(fd);
+    return size;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Appends one JSON value as a line: a single appendFileSync of `JSON + '\n'`, then fsync. */
+export function appendJsonLine(path: string, value: unknown): void {
+  const line = `${JSON.stringify(value)}\n`;
+  const fd = openSync(path, 'a');
+  try {
+    appendFileSync(fd, line);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A line the reader could not use; `line` is 1-based. */
+export interface JsonlProblem {
+  readonly file: string;
+  readonly line: number;
+  readonly message: string;
+}
+
+export interface JsonlRead<T> {
+  readonly records: { readonly line: number; readonly value: T }[];
+  readonly problems: JsonlProblem[];
+  /** True when the file ended with an incomplete line (ignored). */
+  readonly tornTail: boolean;
+}
+
+/**
+ * Reads a JSONL file, validating each line with `schema`. Missing file → empty. A final line without '\n' is a
+ * torn write and is ignored; any other bad line becomes a `problem` naming file and line number.
+ */
+export function readJsonl<S extends z.ZodType>(path: string, schema: S): JsonlRead<z.output<S>> {
+  if (!existsSync(path)) return { records: [], problems: [], tornTail: false };
+  const text = readFileSync(path, 'utf8');
+  const parts = text.split('\n');
+  const tornTail = parts[parts.length - 1] !== '';
+  parts.pop(); // either '' after the final '\n', or the torn fragment
+  const records: { line: number; value: z.output<S> }[] = [];
+  const problems: JsonlProblem[] = [];
+  parts.forEach((s, i) => {
+    if (s.trim() === '') return;
+    let json: unknown;
+    try {
+      json = JSON.parse(s);
+    } catch (err) {
+      problems.push({ file: path, line: i + 1, message: `not valid JSON (${(err as Error).message})` });
+      return;
+    }
+    const r = schema.safeParse(json);
+    if (!r.success) {
+      const iss = r.error.issues[0];
+      problems.push({ file: path, line: i + 1, message: `${iss.path.join('.') || '(line)'}: ${iss.message}` });
+      return;
+    }
+    records.push({ line: i + 1, value: r.data });
+  });
+  return { records, problems, tornTail };
+}
+
+/** Reads and validates a JSON file, rejecting unknown schema versions. */
+function readJsonFile<S extends z.ZodType>(path: string, schema: S): z.output<S> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new Error(`${path}: ${code === 'ENOENT' ? 'file not found' : `not valid JSON (${(err as Error).message})`}`);
+  }
+  assertSchemaVersion((raw as { schemaVersion?: unknown })?.schemaVersion, path);
+  const r = schema.safeParse(raw);
+  if (!r.success) {
+    const iss = r.error.issues[0];
+    throw new Error(`${path}: ${iss.path.join('.') || '(root)'}: ${iss.message}`);
+  }
+  return r.data;
+}
+
+/** A file-system-safe name for a sample id (ids with unsafe characters get a short hash suffix, no collisions). */
+export function sampleFileStem(sampleId: string): string {
+  if (/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(sampleId) && sampleId.length <= 120) return sampleId;
+  return `${sampleId.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 100)}-${sha256Hex(sampleId).slice(0, 8)}`;
+}
+
+/** The runs folder under a results root. */
+export function runsRoot(resultsDir: string): string {
+  return join(resultsDir, 'runs');
+}
+
+/**
+ * Resolves `<runDir | runId>` to a run directory: an existing path containing run.json, else
+ * `<resultsDir>/runs/<runId>`, else a unique runId prefix.
+ * @throws naming what was tried and the closest run ids.
+ */
+export function resolveRunDir(resultsDir: string, ref: string): string {
+  if (existsSync(join(ref, 'run.json'))) return resolve(ref);
+  const byId = join(runsRoot(resultsDir), ref);
+  if (existsSync(join(byId, 'run.json'))) return resolve(byId);
+  const ids = listRunIds(resultsDir);
+  const pref = ids.filter((id) => id.startsWith(ref));
+  if (pref.length === 1) return resolve(join(runsRoot(resultsDir), pref[0]));
+  const hint = pref.length > 1 ? ` Ambiguous prefix: ${pref.slice(0, 5).join(', ')}` : ids.length ? ` Known runs: ${ids.slice(-5).join(', ')}` : '';
+  throw new Error(`No run '${ref}': neither a run directory nor a run id under ${runsRoot(resultsDir)}.${hint}`);
+}
+
+/** Run ids under `resultsDir` (directories holding a run.json), sorted. */
+export function listRunIds(resultsDir: string): string[] {
+  const root = runsRoot(resultsDir);
+  if (!existsSync(root)) return [];
+  return readdirSync(root, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && existsSync(join(root, d.name, 'run.json')))
+    .map((d) => d.name)
+    .sort();
+}
+
+/** Latest line per sampleId (highest seq, then latest line), plus problems found while reading. */
+export interface SampleState {
+  readonly latest: Map<string, SampleLine>;
+  readonly problems: JsonlProblem[];
+  readonly lines: number;
+  readonly maxSeq: number;
+}
+
+/** A handle on one run directory. All reads and writes of a run go through here. */
+export class RunStore {
+  readonly runJsonPath: string;
+  readonly samplesPath: string;
+  readonly evalPath: string;
+  readonly summaryPath: string;
+  readonly outputsDir: string;
+  readonly lockPath: string;
+
+  constructor(readonly dir: string) {
+    this.runJsonPath = join(dir, 'run.json');
+    this.samplesPath = join(dir, 'samples.jsonl');
+    this.evalPath = join(dir, 'eval.jsonl');
+    this.summaryPath = join(dir, 'summary.json');
+    this.outputsDir = join(dir, 'outputs');
+    this.lockPath = join(dir, 'run.lock');
+  }
+
+  /** Opens (creating the folders of) a run directory. */
+  static create(dir: string): RunStore {
+    mkdirSync(join(dir, 'outputs'), { recursive: true });
+    return new RunStore(dir);
+  }
+
+  get runId(): string {
+    return basename(this.dir);
+  }
+
+  exists(): boolean {
+    return existsSync(this.runJsonPath);
+  }
+
+  readRunJson(): RunJson {
+    return readJsonFile(this.runJsonPath, RunJsonSchema);
+  }
+
+  writeRunJson(run: RunJson): void {
+    writeJsonAtomic(this.runJsonPath, run);
+  }
+
+  /**
+   * Takes the run's writer lock (a pid file). A lock left by a dead process (SIGKILL) is taken over.
+   * @throws when another live process holds it.
+   */
+  lock(): void {
+    if (existsSync(this.lockPath)) {
+      const pid = Number(readFileSync(this.lockPath, 'utf8').trim());
+      let alive = false;
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid) {
+        try {
+          process.kill(pid, 0);
+          alive = true;
+        } catch (err) {
+          alive = (err as NodeJS.ErrnoException).code === 'EPERM';
+        }
+      }
+      if (alive) throw new Error(`${this.dir}: another refbench process (pid ${pid}) is writing this run; wait for it or stop it`);
+    }
+    writeFileAtomic(this.lockPath, `${process.pid}\n`);
+  }
+
+  unlock(): void {
+    try {
+      if (existsSync(this.lockPath) && readFileSync(this.lockPath, 'utf8').trim() === String(process.pid)) unlinkSync(this.lockPath);
+    } catch {
+      /* best effort */
+    }
+  }
+
+  /** Prepares the JSONL files for appending (cuts torn tails). Returns the bytes cut per file. */
+  prepareAppend(): { samples: number; eval: number } {
+    return { samples: repairTornTail(this.samplesPath), eval: repairTornTail(this.evalPath) };
+  }
+
+  /**
+   * Writes a sample's PNG atomically; returns its path relative to the run directory.
+   * Must complete before the sample's line is appended.
+   */
+  writeOutput(sampleId: string, png: Uint8Array): string {
+    const rel = `outputs/${sampleFileStem(sampleId)}.png`;
+    writeFileAtomic(join(this.dir, rel), png);
+    return rel;
+  }
+
+  outputPath(rel: string): string {
+    return join(this.dir, rel);
+  }
+
+  appendSample(line: SampleLine): void {
+    appendJsonLine(this.samplesPath, SampleLineSchema.parse(line));
+  }
+
+  readSamples(): SampleState {
+    const r = readJsonl(this.samplesPath, SampleLineSchema);
+    const latest = new Map<string, SampleLine>();
+    let maxSeq = -1;
+    for (const { value } of r.records) {
+      maxSeq = Math.max(maxSeq, value.seq);
+      const prev = latest.get(value.sampleId);
+      if (!prev || value.seq >= prev.seq) latest.set(value.sampleId, value);
+    }
+    return { latest, problems: r.problems, lines: r.records.length, maxSeq };
+  }
+
+  appendEval(line: EvalLine): void {
+    appendJsonLine(this.evalPath, EvalLineSchema.parse(line));
+  }
+
+  readEval(): JsonlRead<EvalLine> {
+    return readJsonl(this.evalPath, EvalLineSchema);
+  }
+
+  writeSummary(s: Summary): void {
+    writeJsonAtomic(this.summaryPath, SummarySchema.parse(s));
+  }
+
+  readSummary(): Summary | null {
+    return existsSync(this.summaryPath) ? readJsonFile(this.summaryPath, SummarySchema) : null;
+  }
+
+  /** Modification time of samples.jsonl (for `ls`), or null. */
+  lastWrite(): Date | null {
+    return existsSync(this.samplesPath) ? statSync(this.samplesPath).mtime : null;
+  }
+}
