@@ -14,6 +14,7 @@ import time
 GENERATORS: list[str] = [
     "lpips_ids",
     "pyiqa_basic",
+    "pyiqa_basic",
 ]
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]

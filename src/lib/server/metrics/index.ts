@@ -22,3 +22,5 @@ METRICS.register('lpips-alex', async (o) => (await import('./lpips.ts')).createL
 METRICS.register('flpips-vgg', async (o) => (await import('./flpips.ts')).createFlpips(o), 'metrics/flpips.ts');
 METRICS.register('ids-arcface-r50', async (o) => (await import('./ids.ts')).createIds(o), 'metrics/ids.ts');
 METRICS.register('ids-refs-arcface-r50', async (o) => (await import('./ids.ts')).createIdsRefs(o), 'metrics/ids.ts');
+METRICS.register('psnr', async (o) => (await import('./psnr.ts')).createPsnr(o), 'metrics/psnr.ts');
+METRICS.register('ssim', async (o) => (await import('./ssim.ts')).createSsim(o), 'metrics/ssim.ts');

@@ -1,0 +1,257 @@
+"""Goldens for PSNR, SSIM and NIQE from pyiqa 0.1.16's own functions (generator ``pyiqa_basic``).
+
+pyiqa is installed with --no-deps, and its package ``__init__`` imports the whole model zoo (torchvision, timm,
+huggingface_hub, ...). ``load_pyiqa`` therefore registers empty parent packages (``pyiqa``, ``pyiqa.archs``,
+``pyiqa.utils``) whose ``__path__`` points at the installed sources, plus three stubs for modules only NIQE's
+*imports* touch (download_util, arch_util, fsim_arch: URL helpers and ILNIQE filters, never called here), and
+then imports the real ``psnr_arch``, ``ssim_arch``, ``niqe_arch``, ``utils/color_util``, ``archs/func_util`` and
+``matlab_utils``. Every number below is computed by those unmodified functions.
+
+Inputs follow ReF-LDM's eval.py: PIL RGB u8 -> float32 /255, NCHW. NIQE uses the pristine parameters in
+models/niqe/niqe-pris-params.json (see python/refbench_metrics/niqe/convert_params.py) passed to pyiqa's
+``calculate_niqe``, i.e. exactly what ``NIQE(pretrained_model_path=...)`` does after loading the .mat.
+
+Files (test/fixtures/pyiqa/): ``<case>_a.png``, ``<case>_b.png`` and ``golden.json`` with per-case psnr, ssim
+(a vs b), niqe_a, niqe_b, plus a MATLAB-imresize golden on a small float plane and the float32 fspecial windows.
+Check mode recomputes everything into a temp dir: images must match within 1 grey level on < 0.1 % of pixels
+(scipy/PIL maths may round differently elsewhere), numbers within rtol 1e-9 (same torch on the same inputs).
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import pathlib
+import sys
+import tempfile
+import types
+
+import numpy as np
+
+from .common import compare_json_numbers, write_json
+
+FIXTURE_DIR = ("test", "fixtures", "pyiqa")
+
+
+def load_pyiqa() -> dict:
+    """Imports pyiqa's psnr/ssim/niqe arch modules without running pyiqa/__init__.py (see module doc)."""
+    if "pyiqa.archs.niqe_arch" in sys.modules:
+        return {n: sys.modules[f"pyiqa.archs.{n}"] for n in ("psnr_arch", "ssim_arch", "niqe_arch")}
+    spec = importlib.util.find_spec("pyiqa")
+    if spec is None or spec.origin is None:
+        raise RuntimeError("pyiqa is not installed in this venv (run bash python/setup.sh)")
+    root = pathlib.Path(spec.origin).parent
+
+    def package(name: str, path: pathlib.Path) -> None:
+        mod = types.ModuleType(name)
+        mod.__path__ = [str(path)]
+        sys.modules[name] = mod
+
+    package("pyiqa", root)
+    package("pyiqa.archs", root / "archs")
+    package("pyiqa.utils", root / "utils")
+
+    def no_download(*_a, **_k):
+        raise RuntimeError("refbench: pyiqa downloads are disabled; pass parameters explicitly")
+
+    stubs = {
+        "pyiqa.utils.download_util": {"load_file_from_url": no_download},
+        "pyiqa.archs.arch_util": {"get_url_from_name": lambda name, *a, **k: name},
+        "pyiqa.archs.fsim_arch": {"_construct_filters": None},  # ILNIQE only
+    }
+    for name, attrs in stubs.items():
+        mod = types.ModuleType(name)
+        mod.__dict__.update(attrs)
+        sys.modules[name] = mod
+    return {n: importlib.import_module(f"pyiqa.archs.{n}") for n in ("psnr_arch", "ssim_arch", "niqe_arch")}
+
+
+def pyiqa_version() -> str:
+    from importlib.metadata import version
+
+    return version("pyiqa")
+
+
+def load_niqe_params(repo_root: pathlib.Path):
+    import torch
+
+    obj = json.loads((repo_root / "models" / "niqe" / "niqe-pris-params.json").read_text())
+    return torch.tensor(obj["mu"], dtype=torch.float64), torch.tensor(obj["cov"], dtype=torch.float64)
+
+
+def to_tensor(img: np.ndarray):
+    """HWC u8 -> 1x3xHxW float32 in [0, 1] (torchvision ToTensor / ReF-LDM eval.py)."""
+    import torch
+
+    return torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1))).float().div(255).unsqueeze(0)
+
+
+def pyiqa_scores(a: np.ndarray, b: np.ndarray, mods: dict, mu, cov) -> dict:
+    import torch
+
+    ta, tb = to_tensor(a), to_tensor(b)
+    with torch.no_grad():
+        p = mods["psnr_arch"].PSNR()(ta, tb).item()  # pyiqa 'psnr': test_y_channel False, crop 0
+        s = mods["ssim_arch"].SSIM()(ta, tb).item()  # pyiqa 'ssim': test_y_channel True, yiq, no downsample
+        out = {"psnr": p, "ssim": s}
+        for key, t in (("niqe_a", ta), ("niqe_b", tb)):
+            h, w = t.shape[-2:]
+            if h < 96 or w < 96:
+                out[key] = None
+                continue
+            v = mods["niqe_arch"].calculate_niqe(t, 0, True, "yiq", mu, cov).item()
+            out[key] = v
+    return out
+
+
+# ---------------------------------------------------------------- synthetic images (deterministic)
+
+
+def _smooth_scene(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
+    """A face-ish scene: gradients, soft blobs, stripes and mild fine texture (float, 0..255)."""
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    img = np.zeros((h, w, 3))
+    base = rng.uniform(60, 190, 3)
+    img += base[None, None, :] + 40 * (xx / w - 0.5)[..., None] * rng.uniform(-1, 1, 3)
+    for _ in range(12):
+        cy, cx = rng.uniform(0, h), rng.uniform(0, w)
+        r = rng.uniform(10, 80)
+        amp = rng.uniform(-70, 70, 3)
+        img += amp * np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * r * r))[..., None]
+    img += 12 * np.sin(xx / rng.uniform(3, 9) + yy / rng.uniform(5, 15))[..., None]
+    img += rng.normal(0, 3, (h, w, 3))
+    return img
+
+
+def _u8(x: np.ndarray) -> np.ndarray:
+    return np.clip(np.round(x), 0, 255).astype(np.uint8)
+
+
+def _blur(img: np.ndarray, sigma: float) -> np.ndarray:
+    from scipy.ndimage import gaussian_filter
+
+    return gaussian_filter(img.astype(np.float64), sigma=(sigma, sigma, 0), mode="reflect")
+
+
+def _blocky(img: np.ndarray, step: float) -> np.ndarray:
+    """JPEG-like artefacts without a codec: 8x8 block DCT, coefficients quantised with a frequency-growing step."""
+    from scipy.fft import dctn, idctn
+
+    h, w, _ = img.shape
+    out = img.astype(np.float64).copy()
+    q = step * (1 + np.add.outer(np.arange(8), np.arange(8)))
+    for y in range(0, h - h % 8, 8):
+        for x in range(0, w - w % 8, 8):
+            for c in range(3):
+                blk = dctn(out[y : y + 8, x : x + 8, c] - 128, norm="ortho")
+                out[y : y + 8, x : x + 8, c] = idctn(np.round(blk / q) * q, norm="ortho") + 128
+    return out
+
+
+def make_cases() -> list[tuple[str, np.ndarray, np.ndarray]]:
+    rng = np.random.default_rng(20240521)
+    cases = []
+    s1 = _u8(_smooth_scene(rng, 512, 512))
+    cases.append(("identical", s1, s1))  # one file on disk (see build)
+    s2 = _u8(_smooth_scene(rng, 512, 512))
+    cases.append(("heavy-noise", s2, _u8(s2 + rng.normal(0, 40, s2.shape))))
+    s3 = _u8(_smooth_scene(rng, 512, 512))
+    cases.append(("blur", s3, _u8(_blur(s3, 2.5))))
+    s4 = _u8(_smooth_scene(rng, 512, 512))
+    cases.append(("blocky", s4, _u8(_blocky(s4, 6.0))))
+    # saturated and perfectly flat regions (whole 96x96 NIQE blocks give NaN features -> nan-aware mean/cov)
+    s5 = _smooth_scene(rng, 512, 512)
+    s5[:200, :250] = 255
+    s5[300:, 300:] = 0
+    s5[210:290, :] = 128
+    s5 = _u8(s5)
+    cases.append(("saturated-flat", s5, _u8(s5.astype(np.float64) * 0.9 + 20 + rng.normal(0, 2, s5.shape))))
+    # not a multiple of 96 (NIQE crops to 480x288... of 500x340: 5x3 blocks)
+    s6 = _u8(_smooth_scene(rng, 340, 500))
+    cases.append(("odd-size-500x340", s6, _u8(_blur(s6, 1.0) + rng.normal(0, 6, s6.shape))))
+    s7 = _u8(_smooth_scene(rng, 512, 512))
+    cases.append(("low-contrast", s7, _u8((s7.astype(np.float64) - 128) * 0.6 + 140)))
+    # 288x256 keeps the fixture small (uniform noise does not compress); 288 = 3 NIQE blocks
+    cases.append(("uniform-noise", _u8(rng.uniform(0, 256, (288, 256, 3))), _u8(rng.uniform(0, 256, (288, 256, 3)))))
+    return cases
+
+
+def resize_golden(mods: dict) -> dict:
+    """pyiqa's MATLAB imresize (float32 internally) on a small plane, scales 0.5 and 0.75."""
+    import torch
+    from pyiqa.matlab_utils import imresize
+
+    rng = np.random.default_rng(7)
+    h, w = 26, 38
+    plane = np.round(rng.uniform(0, 255, (h, w))) / 255.0
+    out = {"height": h, "width": w, "input": plane.ravel().tolist()}
+    for scale in (0.5, 0.75):
+        r = imresize(torch.from_numpy(plane)[None, None], scale=scale, antialiasing=True).numpy()[0, 0]
+        out[f"scale_{scale}"] = {"height": r.shape[0], "width": r.shape[1], "output": [float(v) for v in r.ravel()]}
+    return out
+
+
+def build(out_dir: pathlib.Path, repo_root: pathlib.Path) -> dict:
+    from PIL import Image
+    import torch
+
+    mods = load_pyiqa()  # before any `import pyiqa...` (see module doc)
+    from pyiqa.matlab_utils import fspecial
+    mu, cov = load_niqe_params(repo_root)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    golden = {
+        "generator": "python/refbench_golden/pyiqa_basic.py",
+        "pyiqa_version": pyiqa_version(),
+        "torch_version": torch.__version__.split("+")[0],
+        "niqe_params_sha256": json.loads((repo_root / "models/niqe/niqe-pris-params.json").read_text())["source"]["sha256"],
+        "cases": [],
+        "fspecial_11_1.5": [float(v) for v in fspecial(11, 1.5).numpy().ravel()],
+        "fspecial_7_7/6": [float(v) for v in fspecial(7, 7.0 / 6).numpy().ravel()],
+        "imresize": resize_golden(mods),
+    }
+    for name, a, b in make_cases():
+        fa, fb = f"{name}_a.png", (f"{name}_a.png" if b is a else f"{name}_b.png")
+        Image.fromarray(a).save(out_dir / fa, optimize=False, compress_level=9)
+        Image.fromarray(b).save(out_dir / fb, optimize=False, compress_level=9)
+        # score what is on disk (what TS reads)
+        a2 = np.asarray(Image.open(out_dir / fa).convert("RGB"))
+        b2 = np.asarray(Image.open(out_dir / fb).convert("RGB"))
+        rec = {"name": name, "a": fa, "b": fb, "width": a.shape[1], "height": a.shape[0]}
+        rec.update(pyiqa_scores(a2, b2, mods, mu, cov))
+        golden["cases"].append(rec)
+    write_json(out_dir / "golden.json", golden)
+    return golden
+
+
+def run(mode: str, repo_root: pathlib.Path) -> None:
+    fixture = repo_root.joinpath(*FIXTURE_DIR)
+    if mode == "generate":
+        build(fixture, repo_root)
+        return
+    if mode != "check":
+        raise ValueError(f"unknown mode {mode!r}")
+    from PIL import Image
+
+    with tempfile.TemporaryDirectory() as tmp:
+        fresh = build(pathlib.Path(tmp), repo_root)
+        committed = json.loads((fixture / "golden.json").read_text())
+        for case in committed["cases"]:
+            for key in ("a", "b"):
+                old = np.asarray(Image.open(fixture / case[key]).convert("RGB")).astype(int)
+                new = np.asarray(Image.open(pathlib.Path(tmp) / case[key]).convert("RGB")).astype(int)
+                diff = np.abs(old - new)
+                if old.shape != new.shape or diff.max() > 1 or (diff > 0).mean() > 1e-3:
+                    raise AssertionError(f"{case[key]}: regenerated image differs (max {diff.max()})")
+        # numbers: recompute pyiqa on the COMMITTED images, compare with the committed values
+        mods = load_pyiqa()
+        mu, cov = load_niqe_params(repo_root)
+        for case in committed["cases"]:
+            a = np.asarray(Image.open(fixture / case["a"]).convert("RGB"))
+            b = np.asarray(Image.open(fixture / case["b"]).convert("RGB"))
+            got = pyiqa_scores(a, b, mods, mu, cov)
+            for k, v in got.items():
+                e = case[k]
+                if (e is None) != (v is None) or (e is not None and abs(e - v) > 1e-9 * max(1.0, abs(e))):
+                    raise AssertionError(f"{case['name']}.{k}: committed {e} != recomputed {v}")
+        for key in ("fspecial_11_1.5", "fspecial_7_7/6", "imresize", "pyiqa_version", "niqe_params_sha256"):
+            compare_json_numbers(committed[key], fresh[key], rtol=1e-9, atol=0, where=key)

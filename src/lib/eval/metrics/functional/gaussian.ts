@@ -1,0 +1,203 @@
+/**
+ * @file Gaussian windows and the two filters pyiqa's SSIM and NIQE use, in float64.
+ *
+ * - `fspecialGaussian`: MATLAB `fspecial('gaussian')` as pyiqa builds it (`pyiqa/matlab_utils/functions.py`):
+ *   float64 maths, tiny taps zeroed, normalised, **then cast to float32** (`.float()`) and back to float64 when
+ *   applied (`.to(X)`). The float32 cast makes the window non-separable by ~1e-9 and its sum 1 − 6e-9; SSIM on
+ *   bright flat regions (E[x²] − μ² with x ≈ 250) is sensitive to both, so we filter with the float32 taps.
+ * - `filterValidLowRank`: 'valid' correlation (SSIM's `filter2(..., 'valid')`) as a sum of a few separable
+ *   passes: the symmetric window K = Σₖ λₖ vₖvₖᵀ (Jacobi eigendecomposition) truncated to `rank` terms.
+ *   NOTE: pyiqa runs a full 2-D conv; rank 3 reproduces it to ~1e-10 relative in SSIM at 66 instead of 121
+ *   multiply-adds per output (rank 1, i.e. a plain separable Gaussian, is off by up to ~2e-7).
+ * - `filterSameReplicate`: 'same' correlation with edge-replicate padding (NIQE's MSCN `imfilter(..., 'replicate')`),
+ *   a direct 2-D loop with the exact float32 taps (NIQE's argmin feature fit makes exactness worth more than speed).
+ * - `symmetricEigenJacobi`: a small cyclic Jacobi eigensolver, used here and for NIQE's pseudo-inverse.
+ *
+ * Planes are row-major H×W `Float64Array`s.
+ */
+
+/**
+ * pyiqa `fspecial(size, sigma)`: a size×size Gaussian window with float32-rounded taps.
+ * @returns row-major size×size, values are float32 numbers held in a Float64Array
+ */
+export function fspecialGaussian(size: number, sigma: number): Float64Array {
+  const m = (size - 1) / 2;
+  const h = new Float64Array(size * size);
+  let max = 0;
+  for (let i = 0; i < size; i++) {
+    for (let j = 0; j < size; j++) {
+      const y = i - m;
+      const x = j - m;
+      const v = Math.exp(-(x * x + y * y) / (2 * sigma * sigma));
+      h[i * size + j] = v;
+      if (v > max) max = v;
+    }
+  }
+  const eps = 2.220446049250313e-16; // np.finfo(float64).eps
+  let sum = 0;
+  for (let k = 0; k < h.length; k++) {
+    if (h[k] < eps * max) h[k] = 0;
+    sum += h[k];
+  }
+  for (let k = 0; k < h.length; k++) h[k] = Math.fround(sum !== 0 ? h[k] / sum : h[k]);
+  return h;
+}
+
+/**
+ * Eigendecomposition of a symmetric n×n matrix by cyclic Jacobi rotations (accurate to a few ulps, fine for
+ * n ≤ ~50). `a` is not modified.
+ * @returns eigenvalues (unsorted) and row-major `vectors` whose ROW k is the unit eigenvector of `values[k]`
+ */
+export function symmetricEigenJacobi(a: Float64Array, n: number): { values: Float64Array; vectors: Float64Array } {
+  if (a.length !== n * n) throw new Error(`symmetricEigenJacobi: expected ${n}×${n} entries, got ${a.length}`);
+  const m = Float64Array.from(a);
+  const v = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) v[i * n + i] = 1;
+  for (let sweep = 0; sweep < 100; sweep++) {
+    let off = 0;
+    let diag = 0;
+    for (let p = 0; p < n; p++) {
+      diag += m[p * n + p] * m[p * n + p];
+      for (let q = p + 1; q < n; q++) off += m[p * n + q] * m[p * n + q];
+    }
+    if (off <= 1e-32 * diag || off === 0) break;
+    for (let p = 0; p < n - 1; p++) {
+      for (let q = p + 1; q < n; q++) {
+        const apq = m[p * n + q];
+        if (apq === 0) continue;
+        const app = m[p * n + p];
+        const aqq = m[q * n + q];
+        const theta = (aqq - app) / (2 * apq);
+        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
+        const c = 1 / Math.sqrt(t * t + 1);
+        const s = t * c;
+        for (let k = 0; k < n; k++) {
+          // columns p, q of m
+          const mkp = m[k * n + p];
+          const mkq = m[k * n + q];
+          m[k * n + p] = c * mkp - s * mkq;
+          m[k * n + q] = s * mkp + c * mkq;
+        }
+        for (let k = 0; k < n; k++) {
+          // rows p, q of m
+          const mpk = m[p * n + k];
+          const mqk = m[q * n + k];
+          m[p * n + k] = c * mpk - s * mqk;
+          m[q * n + k] = s * mpk + c * mqk;
+        }
+        for (let k = 0; k < n; k++) {
+          // eigenvectors are the rows of v
+          const vpk = v[p * n + k];
+          const vqk = v[q * n + k];
+          v[p * n + k] = c * vpk - s * vqk;
+          v[q * n + k] = s * vpk + c * vqk;
+        }
+      }
+    }
+  }
+  const values = new Float64Array(n);
+  for (let i = 0; i < n; i++) values[i] = m[i * n + i];
+  return { values, vectors: v };
+}
+
+/** A symmetric window split into separable terms: K ≈ Σₖ weights[k] · taps[k] ⊗ taps[k]. */
+export interface SeparableWindow {
+  readonly size: number;
+  readonly weights: readonly number[];
+  readonly taps: readonly Float64Array[];
+}
+
+/**
+ * Splits a symmetric size×size window into its `rank` dominant separable terms (by |eigenvalue|).
+ * @throws Error if the window is not symmetric
+ */
+export function separableTerms(kernel: Float64Array, size: number, rank: number): SeparableWindow {
+  for (let i = 0; i < size; i++) {
+    for (let j = i + 1; j < size; j++) {
+      if (kernel[i * size + j] !== kernel[j * size + i]) throw new Error('separableTerms: window is not symmetric');
+    }
+  }
+  const { values, vectors } = symmetricEigenJacobi(kernel, size);
+  const order = Array.from(values.keys()).sort((x, y) => Math.abs(values[y]) - Math.abs(values[x]));
+  const keep = order.slice(0, Math.min(rank, size));
+  return {
+    size,
+    weights: keep.map((k) => values[k]),
+    taps: keep.map((k) => vectors.slice(k * size, k * size + size)),
+  };
+}
+
+/**
+ * 'valid' 2-D correlation of several planes with the same separable window (one vertical then one horizontal
+ * pass per term). Output is (H−s+1)×(W−s+1) per plane.
+ */
+export function filterValidSeparable(
+  planes: readonly Float64Array[],
+  width: number,
+  height: number,
+  win: SeparableWindow,
+): Float64Array[] {
+  const s = win.size;
+  const ow = width - s + 1;
+  const oh = height - s + 1;
+  if (ow < 1 || oh < 1) throw new Error(`filterValidSeparable: ${width}×${height} is smaller than the ${s}×${s} window`);
+  const tmp = new Float64Array(oh * width);
+  return planes.map((src) => {
+    const out = new Float64Array(oh * ow);
+    for (let t = 0; t < win.taps.length; t++) {
+      const g = win.taps[t];
+      const lam = win.weights[t];
+      // vertical: tmp[y, x] = Σ_i g[i] src[y + i, x]
+      tmp.fill(0);
+      for (let i = 0; i < s; i++) {
+        const gi = g[i];
+        for (let y = 0; y < oh; y++) {
+          const so = (y + i) * width;
+          const to = y * width;
+          for (let x = 0; x < width; x++) tmp[to + x] += gi * src[so + x];
+        }
+      }
+      // horizontal: out[y, x] += λ Σ_j g[j] tmp[y, x + j]
+      for (let y = 0; y < oh; y++) {
+        const to = y * width;
+        const oo = y * ow;
+        for (let x = 0; x < ow; x++) {
+          let acc = 0;
+          const b = to + x;
+          for (let j = 0; j < s; j++) acc += g[j] * tmp[b + j];
+          out[oo + x] += lam * acc;
+        }
+      }
+    }
+    return out;
+  });
+}
+
+/**
+ * 'same' 2-D correlation with replicate (clamp-to-edge) padding, direct loop with the exact taps: MATLAB
+ * `imfilter(x, k, 'replicate')` / pyiqa `imfilter(..., padding='replicate')` for an odd square window.
+ */
+export function filterSameReplicate(src: Float64Array, width: number, height: number, kernel: Float64Array, size: number): Float64Array {
+  const r = (size - 1) >> 1;
+  // Pad once, then run a plain valid correlation over the padded plane.
+  const pw = width + 2 * r;
+  const ph = height + 2 * r;
+  const pad = new Float64Array(pw * ph);
+  for (let y = 0; y < ph; y++) {
+    const sy = Math.min(height - 1, Math.max(0, y - r)) * width;
+    for (let x = 0; x < pw; x++) pad[y * pw + x] = src[sy + Math.min(width - 1, Math.max(0, x - r))];
+  }
+  const out = new Float64Array(width * height);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      let acc = 0;
+      for (let i = 0; i < size; i++) {
+        const po = (y + i) * pw + x;
+        const ko = i * size;
+        for (let j = 0; j < size; j++) acc += kernel[ko + j] * pad[po + j];
+      }
+      out[y * width + x] = acc;
+    }
+  }
+  return out;
+}
