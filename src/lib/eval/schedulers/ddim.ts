@@ -47,6 +47,25 @@ export function makeDdimTimesteps(schedule: DdimSchedule, steps: number, numTrai
   return out;
 }
 
+/**
+ * Clamps timesteps to the ᾱ table (t ≤ numTrain − 1).
+ * NOTE: with `uniform` and c | 999 (S = 3, 9, 27, 37, 111, 333, 1000) the official list ends at 1000, and the
+ * official sampler fails with an IndexError on `alphas_cumprod[1000]`. We run such step counts (benchmarks use
+ * S = 3) by clamping the last timestep to 999 and record that the schedule was clamped; the paper's S = 100 and
+ * the demo's S = 50 are unaffected.
+ */
+export function clampTimesteps(timesteps: readonly number[], numTrain = 1000): { timesteps: number[]; clamped: boolean } {
+  let clamped = false;
+  const out = timesteps.map((t) => {
+    if (t > numTrain - 1) {
+      clamped = true;
+      return numTrain - 1;
+    }
+    return t;
+  });
+  return { timesteps: out, clamped };
+}
+
 /** Per-position DDIM coefficients, float32 as the official `make_ddim_sampling_parameters` stores them. */
 export interface DdimTables {
   /** Ascending timesteps t_0 … t_{K−1}. */

@@ -99,3 +99,14 @@ describe('cfgCombine (§6)', () => {
     expect(needsUncond(1.5)).toBe(true);
   });
 });
+
+import { clampTimesteps } from '../../../../src/lib/eval/schedulers/ddim.ts';
+
+describe('clampTimesteps', () => {
+  it('S = 3 uniform runs past ᾱ (official IndexError); the last step is clamped to 999 and flagged', () => {
+    const ts = makeDdimTimesteps('uniform', 3);
+    expect(ts).toEqual([1, 334, 667, 1000]);
+    expect(clampTimesteps(ts)).toEqual({ timesteps: [1, 334, 667, 999], clamped: true });
+    expect(clampTimesteps(makeDdimTimesteps('uniform', 100)).clamped).toBe(false);
+  });
+});

@@ -8,7 +8,7 @@
  * B = 2 batch; scale 1 = one conditional pass), §5 DDIM, §8 zero references, §11 trunc quantisation.
  */
 import { createSession, f32, runSession, Tensor, type Device, type Session } from '../../ort/session.ts';
-import { cfgCombine, ddimStep, makeDdimTables, makeDdimTimesteps, needsUncond, type DdimSchedule, type DdimTables } from '../../../eval/schedulers/ddim.ts';
+import { cfgCombine, clampTimesteps, ddimStep, makeDdimTables, makeDdimTimesteps, needsUncond, type DdimSchedule, type DdimTables } from '../../../eval/schedulers/ddim.ts';
 import { buildRefStrip, quantiseImage, splitWidth, toChwMinusOneOne, type QuantiseMode } from '../../../eval/refldm/image.ts';
 import { resizeRgbPil } from '../../../eval/image/pil-resize.ts';
 import type { RgbImage } from '../../../eval/types.ts';
@@ -57,6 +57,8 @@ export class RefLdmSampler {
   readonly latent: LatentShape;
   readonly imageSize: number;
   readonly tables: DdimTables;
+  /** True when the official list ran past ᾱ's end and its last timestep was clamped (see `clampTimesteps`). */
+  readonly timestepsClamped: boolean;
   /** Milliseconds to create the sessions (reported separately from per-image timings). */
   loadMs = 0;
 
@@ -70,7 +72,10 @@ export class RefLdmSampler {
     const l = bundle.json.latent;
     this.latent = { channels: l.channels, size: l.size };
     this.imageSize = l.size * l.factor;
-    this.tables = makeDdimTables(makeDdimTimesteps(settings.schedule, settings.steps, bundle.json.schedule.numTimesteps), bundle.alphasCumprod);
+    const numTrain = bundle.json.schedule.numTimesteps;
+    const ts = clampTimesteps(makeDdimTimesteps(settings.schedule, settings.steps, numTrain), numTrain);
+    this.timestepsClamped = ts.clamped;
+    this.tables = makeDdimTables(ts.timesteps, bundle.alphasCumprod);
   }
 
   /** Creates the sessions the design needs (sha256-checked). */
@@ -196,6 +201,7 @@ export class RefLdmSampler {
         zeroRefs: refs.zero ? refs.n : 0,
         batch,
         stepsRun: timesteps.length,
+        ...(this.timestepsClamped ? { timestepsClamped: true } : {}),
         peakRssBytes: peakRssBytes(),
         ...cond.info,
       },
