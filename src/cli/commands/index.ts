@@ -3,8 +3,12 @@
  */
 import type { Command } from 'commander';
 import { register as registerRun } from './run.ts';
+import { register as registerEval } from './eval.ts';
+import { register as registerReport } from './report.ts';
+import { register as registerLs } from './ls.ts';
 import { register as registerBench } from './bench.ts';
+import { register as registerModels } from './models.ts';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const COMMANDS: RegisterCommand[] = [registerRun, registerBench];
+export const COMMANDS: RegisterCommand[] = [registerRun, registerEval, registerReport, registerLs, registerBench, registerModels];

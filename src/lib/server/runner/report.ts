@@ -1,0 +1,189 @@
+/**
+ * @file `refbench report`: one row per run (restorer, dataset, level, refs setting, coverage, every metric as
+ * mean ± 95% CI half-width with the metric's decimals and a ↑/↓ direction arrow, time per image), as Markdown or
+ * CSV. Numbers come from DuckDB over the JSONL files (results/query.ts) joined with run.json facts; CIs are the
+ * same fixed-seed bootstrap as summary.json. Runs or metrics with non-real weights are marked in every format.
+ * Optionally prints a table of the paper (benchmarks/paper-tables.json) below ours.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { TIME_METRIC, type MetricInfo, type RunJson } from '../../eval/results/schema.ts';
+import { BOOTSTRAP_DEFAULTS, bootstrapMean } from '../../eval/stats/bootstrap.ts';
+import { aggregateRuns } from '../results/query.ts';
+import { readJsonl, RunStore } from '../results/store.ts';
+import { SampleLineSchema, EvalLineSchema } from '../../eval/results/schema.ts';
+import { REPO_ROOT } from './provenance.ts';
+
+export type ReportFormat = 'md' | 'csv';
+
+/** One cell of the report. */
+interface Cell {
+  value: number | null;
+  n: number;
+  of: number;
+  half: number | null;
+  ciLo: number | null;
+  ciHi: number | null;
+}
+
+interface Row {
+  run: RunJson;
+  ok: number;
+  error: number;
+  cells: Map<string, Cell>;
+  problems: string[];
+}
+
+const MARK_UNTRAINED = 'UNTRAINED WEIGHTS';
+const MARK_TEST = 'test network';
+
+function fmt(v: number | null, d: number): string {
+  return v === null || !Number.isFinite(v) ? 'n/a' : v.toFixed(d);
+}
+
+function arrow(m: MetricInfo): string {
+  return m.higherIsBetter ? '↑' : '↓';
+}
+
+function csvEscape(s: string): string {
+  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+async function collect(runDirs: readonly string[]): Promise<{ rows: Row[]; metrics: MetricInfo[] }> {
+  const aggs = await aggregateRuns(runDirs);
+  const metrics: MetricInfo[] = [];
+  const seen = new Set<string>();
+  const rows: Row[] = [];
+  for (const agg of aggs) {
+    const store = new RunStore(agg.runDir);
+    const run = store.readRunJson();
+    for (const m of [TIME_METRIC, ...run.metrics]) {
+      if (!seen.has(m.id)) {
+        seen.add(m.id);
+        metrics.push(m);
+      }
+    }
+    // Problems are reported, not fatal (DuckDB skipped those lines).
+    const problems = [...readJsonl(store.samplesPath, SampleLineSchema).problems, ...readJsonl(store.evalPath, EvalLineSchema).problems].map(
+      (p) => `${p.file}:${p.line}: ${p.message}`,
+    );
+    const of = run.dataset.size;
+    const cells = new Map<string, Cell>();
+    for (const a of agg.perSample) {
+      const b = bootstrapMean(a.values, BOOTSTRAP_DEFAULTS);
+      cells.set(a.metric, {
+        value: a.n ? b.mean : null,
+        n: a.n,
+        of,
+        half: b.ci95 ? (b.ci95[1] - b.ci95[0]) / 2 : null,
+        ciLo: b.ci95?.[0] ?? null,
+        ciHi: b.ci95?.[1] ?? null,
+      });
+    }
+    for (const s of agg.sets) cells.set(s.metric, { value: s.value, n: s.n, of, half: null, ciLo: null, ciHi: null });
+    rows.push({ run, ok: agg.ok, error: agg.error, cells, problems });
+  }
+  // time-ms last (it is a cost, not a quality column).
+  metrics.push(metrics.splice(metrics.findIndex((m) => m.id === TIME_METRIC.id), 1)[0]);
+  return { rows, metrics };
+}
+
+function refsSetting(run: RunJson): string {
+  const s = run.restorer.settings as Record<string, unknown>;
+  const cap = s.maxRefs ?? s.maxReferences ?? s.refs;
+  return cap !== undefined ? `≤${String(cap)}` : run.dataset.maxRefs ? `dataset ≤${run.dataset.maxRefs}` : '0';
+}
+
+/**
+ * Builds the report text.
+ * @param runDirs run directories (resolve ids first with the store's `resolveRunDir`).
+ * @param opts.paper a table id of benchmarks/paper-tables.json (e.g. `table7`) to print below ours (md only).
+ * @example
+ * console.log(await report(['results/runs/demo-0123456789'], 'md'));
+ * // | run | restorer | dataset | ... | time-ms ↓ |
+ */
+export async function report(runDirs: readonly string[], format: ReportFormat = 'md', opts: { paper?: string } = {}): Promise<string> {
+  const { rows, metrics } = await collect(runDirs);
+  const testMetric = (m: MetricInfo) => m.weights === 'test-random-init';
+  if (format === 'csv') {
+    const head = ['run_id', 'restorer', 'dataset', 'level', 'refs', 'ok', 'error', 'total', 'untrained'];
+    for (const m of metrics) head.push(m.id, `${m.id}_ci95_lo`, `${m.id}_ci95_hi`, `${m.id}_n`, `${m.id}_weights`);
+    const lines = [head.join(',')];
+    for (const r of rows) {
+      const untrained = r.run.restorer.untrained || r.run.metrics.some(testMetric);
+      const vals: string[] = [r.run.runId, r.run.restorer.id, r.run.dataset.id, r.run.dataset.level ?? '', refsSetting(r.run), String(r.ok), String(r.error), String(r.run.dataset.size), String(untrained)];
+      for (const m of metrics) {
+        const c = r.cells.get(m.id);
+        const info = r.run.metrics.find((x) => x.id === m.id) ?? m;
+        vals.push(c?.value != null ? String(c.value) : '', c?.ciLo != null ? String(c.ciLo) : '', c?.ciHi != null ? String(c.ciHi) : '', String(c?.n ?? 0), info.weights);
+      }
+      lines.push(vals.map(csvEscape).join(','));
+    }
+    return `${lines.join('\n')}\n`;
+  }
+
+  const header = ['run', 'restorer', 'dataset', 'level', 'refs', 'coverage', ...metrics.map((m) => `${m.id} ${arrow(m)}`), 'notes'];
+  const out: string[] = [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`];
+  const notes: string[] = [];
+  for (const r of rows) {
+    const rowNotes: string[] = [];
+    if (r.run.restorer.untrained) rowNotes.push(`**${MARK_UNTRAINED}** (${r.run.restorer.weights.kind})`);
+    if (r.ok + r.error < r.run.dataset.size) rowNotes.push(`incomplete (${r.run.dataset.size - r.ok - r.error} pending)`);
+    if (r.error) rowNotes.push(`${r.error} failed`);
+    const cells = metrics.map((m) => {
+      const c = r.cells.get(m.id);
+      const info = r.run.metrics.find((x) => x.id === m.id);
+      if (!c || !info) return '—';
+      const d = m.decimals;
+      let s = fmt(c.value, d);
+      if (c.half !== null) s += ` ± ${fmt(c.half, d)}`;
+      if (c.n < c.of) s += ` (${c.n}/${c.of})`;
+      if (testMetric(info)) s += ` [${MARK_TEST}]`;
+      return s;
+    });
+    out.push(
+      `| ${[r.run.runId, `${r.run.restorer.id}`, r.run.dataset.id, r.run.dataset.level ?? '', refsSetting(r.run), `${r.ok}/${r.run.dataset.size}`, ...cells, rowNotes.join('; ')].join(' | ')} |`,
+    );
+    for (const p of r.problems) notes.push(`- warning: ${p} (line skipped)`);
+  }
+  out.push('', `Values: mean ± 95% bootstrap CI half-width (${BOOTSTRAP_DEFAULTS.iterations} resamples, seed ${BOOTSTRAP_DEFAULTS.seed}); (n/M) = metric coverage when below the run size; ↑/↓ = higher/lower is better; time-ms = restorer time per image.`);
+  if (rows.some((r) => r.run.restorer.untrained || r.run.metrics.some(testMetric))) {
+    out.push(`Runs marked ${MARK_UNTRAINED} or metrics marked [${MARK_TEST}] use random-init weights: their numbers are pipeline checks, not results.`);
+  }
+  out.push(...notes);
+  if (opts.paper) out.push('', paperTable(opts.paper, rows.map((r) => r.run.dataset.id)));
+  return `${out.join('\n')}\n`;
+}
+
+interface PaperTable {
+  id: string;
+  number: number;
+  caption: string;
+  metrics: { key: string; name: string; direction: 'higher' | 'lower' | null; decimals: number | null; dataset?: string; dataset_id?: string; unit?: string | null }[];
+  rows: { method: string; values: Record<string, unknown> }[];
+}
+
+/** Path of the committed copy of the paper's tables (public data from the paper). */
+export const PAPER_TABLES_PATH = join(REPO_ROOT, 'benchmarks', 'paper-tables.json');
+
+/** The paper's table `id` as Markdown; columns of other datasets are dropped when our runs name a known one. */
+export function paperTable(id: string, datasetIds: readonly string[] = []): string {
+  if (!existsSync(PAPER_TABLES_PATH)) throw new Error(`${PAPER_TABLES_PATH}: file not found (the paper's tables)`);
+  const doc = JSON.parse(readFileSync(PAPER_TABLES_PATH, 'utf8')) as { tables: PaperTable[] };
+  const t = doc.tables.find((x) => x.id === id || String(x.number) === id.replace(/^table/i, ''));
+  if (!t) throw new Error(`--paper: no table '${id}' in ${PAPER_TABLES_PATH}; available: ${doc.tables.map((x) => x.id).join(', ')}`);
+  let cols = t.metrics;
+  const matching = cols.filter((m) => m.dataset_id && datasetIds.includes(m.dataset_id));
+  if (matching.length) cols = matching;
+  const head = ['method', ...cols.map((m) => `${m.dataset ? `${m.dataset} ` : ''}${m.name}${m.direction ? ` ${m.direction === 'higher' ? '↑' : '↓'}` : ''}`)];
+  const lines = [`Paper ${t.id} (Hsiao et al., NeurIPS 2024): ${t.caption}`, '', `| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
+  for (const r of t.rows) {
+    const vals = cols.map((m) => {
+      const v = r.values[m.key];
+      if (v === null || v === undefined) return '—';
+      return typeof v === 'number' && m.decimals !== null ? v.toFixed(m.decimals) : String(v);
+    });
+    lines.push(`| ${[r.method, ...vals].join(' | ')} |`);
+  }
+  return lines.join('\n');
+}
