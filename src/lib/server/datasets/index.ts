@@ -7,3 +7,6 @@ import { Registry } from '../../eval/registry.ts';
 export type DatasetFactory = (options: Readonly<Record<string, unknown>>) => Promise<Dataset>;
 
 export const DATASETS = new Registry<DatasetFactory>('dataset adapter');
+
+DATASETS.register('ffhq-ref', async (o) => (await import('./ffhq-ref.ts')).createFfhqRef(o), 'datasets/ffhq-ref.ts');
+DATASETS.register('synthfaces-ref', async (o) => (await import('./synthfaces.ts')).createSynthfacesRef(o), 'datasets/synthfaces.ts');

@@ -55,3 +55,17 @@ export async function encodeJpeg(img: RgbImage, quality: number): Promise<Buffer
     .jpeg({ quality: Math.round(quality), chromaSubsampling: '4:2:0', mozjpeg: false })
     .toBuffer();
 }
+
+/**
+ * Renders an SVG document (librsvg through sharp) to RGB u8 at its own width/height, flattened on white.
+ * Used by the synthetic benchmark (synthfaces-ref); deterministic for a given sharp/librsvg build.
+ */
+export async function renderSvg(svg: string): Promise<RgbImage> {
+  const { data, info } = await sharp(Buffer.from(svg), { density: 72 })
+    .flatten({ background: '#ffffff' })
+    .toColourspace('srgb')
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  if (info.channels !== 3) throw new Error(`renderSvg: unexpected channel count ${info.channels}`);
+  return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+}

@@ -1,0 +1,238 @@
+/**
+ * @file Procedural cartoon faces as SVG (synthfaces-ref). An identity seed fixes the face shape, skin tone, eye
+ * shape/spacing/colour, nose, brows, ears, hair style and colour; an image seed varies pose (in-plane rotation,
+ * a small yaw shift, scale, offset), expression (mouth curve/opening, brow raise), a lighting gradient and the
+ * background colour/pattern. Pure string building: the same seeds always give the same SVG text.
+ */
+import { SeededRng } from '../../../eval/datasets/seeded-rng.ts';
+
+/** Identity-level features (stable across an identity's images). */
+export interface FaceIdentity {
+  readonly skin: string;
+  readonly skinShade: string;
+  readonly faceRx: number;
+  readonly faceRy: number;
+  readonly jaw: number;
+  readonly eyeDx: number;
+  readonly eyeDy: number;
+  readonly eyeW: number;
+  readonly eyeH: number;
+  readonly eyeTilt: number;
+  readonly iris: string;
+  readonly irisR: number;
+  readonly browThick: number;
+  readonly browLen: number;
+  readonly browArch: number;
+  readonly noseLen: number;
+  readonly noseW: number;
+  readonly mouthW: number;
+  readonly lip: string;
+  readonly hair: string;
+  readonly hairStyle: 0 | 1 | 2 | 3;
+  readonly earR: number;
+}
+
+/** Per-image variation. */
+export interface FaceVariation {
+  readonly rotDeg: number;
+  readonly yaw: number;
+  readonly scale: number;
+  readonly dx: number;
+  readonly dy: number;
+  readonly smile: number;
+  readonly mouthOpen: number;
+  readonly browRaise: number;
+  readonly lightAngle: number;
+  readonly lightStrength: number;
+  readonly bg: string;
+  readonly bg2: string;
+  readonly pattern: 0 | 1 | 2 | 3;
+}
+
+const SKINS = ['#f6d7c3', '#eec1a0', '#e0ac85', '#c98e68', '#a86f4c', '#8a5636', '#6b4028', '#f1c9a5', '#d9a27c', '#b07a55'];
+const IRIS = ['#5b3a1e', '#2f6fa8', '#3f7d4a', '#7a7f86', '#8a6a2d', '#1e1712'];
+const HAIR = ['#1b1410', '#3b2416', '#6a4424', '#a0743f', '#d8b46a', '#8c2f1c', '#9a9a9a', '#2d2d3a'];
+const LIPS = ['#b5545a', '#c46a6a', '#9c4a4f', '#d07d7d', '#8e3f44'];
+
+const f = (x: number): string => x.toFixed(2);
+
+function hsl(rng: SeededRng, sat: [number, number], light: [number, number]): string {
+  return `hsl(${f(rng.range(0, 360))},${f(rng.range(sat[0], sat[1]))}%,${f(rng.range(light[0], light[1]))}%)`;
+}
+
+/** Samples an identity from `SeededRng('synthfaces|identity|<seed>')`. */
+export function sampleIdentity(seed: string): FaceIdentity {
+  const r = new SeededRng(`synthfaces|identity|${seed}`);
+  const skinIdx = r.int(0, SKINS.length - 1);
+  return {
+    skin: SKINS[skinIdx],
+    skinShade: SKINS[Math.min(SKINS.length - 1, skinIdx + 1)],
+    faceRx: r.range(112, 145),
+    faceRy: r.range(150, 182),
+    jaw: r.range(0.75, 1.0),
+    eyeDx: r.range(44, 66),
+    eyeDy: r.range(-30, -8),
+    eyeW: r.range(20, 32),
+    eyeH: r.range(8, 15),
+    eyeTilt: r.range(-8, 8),
+    iris: r.pick(IRIS),
+    irisR: r.range(5, 8),
+    browThick: r.range(4, 10),
+    browLen: r.range(28, 44),
+    browArch: r.range(2, 12),
+    noseLen: r.range(28, 52),
+    noseW: r.range(12, 26),
+    mouthW: r.range(38, 66),
+    lip: r.pick(LIPS),
+    hair: r.pick(HAIR),
+    hairStyle: r.int(0, 3) as 0 | 1 | 2 | 3,
+    earR: r.range(16, 26),
+  };
+}
+
+/** Samples one image's variation from `SeededRng('synthfaces|image|<seed>')`. */
+export function sampleVariation(seed: string): FaceVariation {
+  const r = new SeededRng(`synthfaces|image|${seed}`);
+  return {
+    rotDeg: r.range(-12, 12),
+    yaw: r.range(-1, 1),
+    scale: r.range(0.88, 1.06),
+    dx: r.range(-18, 18),
+    dy: r.range(-14, 14),
+    smile: r.range(-0.4, 1),
+    mouthOpen: r.uniform() < 0.35 ? r.range(0.2, 1) : 0,
+    browRaise: r.range(-5, 9),
+    lightAngle: r.range(0, 360),
+    lightStrength: r.range(0.08, 0.35),
+    bg: hsl(r, [15, 60], [35, 80]),
+    bg2: hsl(r, [15, 60], [25, 85]),
+    pattern: r.int(0, 3) as 0 | 1 | 2 | 3,
+  };
+}
+
+function background(v: FaceVariation, size: number): string {
+  const base = `<rect width="${size}" height="${size}" fill="${v.bg}"/>`;
+  switch (v.pattern) {
+    case 1:
+      return `${base}<defs><pattern id="p" width="48" height="48" patternUnits="userSpaceOnUse" patternTransform="rotate(${f(v.lightAngle / 4)})"><rect width="24" height="48" fill="${v.bg2}" opacity="0.55"/></pattern></defs><rect width="${size}" height="${size}" fill="url(#p)"/>`;
+    case 2:
+      return `${base}<defs><pattern id="p" width="40" height="40" patternUnits="userSpaceOnUse"><circle cx="20" cy="20" r="9" fill="${v.bg2}" opacity="0.6"/></pattern></defs><rect width="${size}" height="${size}" fill="url(#p)"/>`;
+    case 3:
+      return `${base}<defs><radialGradient id="p" cx="0.3" cy="0.25" r="0.9"><stop offset="0" stop-color="${v.bg2}"/><stop offset="1" stop-color="${v.bg}"/></radialGradient></defs><rect width="${size}" height="${size}" fill="url(#p)"/>`;
+    default:
+      return base;
+  }
+}
+
+function hairBack(id: FaceIdentity, cx: number, cy: number): string {
+  const { faceRx: rx, faceRy: ry, hair } = id;
+  switch (id.hairStyle) {
+    case 1: // long
+      return `<path d="M ${f(cx - rx - 22)} ${f(cy - ry * 0.3)} Q ${f(cx - rx - 40)} ${f(cy + ry * 1.1)} ${f(cx - rx * 0.4)} ${f(cy + ry * 1.25)} L ${f(cx + rx * 0.4)} ${f(cy + ry * 1.25)} Q ${f(cx + rx + 40)} ${f(cy + ry * 1.1)} ${f(cx + rx + 22)} ${f(cy - ry * 0.3)} Z" fill="${hair}"/>`;
+    case 2: // bun
+      return `<circle cx="${f(cx)}" cy="${f(cy - ry - 38)}" r="${f(rx * 0.42)}" fill="${hair}"/>`;
+    default:
+      return '';
+  }
+}
+
+function hairTop(id: FaceIdentity, cx: number, cy: number): string {
+  const { faceRx: rx, faceRy: ry, hair } = id;
+  if (id.hairStyle === 3) {
+    // curly: a crown of circles
+    let s = '';
+    for (let k = 0; k <= 10; k++) {
+      const a = Math.PI * (1.05 + (k / 10) * 0.9);
+      s += `<circle cx="${f(cx + Math.cos(a) * rx * 1.02)}" cy="${f(cy - ry * 0.1 + Math.sin(a) * ry * 0.98)}" r="${f(rx * 0.3)}" fill="${hair}"/>`;
+    }
+    return s;
+  }
+  // cap over the top of the head, fringe line depending on the style
+  const fringe = id.hairStyle === 0 ? 0.55 : id.hairStyle === 1 ? 0.45 : 0.6;
+  return `<path d="M ${f(cx - rx - 6)} ${f(cy - ry * 0.15)} C ${f(cx - rx - 8)} ${f(cy - ry * 1.35)} ${f(cx + rx + 8)} ${f(cy - ry * 1.35)} ${f(cx + rx + 6)} ${f(cy - ry * 0.15)} Q ${f(cx + rx * 0.5)} ${f(cy - ry * fringe)} ${f(cx)} ${f(cy - ry * (fringe + 0.12))} Q ${f(cx - rx * 0.5)} ${f(cy - ry * fringe)} ${f(cx - rx - 6)} ${f(cy - ry * 0.15)} Z" fill="${hair}"/>`;
+}
+
+function eye(id: FaceIdentity, x: number, y: number, side: -1 | 1, look: number): string {
+  const { eyeW: w, eyeH: h } = id;
+  const tilt = id.eyeTilt * side;
+  return (
+    `<g transform="rotate(${f(tilt)} ${f(x)} ${f(y)})">` +
+    `<ellipse cx="${f(x)}" cy="${f(y)}" rx="${f(w)}" ry="${f(h)}" fill="#fbfbf7" stroke="#2a1d17" stroke-width="2"/>` +
+    `<circle cx="${f(x + look)}" cy="${f(y)}" r="${f(Math.min(id.irisR, h))}" fill="${id.iris}"/>` +
+    `<circle cx="${f(x + look)}" cy="${f(y)}" r="${f(Math.min(id.irisR, h) * 0.45)}" fill="#0b0b0b"/>` +
+    `<circle cx="${f(x + look + 2)}" cy="${f(y - 2)}" r="1.6" fill="#ffffff"/>` +
+    `</g>`
+  );
+}
+
+/**
+ * The SVG text of one face image.
+ * @param size output width = height in pixels (512 for the benchmark).
+ */
+export function faceSvg(id: FaceIdentity, v: FaceVariation, size = 512): string {
+  const cx = size / 2;
+  const cy = size / 2 + 20;
+  const yawShift = v.yaw * 16; // features slide towards the turned side
+  const squash = 1 - 0.08 * Math.abs(v.yaw);
+  const rx = id.faceRx * squash;
+  const ry = id.faceRy;
+  const fx = cx + yawShift;
+  const eyeY = cy + id.eyeDy;
+  const mouthY = cy + ry * 0.5;
+  const mw = id.mouthW * (1 - 0.1 * Math.abs(v.yaw));
+  const smile = v.smile * 16;
+  const open = v.mouthOpen * 14;
+  const browY = eyeY - id.eyeH - 14 - v.browRaise;
+  const shade = id.skinShade;
+  const g: string[] = [];
+  g.push(`<rect x="${f(cx - 48)}" y="${f(cy + ry * 0.6)}" width="96" height="${f(size)}" fill="${shade}"/>`);
+  g.push(`<ellipse cx="${f(cx)}" cy="${f(cy + ry + 150)}" rx="${f(rx * 1.9)}" ry="170" fill="${v.bg2}" stroke="#00000033" stroke-width="3"/>`);
+  g.push(hairBack(id, cx, cy));
+  for (const s of [-1, 1] as const) {
+    g.push(`<ellipse cx="${f(cx + s * (rx - 4) - yawShift * 0.3)}" cy="${f(eyeY + 14)}" rx="${f(id.earR * 0.7)}" ry="${f(id.earR)}" fill="${shade}"/>`);
+  }
+  // Face: an ellipse whose lower half narrows with the jaw factor.
+  g.push(
+    `<path d="M ${f(cx - rx)} ${f(cy)} C ${f(cx - rx)} ${f(cy - ry * 1.33)} ${f(cx + rx)} ${f(cy - ry * 1.33)} ${f(cx + rx)} ${f(cy)} C ${f(cx + rx)} ${f(cy + ry * 0.75)} ${f(cx + rx * id.jaw * 0.45)} ${f(cy + ry)} ${f(cx)} ${f(cy + ry)} C ${f(cx - rx * id.jaw * 0.45)} ${f(cy + ry)} ${f(cx - rx)} ${f(cy + ry * 0.75)} ${f(cx - rx)} ${f(cy)} Z" fill="${id.skin}"/>`,
+  );
+  for (const s of [-1, 1] as const) {
+    const ex = fx + s * id.eyeDx;
+    g.push(eye(id, ex, eyeY, s, v.yaw * 5));
+    const bx0 = ex - (s * id.browLen) / 2;
+    const bx1 = ex + (s * id.browLen) / 2;
+    g.push(
+      `<path d="M ${f(bx0)} ${f(browY + 4)} Q ${f(ex)} ${f(browY - id.browArch)} ${f(bx1)} ${f(browY + 2 - v.browRaise * 0.3)}" stroke="${id.hair}" stroke-width="${f(id.browThick)}" fill="none" stroke-linecap="round"/>`,
+    );
+  }
+  const noseTop = eyeY + 6;
+  const noseTip = noseTop + id.noseLen;
+  g.push(
+    `<path d="M ${f(fx + v.yaw * 4)} ${f(noseTop)} L ${f(fx + v.yaw * 10 + id.noseW * 0.35)} ${f(noseTip)} Q ${f(fx + v.yaw * 10)} ${f(noseTip + 8)} ${f(fx + v.yaw * 10 - id.noseW * 0.5)} ${f(noseTip - 2)}" stroke="#00000055" stroke-width="3" fill="none" stroke-linecap="round"/>`,
+  );
+  g.push(`<ellipse cx="${f(fx + v.yaw * 10 - id.noseW * 0.25)}" cy="${f(noseTip)}" rx="3" ry="2" fill="#00000066"/>`);
+  const mx0 = fx - mw / 2;
+  const mx1 = fx + mw / 2;
+  if (open > 0.5) {
+    g.push(
+      `<path d="M ${f(mx0)} ${f(mouthY)} Q ${f(fx)} ${f(mouthY + smile - 4)} ${f(mx1)} ${f(mouthY)} Q ${f(fx)} ${f(mouthY + smile + open + 8)} ${f(mx0)} ${f(mouthY)} Z" fill="#4a1515" stroke="${id.lip}" stroke-width="5"/>`,
+    );
+  } else {
+    g.push(`<path d="M ${f(mx0)} ${f(mouthY)} Q ${f(fx)} ${f(mouthY + smile)} ${f(mx1)} ${f(mouthY)}" stroke="${id.lip}" stroke-width="6" fill="none" stroke-linecap="round"/>`);
+  }
+  g.push(`<ellipse cx="${f(fx - id.eyeDx)}" cy="${f(mouthY - 22)}" rx="16" ry="9" fill="#ff6060" opacity="${f(0.08 + 0.1 * Math.max(0, v.smile))}"/>`);
+  g.push(`<ellipse cx="${f(fx + id.eyeDx)}" cy="${f(mouthY - 22)}" rx="16" ry="9" fill="#ff6060" opacity="${f(0.08 + 0.1 * Math.max(0, v.smile))}"/>`);
+  g.push(hairTop(id, cx, cy));
+  const a = (v.lightAngle * Math.PI) / 180;
+  const lx = 0.5 + 0.5 * Math.cos(a);
+  const ly = 0.5 + 0.5 * Math.sin(a);
+  return (
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${size}" height="${size}" viewBox="0 0 ${size} ${size}">` +
+    background(v, size) +
+    `<g transform="translate(${f(v.dx)} ${f(v.dy)}) rotate(${f(v.rotDeg)} ${f(cx)} ${f(cy)}) translate(${f(cx)} ${f(cy)}) scale(${f(v.scale)}) translate(${f(-cx)} ${f(-cy)})">` +
+    g.join('') +
+    `</g>` +
+    `<defs><linearGradient id="light" x1="${f(lx)}" y1="${f(ly)}" x2="${f(1 - lx)}" y2="${f(1 - ly)}"><stop offset="0" stop-color="#ffffff" stop-opacity="${f(v.lightStrength)}"/><stop offset="1" stop-color="#000000" stop-opacity="${f(v.lightStrength)}"/></linearGradient></defs>` +
+    `<rect width="${size}" height="${size}" fill="url(#light)"/>` +
+    `</svg>`
+  );
+}
