@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Dataset } from '../../src/lib/eval/datasets/types.ts';
 import { main } from '../../src/cli/main.ts';
 import { DATASETS } from '../../src/lib/server/datasets/index.ts';
+import { RESTORERS } from '../../src/lib/server/restorers/index.ts';
 import { evalRun, runSpec } from '../../src/lib/server/runner/evaluate.ts';
 import { report } from '../../src/lib/server/runner/report.ts';
 import { folderDataset, writeFolderDataset } from '../pipeline/runner/folder-dataset.ts';
@@ -92,6 +93,24 @@ describe('refbench report / eval / ls', () => {
     expect(readFileSync(join(runDir, 'eval.jsonl'), 'utf8').trim().split('\n').length).toBe(n1);
     const md = await report([runDir], 'md');
     expect(md).toContain('ssim ↑');
+  });
+
+  it('marks runs with random-init weights as UNTRAINED in md, csv and run.json', async () => {
+    if (!RESTORERS.has('test-random-init')) {
+      RESTORERS.register('test-random-init', async () => {
+        const inner = await RESTORERS.get('lq')({});
+        return { ...inner, info: { ...inner.info, id: 'test-random-init', weights: { kind: 'random-init', seed: 1, files: [] } } };
+      }, 'test');
+    }
+    const r = await runSpec({ name: 'untrained', dataset: { adapter: 'test-folder-e2e' }, restorer: { id: 'test-random-init' } }, { resultsDir: join(root, 'results'), quiet: true });
+    const run = JSON.parse(readFileSync(join(r.runDir, 'run.json'), 'utf8'));
+    expect(run.restorer.untrained).toBe(true);
+    expect(r.summary.untrained).toBe(true);
+    const md = await report([runDir, r.runDir], 'md');
+    expect(md.split('\n').find((l) => l.startsWith(`| ${r.runId}`))).toContain('UNTRAINED WEIGHTS');
+    expect(md.split('\n').find((l) => l.startsWith(`| ${runId}`))).not.toContain('UNTRAINED');
+    const csv = (await report([r.runDir], 'csv')).trim().split('\n');
+    expect(csv[1].split(',')[csv[0].split(',').indexOf('untrained')]).toBe('true');
   });
 
   it('ls lists the run with its counts', async () => {
