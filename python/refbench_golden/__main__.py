@@ -12,9 +12,11 @@ import sys
 import time
 
 GENERATORS: list[str] = [
+    "degradation",
     "lpips_ids",
     "pyiqa_basic",
-    "pyiqa_basic",
+    "fid",
+    "refldm",
 ]
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
