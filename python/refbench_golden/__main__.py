@@ -15,8 +15,6 @@ GENERATORS: list[str] = [
     "degradation",
     "lpips_ids",
     "pyiqa_basic",
-    "fid",
-    "refldm",
 ]
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
