@@ -6,6 +6,7 @@ import type { Dataset } from '../../src/lib/eval/datasets/types.ts';
 import { main } from '../../src/cli/main.ts';
 import { DATASETS } from '../../src/lib/server/datasets/index.ts';
 import { RESTORERS } from '../../src/lib/server/restorers/index.ts';
+import { METRICS } from '../../src/lib/server/metrics/index.ts';
 import { evalRun, runSpec } from '../../src/lib/server/runner/evaluate.ts';
 import { report } from '../../src/lib/server/runner/report.ts';
 import { folderDataset, writeFolderDataset } from '../pipeline/runner/folder-dataset.ts';
@@ -111,6 +112,30 @@ describe('refbench report / eval / ls', () => {
     expect(md.split('\n').find((l) => l.startsWith(`| ${runId}`))).not.toContain('UNTRAINED');
     const csv = (await report([r.runDir], 'csv')).trim().split('\n');
     expect(csv[1].split(',')[csv[0].split(',').indexOf('untrained')]).toBe('true');
+  });
+
+  it('eval computes a distribution metric once over the saved outputs', async () => {
+    if (!METRICS.has('test-dist-mean')) {
+      METRICS.register('test-dist-mean', async () => ({
+        spec: { id: 'test-dist-mean', version: '1', kind: 'distribution', higherIsBetter: false, decimals: 3, description: 'mean pixel', input: {}, weights: 'none' },
+        init: () => ({ sum: 0, n: 0 }),
+        async update(st: { sum: number; n: number }, items: readonly { pred: { data: Uint8Array } }[]) {
+          for (const it of items) { st.sum += it.pred.data.reduce((a, v) => a + v, 0) / it.pred.data.length; st.n++; }
+          return st;
+        },
+        merge: (a: { sum: number; n: number }, b: { sum: number; n: number }) => ({ sum: a.sum + b.sum, n: a.n + b.n }),
+        compute: (st: { sum: number; n: number }) => ({ value: st.sum / st.n, n: st.n }),
+      }), 'test');
+    }
+    const a = await evalRun(runDir, ['test-dist-mean'], { dataset: ds, quiet: true });
+    expect(a.summary.metrics['test-dist-mean']).toMatchObject({ n: 3, coverage: '3/4', kind: 'distribution', ci95: null });
+    expect(a.summary.metrics['test-dist-mean'].value).toBeGreaterThan(0);
+    const lines = () => readFileSync(join(runDir, 'eval.jsonl'), 'utf8').trim().split('\n').filter((l) => l.includes('test-dist-mean'));
+    expect(lines()).toHaveLength(1);
+    await evalRun(runDir, ['test-dist-mean'], { dataset: ds, quiet: true });
+    expect(lines()).toHaveLength(1);
+    const csv = (await report([runDir], 'csv')).trim().split('\n');
+    expect(Number(csv[1].split(',')[csv[0].split(',').indexOf('test-dist-mean')])).toBeCloseTo(a.summary.metrics['test-dist-mean'].value!, 10);
   });
 
   it('ls lists the run with its counts', async () => {

@@ -465,17 +465,18 @@ async function evalInto(
   const samples = store.readSamples();
   const ev = store.readEval();
   const havePair = new Set<string>();
-  const haveSet = new Set<string>();
+  const haveSet = new Map<string, number>();
   for (const { value: e } of ev.records) {
     if ('sampleId' in e) havePair.add(`${e.metric}\u0000${e.sampleId}`);
-    else haveSet.add(e.metric);
+    else haveSet.set(e.metric, e.n);
   }
   const ok = [...samples.latest.values()].filter((l) => l.status === 'ok').sort((a, b) => a.sampleId.localeCompare(b.sampleId));
   for (const id of metricIds) {
     const m = metrics.get(id);
     if (!m) continue;
     const isDist = m.info.kind === 'distribution';
-    if (isDist && haveSet.has(id)) continue;
+    // A set value is recomputed only when more samples are ok now than when it was computed (run extended).
+    if (isDist && haveSet.get(id) === ok.length) continue;
     let state = m.metric.init();
     let n = 0;
     for (const line of ok) {
