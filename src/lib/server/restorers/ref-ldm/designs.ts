@@ -78,7 +78,7 @@ export class CacheKvDesign implements Design {
   }
 
   /** Runs the reference graph on [n, C, S, S] latents; returns each K/V output's data ([n·H, D, T]). */
-  private async refPass(lat: Float32Array, n: number): Promise<Record<string, Float32Array>> {
+  async referencePass(lat: Float32Array, n: number): Promise<Record<string, Float32Array>> {
     const { channels: C, size: S } = this.latent;
     const out = await runSession(this.unetRef, { [this.unetRef.inputNames[0]]: f32(lat, [n, C, S, S]) });
     const res: Record<string, Float32Array> = {};
@@ -96,7 +96,7 @@ export class CacheKvDesign implements Design {
   async zeroKvOnce(): Promise<Record<string, Float32Array>> {
     if (!this.zeroKv) {
       const { channels: C, size: S } = this.latent;
-      this.zeroKv = await this.refPass(new Float32Array(C * S * S), 1);
+      this.zeroKv = await this.referencePass(new Float32Array(C * S * S), 1);
     }
     return this.zeroKv;
   }
@@ -106,7 +106,7 @@ export class CacheKvDesign implements Design {
     const zero = await this.zeroKvOnce();
     // NOTE: the official code runs one U-Net pass per reference in a Python loop (§7.2); we run the N
     // references as one batch of the same graph. Rows are independent, so this matches up to float rounding.
-    const real = refs.zero ? undefined : await this.refPass(refs.data, refs.n);
+    const real = refs.zero ? undefined : await this.referencePass(refs.data, refs.n);
     const feeds: Feeds = {};
     for (const layer of this.layers) {
       for (const name of kvNames(layer.index)) {
