@@ -30,6 +30,11 @@ export const RunSpecSchema = z
     metrics: z.array(MetricEntry).default([]),
     seed: z.number().int().nonnegative().default(2024),
     outputs: z.object({ saveImages: z.boolean().default(true) }).strict().default({ saveImages: true }),
+    /**
+     * Execution device/threads for the METRICS' networks. NOTE: restorers take their own `device`/`threads` in
+     * `restorer.options` (their option schemas are strict and differ: `command` has no device), so these are not
+     * copied into restorer options.
+     */
     device: z.enum(['cpu', 'cuda']).default('cpu'),
     threads: z.number().int().positive().optional(),
   })
