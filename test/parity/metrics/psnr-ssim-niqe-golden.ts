@@ -29,7 +29,7 @@ export interface PyiqaGolden {
   imresize: {
     height: number;
     width: number;
-    input: number[];
+    input_u8: number[];
     [scale: `scale_${string}`]: { height: number; width: number; output: number[] };
   };
 }

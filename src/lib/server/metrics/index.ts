@@ -24,3 +24,4 @@ METRICS.register('ids-arcface-r50', async (o) => (await import('./ids.ts')).crea
 METRICS.register('ids-refs-arcface-r50', async (o) => (await import('./ids.ts')).createIdsRefs(o), 'metrics/ids.ts');
 METRICS.register('psnr', async (o) => (await import('./psnr.ts')).createPsnr(o), 'metrics/psnr.ts');
 METRICS.register('ssim', async (o) => (await import('./ssim.ts')).createSsim(o), 'metrics/ssim.ts');
+METRICS.register('niqe', async (o) => (await import('./niqe.ts')).createNiqe(o), 'metrics/niqe.ts');
