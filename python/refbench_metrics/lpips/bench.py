@@ -1,0 +1,69 @@
+"""Python side of bench/metrics-lpips-ids.ts: exports full-size random-init LPIPS-VGG (real v0.1 lin weights) and
+iresnet50 ONNX files (once, into --out) and times the torch reference pipelines on the given image pairs.
+
+python -m refbench_metrics.lpips.bench --out .cache/bench-lpips-ids --pairs gt1.png:pred1.png,... [--repeat 1]
+Prints one JSON line: {"lpips_vgg": {"images_per_s", "values"}, "ids": {...}, "threads": n}.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import time
+
+import numpy as np
+import torch
+from PIL import Image
+
+from ..arcface import identity, iresnet
+from . import convert, reference, trunks
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--pairs", required=True, help="comma-separated gt:pred PNG pairs (512×512)")
+    ap.add_argument("--repeat", type=int, default=1)
+    a = ap.parse_args(argv)
+    out = pathlib.Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    lin_path = pathlib.Path(reference._import_lpips().__file__).parent / "weights" / "v0.1" / "vgg.pth"
+    lins = reference.load_lin_weights(str(lin_path))
+    feats = trunks.features("vgg")
+    trunks.randomize_(feats, seed=101)
+    if not (out / "lpips-vgg.onnx").exists():
+        convert.export_trunk(feats, "vgg", out / "lpips-vgg.onnx")
+        convert.write_lin_json(convert.lin_json_path(out / "lpips-vgg.onnx"), "vgg", lins, "real lpips v0.1 vgg.pth, random-init trunk (bench)")
+    r50 = iresnet.randomize_(iresnet.iresnet50(), seed=102)
+    if not (out / "r50.onnx").exists():
+        iresnet.export_onnx(r50, out / "r50.onnx")
+    model = reference.build_lpips("vgg", feats, lins)
+
+    pairs = [p.split(":") for p in a.pairs.split(",")]
+    imgs = [(np.asarray(Image.open(g).convert("RGB")), np.asarray(Image.open(p).convert("RGB"))) for g, p in pairs]
+    res = {"threads": torch.get_num_threads()}
+    with torch.no_grad():
+        # warm-up
+        reference.lpips_values(model, torch.zeros(1, 3, 64, 64), torch.zeros(1, 3, 64, 64))
+        t0 = time.perf_counter()
+        vals = []
+        for _ in range(a.repeat):
+            for g, p in imgs:  # eval.py: one pair at a time, [0,1] floats
+                t = lambda u: torch.from_numpy(u.astype(np.float32) / 255.0).permute(2, 0, 1)[None]
+                vals.append(reference.lpips_values(model, t(p), t(g))[0])
+        dt = time.perf_counter() - t0
+        res["lpips_vgg"] = {"images_per_s": len(vals) / dt, "values": vals[: len(imgs)]}
+        identity.ids(r50, torch.zeros(1, 3, 512, 512), torch.zeros(1, 3, 512, 512))
+        t0 = time.perf_counter()
+        vals = []
+        for _ in range(a.repeat):
+            for g, p in imgs:
+                vals.append(identity.ids(r50, identity.to_minus_one_one(p), identity.to_minus_one_one(g))[0])
+        dt = time.perf_counter() - t0
+        res["ids"] = {"images_per_s": len(vals) / dt, "values": vals[: len(imgs)]}
+    print(json.dumps(res))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
