@@ -15,6 +15,7 @@ GENERATORS: list[str] = [
     "degradation",
     "lpips_ids",
     "pyiqa_basic",
+    "fid",
 ]
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]

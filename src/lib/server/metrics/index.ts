@@ -25,3 +25,6 @@ METRICS.register('ids-refs-arcface-r50', async (o) => (await import('./ids.ts'))
 METRICS.register('psnr', async (o) => (await import('./psnr.ts')).createPsnr(o), 'metrics/psnr.ts');
 METRICS.register('ssim', async (o) => (await import('./ssim.ts')).createSsim(o), 'metrics/ssim.ts');
 METRICS.register('niqe', async (o) => (await import('./niqe.ts')).createNiqe(o), 'metrics/niqe.ts');
+METRICS.register('fid-clean', async (o) => (await import('./fid.ts')).createFid({ ...o, mode: 'clean' }), 'metrics/fid.ts');
+METRICS.register('fid-legacy-pytorch', async (o) => (await import('./fid.ts')).createFid({ ...o, mode: 'legacy-pytorch' }), 'metrics/fid.ts');
+METRICS.register('kid-clean', async (o) => (await import('./fid.ts')).createKid({ ...o, mode: 'clean' }), 'metrics/fid.ts');

@@ -1,0 +1,197 @@
+"""Goldens for FID / KID (test/fixtures/fid/), from the reference pipeline in refbench_metrics.fid.pipeline.
+
+Files:
+- images/*.png: deterministic synthetic test images (gradients + sinusoids + blocks + light noise; 512², 1024², 300×200).
+- resize_f_<img>_c<k>.f32: Pillow mode 'F' bicubic 299×299 of channel k (float32, unclipped).
+- resize_u8_*.png: Pillow uint8 BICUBIC 1024→512 and 512→299.
+- fid-inception-narrow.onnx (+ .json): FID-Inception topology at width 1/8 (pool3 256-d), random init seed 0.
+- feats_<mode>.f32: that network's PyTorch features of every image through the clean-fid pipeline.
+- fd_small_{a,b}.f32: 300×64 / 400×64 feature matrices; stats_small.npz (np.savez of set b's mu/sigma);
+  stats_small_compressed.npz (np.savez_compressed) and stats_badkeys.npz (keys mean/cov).
+- nan.onnx: tiny graph input → pool3 that is NaN for inputs in [-1, 1].
+- golden.json: scalar goldens (FD by scipy sqrtm and by the eigen forms, KID with fixed subsets, ...).
+Check mode regenerates everything into a temp dir and compares (binary arrays within tolerance, json numbers).
+"""
+from __future__ import annotations
+
+import json
+import pathlib
+import shutil
+import tempfile
+
+import numpy as np
+import onnx
+import torch
+from onnx import TensorProto, helper
+from PIL import Image
+
+from refbench_metrics.fid.convert import export
+from refbench_metrics.fid.inception import FidInceptionV3, random_init
+from refbench_metrics.fid.pipeline import (
+    features,
+    frechet_distance_eigh,
+    frechet_distance_eigvals,
+    frechet_distance_sqrtm,
+    kid_with_subsets,
+    mulberry32,
+    resize_channel_f,
+)
+
+from .common import write_f32, write_json
+
+FOLDER = "test/fixtures/fid"
+WIDTH = 0.125
+SEED = 0
+
+
+def synth_image(seed: int, w: int, h: int, noise: float) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    out = np.empty((h, w, 3))
+    for c in range(3):
+        fx, fy, ph = rng.uniform(0.005, 0.08, 2).tolist() + [rng.uniform(0, 6.28)]
+        grad = 255 * (xx / w * (c == 0) + yy / h * (c == 1) + (xx + yy) / (w + h) * (c == 2))
+        wave = 60 * np.sin(fx * xx * 6.28 + ph) * np.cos(fy * yy * 6.28)
+        out[:, :, c] = 0.6 * grad + wave + 30 + rng.normal(0, noise, (h, w))
+    # a few hard-edged blocks (clipping and ringing matter for bicubic)
+    for _ in range(6):
+        x0, y0 = int(rng.integers(0, w - 40)), int(rng.integers(0, h - 40))
+        out[y0:y0 + int(rng.integers(10, 40)), x0:x0 + int(rng.integers(10, 40))] = rng.integers(0, 256, 3)
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+# name: (seed, width, height, noise σ); noise is kept small so the PNGs stay small.
+IMAGES = {"a512": (1, 512, 512, 2.0), "b512": (2, 512, 512, 1.0), "c512": (3, 512, 512, 1.0), "d1024": (4, 1024, 1024, 0.0),
+          "e300x200": (5, 300, 200, 2.0)}
+
+
+def nan_model(path: pathlib.Path) -> None:
+    x = helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 3, 299, 299])
+    y = helper.make_tensor_value_info("pool3", TensorProto.FLOAT, ["batch", 3])
+    ten = helper.make_tensor("ten", TensorProto.FLOAT, [], [10.0])
+    nodes = [
+        helper.make_node("ReduceMean", ["input"], ["m"], axes=[2, 3], keepdims=0),
+        helper.make_node("Sub", ["m", "ten"], ["d"]),
+        helper.make_node("Log", ["d"], ["pool3"]),
+    ]
+    g = helper.make_graph(nodes, "nan", [x], [y], initializer=[ten])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], producer_name="refbench_golden.fid")
+    m.ir_version = 8
+    onnx.checker.check_model(m)
+    onnx.save(m, str(path))
+
+
+def feature_matrix(seed: int, n: int, d: int) -> np.ndarray:
+    r = mulberry32(seed)
+    return np.array([r() for _ in range(n * d)], dtype=np.float64).reshape(n, d)
+
+
+def procedural_gaussian(d: int, seed: int):
+    """Σ = diag(0.05 + 0.1u) + 0.02 v vᵀ, μ = 0.5 + 0.01 w, with u, v, w consecutive mulberry32 draws."""
+    r = mulberry32(seed)
+    u = np.array([r() for _ in range(d)])
+    v = np.array([r() for _ in range(d)])
+    w = np.array([r() for _ in range(d)])
+    sigma = 0.02 * np.outer(v, v)
+    sigma[np.diag_indices(d)] += 0.05 + 0.1 * u
+    return 0.5 + 0.01 * w, sigma
+
+
+def generate(out: pathlib.Path) -> dict:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "images").mkdir(exist_ok=True)
+    imgs = {}
+    for name, (seed, w, h, noise) in IMAGES.items():
+        im = synth_image(seed, w, h, noise)
+        Image.fromarray(im).save(out / "images" / f"{name}.png", optimize=False, compress_level=9)
+        imgs[name] = np.asarray(Image.open(out / "images" / f"{name}.png").convert("RGB"))
+    golden: dict = {"width": WIDTH, "seed": SEED, "images": sorted(IMAGES)}
+    # (a) PIL resize goldens
+    for name, chans in (("a512", (0, 2)), ("e300x200", (1,))):
+        for c in chans:
+            write_f32(out / f"resize_f_{name}_c{c}.f32", resize_channel_f(imgs[name][:, :, c]))
+    Image.fromarray(imgs["d1024"]).resize((512, 512), Image.BICUBIC).save(out / "resize_u8_d1024_512.png")
+    Image.fromarray(imgs["a512"]).resize((299, 299), Image.BICUBIC).save(out / "resize_u8_a512_299.png")
+    # (b) narrow network + features
+    torch.manual_seed(SEED)
+    model = random_init(FidInceptionV3(width=WIDTH), SEED)
+    export(model, out / "fid-inception-narrow.onnx")
+    names = sorted(IMAGES)
+    for mode in ("clean", "legacy_pytorch"):
+        f = features(model, [imgs[n] for n in names], mode)
+        write_f32(out / f"feats_{mode}.f32", f)
+        golden[f"feats_{mode}_shape"] = list(f.shape)
+        golden[f"feats_{mode}_absmax"] = float(np.abs(f).max())
+    fc = np.fromfile(out / "feats_clean.f32", dtype="<f4").astype(np.float64).reshape(len(names), -1)
+    fl = np.fromfile(out / "feats_legacy_pytorch.f32", dtype="<f4").astype(np.float64).reshape(len(names), -1)
+    mu_l, sig_l = fl.mean(0), np.cov(fl, rowvar=False)
+    mu_c, sig_c = fc.mean(0), np.cov(fc, rowvar=False)
+    golden["fid_clean_vs_legacy_stats_eigh"] = frechet_distance_eigh(mu_c, sig_c, mu_l, sig_l)
+    # (c) Fréchet distance, well-conditioned small case (n > d)
+    a = feature_matrix(11, 300, 64) ** 2
+    b = feature_matrix(12, 400, 64) * 0.8 + 0.05
+    write_f32(out / "fd_small_a.f32", a)
+    write_f32(out / "fd_small_b.f32", b)
+    a = np.fromfile(out / "fd_small_a.f32", dtype="<f4").astype(np.float64).reshape(300, 64)
+    b = np.fromfile(out / "fd_small_b.f32", dtype="<f4").astype(np.float64).reshape(400, 64)
+    mu_a, sa = a.mean(0), np.cov(a, rowvar=False)
+    mu_b, sb = b.mean(0), np.cov(b, rowvar=False)
+    golden["fd_small_sqrtm"] = frechet_distance_sqrtm(mu_a, sa, mu_b, sb)
+    golden["fd_small_eigh"] = frechet_distance_eigh(mu_a, sa, mu_b, sb)
+    np.savez(out / "stats_small.npz", mu=mu_b, sigma=sb)
+    np.savez_compressed(out / "stats_small_compressed.npz", mu=mu_b.astype(np.float32), sigma=sb.astype(np.float32))
+    np.savez(out / "stats_badkeys.npz", mean=mu_b, cov=sb)
+    # 2048-d, n < d (procedural on both sides: mulberry32 features vs a procedural Gaussian)
+    big = feature_matrix(21, 300, 2048)
+    mu_g, sg = big.mean(0), np.cov(big, rowvar=False)
+    mu_p, sp = procedural_gaussian(2048, 22)
+    golden["fd_2048_eigh"] = frechet_distance_eigh(mu_g, sg, mu_p, sp)
+    golden["fd_2048_eigvals"] = frechet_distance_eigvals(mu_g, sg, mu_p, sp)
+    try:
+        golden["fd_2048_sqrtm"] = frechet_distance_sqrtm(mu_g, sg, mu_p, sp)
+    except Exception as exc:  # scipy may refuse a rank-deficient product
+        golden["fd_2048_sqrtm_error"] = str(exc)[:200]
+    # (d) KID with fixed subsets (clean-fid formula, float64)
+    rng = np.random.default_rng(5)
+    xs = [rng.choice(400, 100, replace=False) for _ in range(10)]
+    ys = [rng.choice(300, 100, replace=False) for _ in range(10)]
+    golden["kid_small"] = {"x": [x.tolist() for x in xs], "y": [y.tolist() for y in ys], "value": kid_with_subsets(a, b, xs, ys)}
+    nan_model(out / "nan.onnx")
+    write_json(out / "golden.json", golden)
+    return golden
+
+
+def _cmp_f32(exp: pathlib.Path, act: pathlib.Path, atol: float) -> None:
+    e = np.fromfile(exp, dtype="<f4")
+    a = np.fromfile(act, dtype="<f4")
+    assert e.shape == a.shape, f"{exp.name}: shape {e.shape} != {a.shape}"
+    d = float(np.abs(e - a).max()) if e.size else 0.0
+    assert d <= atol, f"{exp.name}: max abs diff {d} > {atol}"
+
+
+def run(mode: str, repo_root: pathlib.Path) -> None:
+    dest = repo_root / FOLDER
+    if mode == "generate":
+        generate(dest)
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        tmpd = pathlib.Path(tmp)
+        generate(tmpd)
+        exp = json.loads((dest / "golden.json").read_text())
+        act = json.loads((tmpd / "golden.json").read_text())
+        from .common import compare_json_numbers
+
+        compare_json_numbers(exp, act, rtol=1e-9, atol=1e-12)
+        for p in sorted(dest.glob("*.f32")):
+            _cmp_f32(p, tmpd / p.name, 1e-5 if p.name.startswith("feats") else 0.0)
+        for p in sorted(list(dest.glob("*.png")) + list((dest / "images").glob("*.png"))):
+            rel = p.relative_to(dest)
+            e = np.asarray(Image.open(p))
+            a = np.asarray(Image.open(tmpd / rel))
+            assert np.array_equal(e, a), f"{rel}: pixels differ"
+        for p in sorted(dest.glob("*.npz")):
+            with np.load(p) as e, np.load(tmpd / p.name) as a:
+                assert sorted(e.files) == sorted(a.files), f"{p.name}: keys differ"
+                for k in e.files:
+                    assert np.allclose(e[k], a[k], rtol=1e-9, atol=1e-12), f"{p.name}:{k} differs"
+    shutil.rmtree(repo_root / FOLDER / "__pycache__", ignore_errors=True)
