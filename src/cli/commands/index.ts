@@ -8,7 +8,8 @@ import { register as registerReport } from './report.ts';
 import { register as registerLs } from './ls.ts';
 import { register as registerBench } from './bench.ts';
 import { register as registerModels } from './models.ts';
+import { register as registerData } from './data.ts';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const COMMANDS: RegisterCommand[] = [registerRun, registerEval, registerReport, registerLs, registerBench, registerModels];
+export const COMMANDS: RegisterCommand[] = [registerRun, registerEval, registerReport, registerLs, registerBench, registerModels, registerData];
