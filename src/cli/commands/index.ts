@@ -9,7 +9,8 @@ import { register as registerLs } from './ls.ts';
 import { register as registerBench } from './bench.ts';
 import { register as registerModels } from './models.ts';
 import { register as registerData } from './data.ts';
+import { register as registerFid } from './fid.ts';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const COMMANDS: RegisterCommand[] = [registerRun, registerEval, registerReport, registerLs, registerBench, registerModels, registerData];
+export const COMMANDS: RegisterCommand[] = [registerRun, registerEval, registerReport, registerLs, registerBench, registerModels, registerData, registerFid];
