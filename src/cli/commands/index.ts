@@ -10,7 +10,8 @@ import { register as registerBench } from './bench.ts';
 import { register as registerModels } from './models.ts';
 import { register as registerData } from './data.ts';
 import { register as registerFid } from './fid.ts';
+import { register as registerDashboard } from './dashboard.ts';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const COMMANDS: RegisterCommand[] = [registerRun, registerEval, registerReport, registerLs, registerBench, registerModels, registerData, registerFid];
+export const COMMANDS: RegisterCommand[] = [registerRun, registerEval, registerReport, registerLs, registerBench, registerModels, registerData, registerFid, registerDashboard];

@@ -1,0 +1,17 @@
+import { error } from '@sveltejs/kit';
+import type { PageServerLoad } from './$types';
+import { runDetail } from '$lib/server/dashboard/data.ts';
+
+const PAGE_SIZE = 24;
+
+export const load: PageServerLoad = async ({ params, url }) => {
+  let detail;
+  try {
+    detail = await runDetail(params.runId);
+  } catch (err) {
+    error(404, err instanceof Error ? err.message : String(err));
+  }
+  const page = Math.max(0, Number(url.searchParams.get('page') ?? 0) || 0);
+  const pages = Math.max(1, Math.ceil(detail.samples.length / PAGE_SIZE));
+  return { ...detail, samples: detail.samples.slice(page * PAGE_SIZE, (page + 1) * PAGE_SIZE), page, pages, totalSamples: detail.samples.length };
+};
