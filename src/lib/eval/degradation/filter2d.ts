@@ -258,7 +258,11 @@ export function filterSeparableTerms(
   const pw = pad.width;
   const pd = pad.data;
   const rowLen = pw * ch;
+  // Planar copy of the padded image: planes[(c * paddedHeight + y) * pw + x].
+  const planes = new Float32Array(pd.length);
+  for (let i = 0, n = pw * pad.height; i < n; i++) for (let c = 0; c < ch; c++) planes[c * n + i] = pd[i * ch + c];
   const acc = new Float64Array(rows.length * cols.length * ch);
+  // Vertical result of one padded row, planar per channel (tmp[c * pw + x]) so the horizontal taps are contiguous.
   const tmp = new Float64Array(rowLen);
   for (let t = 0; t < terms.u.length; t++) {
     const u = terms.u[t];
@@ -268,15 +272,19 @@ export function filterSeparableTerms(
       tmp.fill(0);
       for (let k = 0; k < taps; k++) {
         const kv = u[k];
-        const src = (y + k) * rowLen;
-        for (let i = 0; i < rowLen; i++) tmp[i] += kv * pd[src + i];
+        for (let c = 0; c < ch; c++) {
+          const dst = c * pw;
+          const src = (c * pad.height + y + k) * pw;
+          for (let x = 0; x < pw; x++) tmp[dst + x] += kv * planes[src + x];
+        }
       }
       const ob = oy * cols.length * ch;
-      for (let ox = 0; ox < cols.length; ox++) {
-        const xb = cols[ox] * ch;
-        for (let c = 0; c < ch; c++) {
+      for (let c = 0; c < ch; c++) {
+        const plane = c * pw;
+        for (let ox = 0; ox < cols.length; ox++) {
+          const xb = plane + cols[ox];
           let s = 0;
-          for (let k = 0; k < taps; k++) s += w[k] * tmp[xb + k * ch + c];
+          for (let k = 0; k < taps; k++) s += w[k] * tmp[xb + k];
           acc[ob + ox * ch + c] += s;
         }
       }

@@ -34,8 +34,12 @@ export function roundHalfEven(x: number): number {
 export function floatToRgb(img: FloatImage): RgbImage {
   if (img.channels !== 3) throw new Error(`floatToRgb: expected 3 channels, got ${img.channels}`);
   const data = new Uint8Array(img.data.length);
+  const src = img.data;
   for (let i = 0; i < data.length; i++) {
-    const v = roundHalfEven(img.data[i] * 255);
+    const x = src[i] * 255;
+    // Inline round-half-even (hot loop): Math.round rounds .5 up; step back to the even neighbour.
+    let v = Math.round(x);
+    if (v - x === 0.5 && (v & 1) === 1) v -= 1;
     data[i] = v < 0 ? 0 : v > 255 ? 255 : v;
   }
   return { width: img.width, height: img.height, data };

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { filter2d, filterSeparable, filterSeparableTerms, lowRankKernel } from '../../../../src/lib/eval/degradation/filter2d.ts';
+import { filterFft } from '../../../../src/lib/eval/degradation/fft-filter.ts';
 import { blankFloat, type FloatImage } from '../../../../src/lib/eval/degradation/float-image.ts';
 import { bivariateGaussian, gaussian1d } from '../../../../src/lib/eval/degradation/kernels.ts';
 import { resizeLinear } from '../../../../src/lib/eval/degradation/resize-linear.ts';
@@ -53,6 +54,8 @@ describe('degradation parity with BasicSR / cv2', () => {
     const spec = cases.kernels.find((c) => c.name === f.kernel)!;
     const fast = spec.isotropic ? filterSeparable(img, gaussian1d(spec.size, spec.sigmaX)) : filterSeparableTerms(img, lowRankKernel(k, 1e-9)!);
     expect(maxAbs(fast.data, golden)).toBeLessThanOrEqual(cases.atol);
+    const all = (n: number): Int32Array => Int32Array.from({ length: n }, (_, i) => i);
+    expect(maxAbs(filterFft(img, k, all(f.height), all(f.width)).data, golden)).toBeLessThanOrEqual(cases.atol);
   });
   it.each(cases.resizes.map((r) => [r.name, r] as const))('resize %s matches cv2 INTER_LINEAR', (name, r) => {
     const out = resizeLinear(ramp(r.height, r.width), r.dstWidth, r.dstHeight);

@@ -97,20 +97,26 @@ describe('INTER_LINEAR', () => {
   });
   it('fused blur+downsample equals filter2d then resizeLinear', () => {
     const img = ramp(96, 96);
-    for (const type of ['iso', 'aniso'] as const) {
+    for (const [type, scale, sx, sy] of [
+      ['iso', 3.7, 5, 2],
+      ['aniso', 3.7, 5, 2],
+      ['aniso', 1.1, 7, 6], // dense: FFT path
+      ['aniso', 1.05, 3, 0.4], // thin: sparse direct or low-rank
+    ] as const) {
+      const low = Math.floor(96 / scale);
       const params: DegradationParams = {
         version: '1',
         preset: 'test',
         key: 'k',
-        kernel: { type, size: 41, sigmaX: 5, sigmaY: 2, theta: 0.4 },
-        scale: 3.7,
+        kernel: { type, size: 41, sigmaX: sx, sigmaY: sy, theta: 0.4 },
+        scale,
         size: [96, 96],
-        lowSize: [25, 25],
+        lowSize: [low, low],
         noiseSigma: 0,
         jpegQuality: 90,
       };
-      const k = bivariateGaussian(41, 5, 2, 0.4, type === 'iso');
-      const ref = resizeLinear(filter2d(img, k), 25, 25);
+      const k = bivariateGaussian(41, sx, sy, 0.4, type === 'iso');
+      const ref = resizeLinear(filter2d(img, k), low, low);
       expect(maxDiff(blurDownsample(img, params).data, ref.data)).toBeLessThan(1e-6);
     }
   });
