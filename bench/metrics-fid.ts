@@ -34,7 +34,8 @@ from refbench_metrics.fid.convert import export
 from refbench_metrics.fid.pipeline import preprocess, frechet_distance_sqrtm
 torch.set_num_threads(${THREADS} or torch.get_num_threads())
 m = random_init(FidInceptionV3(), 0)
-export(m, ${JSON.stringify(onnx)})
+import pathlib
+export(m, pathlib.Path(${JSON.stringify(onnx)}))
 files = ${JSON.stringify(list)}
 imgs = [np.asarray(Image.open(f).convert('RGB')) for f in files]
 with torch.no_grad():
