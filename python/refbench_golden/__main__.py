@@ -16,6 +16,7 @@ GENERATORS: list[str] = [
     "lpips_ids",
     "pyiqa_basic",
     "fid",
+    "refldm",
 ]
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]

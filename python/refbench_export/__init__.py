@@ -1,0 +1,1 @@
+"""ONNX bundle exporter for ReF-LDM (python -m refbench_export bundle ...)."""

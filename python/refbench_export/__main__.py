@@ -1,0 +1,58 @@
+"""python -m refbench_export bundle --config paper|tiny (--ckpt F [--vqgan F] | --random-init SEED) --out DIR
+   [--designs cachekv,spatial,cross,channel] [--fp16] [--allow-pickle]
+
+Exports the ReF-LDM ONNX bundle described in docs/bundle.md.
+"""
+from __future__ import annotations
+
+import argparse
+import pathlib
+import sys
+
+_PY = pathlib.Path(__file__).resolve().parents[1]
+if str(_PY) not in sys.path:
+    sys.path.insert(0, str(_PY))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m refbench_export")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    b = sub.add_parser("bundle", help="export a bundle directory")
+    b.add_argument("--config", choices=["paper", "tiny"], required=True)
+    src = b.add_mutually_exclusive_group(required=True)
+    src.add_argument("--ckpt", type=pathlib.Path, help="official refldm.ckpt (EMA weights are exported)")
+    src.add_argument("--random-init", type=int, metavar="SEED", help="seeded random weights (tests, timing)")
+    b.add_argument("--vqgan", type=pathlib.Path, help="official vqgan.ckpt (used when refldm.ckpt has no first_stage_model)")
+    b.add_argument("--out", type=pathlib.Path, required=True)
+    b.add_argument("--designs", default="cachekv", help="comma list of cachekv,spatial,cross,channel (default cachekv)")
+    b.add_argument("--fp16", action="store_true", help="fp16 U-Net graphs (inputs/outputs stay float32)")
+    b.add_argument("--allow-pickle", action="store_true", help="allow torch.load(weights_only=False) for trusted files")
+    args = ap.parse_args(argv)
+
+    from refbench_export.bundle import export_bundle
+    from refbench_model.build import build_random
+    from refbench_model.configs import DESIGNS, get_config
+
+    designs = tuple(d.strip() for d in args.designs.split(",") if d.strip())
+    bad = [d for d in designs if d not in DESIGNS]
+    if bad:
+        ap.error(f"--designs: unknown {bad}; known: {', '.join(DESIGNS)}")
+    cfg = get_config(args.config)
+    if args.ckpt is not None:
+        if designs != ("cachekv",):
+            ap.error("--ckpt: only the cachekv design has released weights; use --designs cachekv")
+        from refbench_model.checkpoint import load_official
+        vae, unets, weights = load_official(cfg, args.ckpt, args.vqgan, allow_pickle=args.allow_pickle)
+    else:
+        vae, unets = build_random(cfg, args.random_init, designs)
+        weights = {"kind": "random-init", "seed": args.random_init}
+    bj = export_bundle(cfg, vae, unets, args.out, weights, designs, fp16=args.fp16)
+    for name, digest in bj["files"].items():
+        size = (args.out / name).stat().st_size
+        print(f"{name}\t{size / 2**20:.1f} MiB\t{digest[:16]}")
+    print(f"wrote {args.out / 'bundle.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

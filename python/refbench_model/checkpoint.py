@@ -1,0 +1,177 @@
+"""Strict loading of the official ReF-LDM checkpoints (refldm.ckpt, vqgan.ckpt) into the reference models.
+
+Official layouts (ref-ldm @ af6690c):
+- ``refldm.ckpt``: bare ``LatentDiffusion`` state dict: ``model.diffusion_model.<name>`` (training weights),
+  ``model_ema.diffusion_model<name without dots>`` (EMA, ``LitEma.m_name2s_name``) + ``model_ema.decay`` / ``num_updates``,
+  ``first_stage_model.*`` (the VQGAN), ``cond_stage_model.<key>.*`` (the same VQGAN again, ``__is_first_stage__``),
+  schedule buffers (``betas``, ``alphas_cumprod`` ...), possibly ``perceptual_loss.*`` (ArcFace, training only).
+- ``vqgan.ckpt``: Lightning dict, weights under ``["state_dict"]``: ``encoder.*``, ``decoder.*``, ``quantize.*``,
+  ``quant_conv.*``, ``post_quant_conv.*`` and training-only ``loss.*``.
+
+The U-Net is loaded from the **EMA** weights (sampling runs in ``ema_scope``). Every expected key must be present
+with the expected shape, and every key under a consumed prefix must be expected: any difference is an error that
+names the keys (the official ``strict=False`` would silently keep random weights). Keys under known training-only
+prefixes are ignored, explicitly listed in ``IGNORED_*``; anything else unknown is an error too.
+"""
+from __future__ import annotations
+
+import hashlib
+import pathlib
+import warnings
+
+import torch
+
+from .configs import ModelConfig, get_config
+from .unet import UNet
+from .vae import VQGAN
+
+DIFFUSION_PREFIX = "model.diffusion_model."
+EMA_PREFIX = "model_ema."
+EMA_EXTRA = ("decay", "num_updates")
+FIRST_STAGE_PREFIX = "first_stage_model."
+SCHEDULE_BUFFERS = frozenset({
+    "betas", "alphas_cumprod", "alphas_cumprod_prev", "sqrt_alphas_cumprod", "sqrt_one_minus_alphas_cumprod",
+    "log_one_minus_alphas_cumprod", "sqrt_recip_alphas_cumprod", "sqrt_recipm1_alphas_cumprod",
+    "posterior_variance", "posterior_log_variance_clipped", "posterior_mean_coef1", "posterior_mean_coef2",
+    "scale_factor", "logvar", "lvlb_weights",
+})
+IGNORED_REFLDM_PREFIXES = ("cond_stage_model.", "perceptual_loss.", "first_stage_model.loss.")
+IGNORED_VQGAN_PREFIXES = ("loss.",)
+
+
+class CheckpointError(ValueError):
+    """A checkpoint does not match the expected keys/shapes; the message names every offending key."""
+
+
+def ema_name(name: str) -> str:
+    """U-Net name -> EMA buffer name under ``model_ema.``: ``input_blocks.0.0.weight`` ->
+    ``diffusion_modelinput_blocks00weight`` (LitEma wraps ``DiffusionWrapper`` and removes the dots)."""
+    return ("diffusion_model." + name).replace(".", "")
+
+
+def expected_shapes(module: torch.nn.Module) -> dict[str, tuple[int, ...]]:
+    return {k: tuple(v.shape) for k, v in module.state_dict().items()}
+
+
+def paper_key_shapes(config: str | ModelConfig = "paper") -> tuple[dict, dict]:
+    """(unet, vae) name -> shape of a config, computed on the meta device (no memory, fast)."""
+    cfg = get_config(config) if isinstance(config, str) else config
+    with torch.device("meta"):
+        return expected_shapes(UNet(cfg.unet)), expected_shapes(VQGAN(cfg.vae))
+
+
+def _fmt(keys, limit: int = 20) -> str:
+    keys = sorted(keys)
+    s = ", ".join(keys[:limit])
+    return s + (f", ... ({len(keys)} in all)" if len(keys) > limit else "")
+
+
+def _match(source: str, sd: dict, prefix: str, expected: dict, rename=lambda k: k, extra=()) -> dict:
+    """Returns {model name: tensor} for the keys ``prefix + rename(name)``; raises on any mismatch."""
+    want = {prefix + rename(k): k for k in expected}
+    have = {k for k in sd if k.startswith(prefix)}
+    allowed_extra = {prefix + e for e in extra}
+    missing = [f"{k} (<-> {DIFFUSION_PREFIX}{want[k]})" if rename is ema_name else k for k in want if k not in sd]
+    unexpected = [k for k in have if k not in want and k not in allowed_extra]
+    bad_shape = [f"{k}: checkpoint {tuple(sd[k].shape)} != model {expected[want[k]]}"
+                 for k in want if k in sd and tuple(sd[k].shape) != tuple(expected[want[k]])]
+    errs = []
+    if missing:
+        errs.append(f"missing keys: {_fmt(missing)}")
+    if unexpected:
+        errs.append(f"unexpected keys: {_fmt(unexpected)}")
+    if bad_shape:
+        errs.append(f"shape mismatches: {_fmt(bad_shape)}")
+    if errs:
+        raise CheckpointError(f"{source}: under '{prefix}': " + "; ".join(errs))
+    return {want[k]: sd[k] for k in want}
+
+
+def check_unknown(source: str, sd: dict, consumed_prefixes, ignored_prefixes, ignored_keys=frozenset()) -> None:
+    unknown = [k for k in sd if not k.startswith(tuple(consumed_prefixes)) and not k.startswith(tuple(ignored_prefixes))
+               and k not in ignored_keys]
+    if unknown:
+        raise CheckpointError(f"{source}: unexpected keys (not a ReF-LDM checkpoint of this config?): {_fmt(unknown)}")
+
+
+def unet_from_refldm(sd: dict, unet_shapes: dict, source: str = "refldm.ckpt", use_ema: bool = True) -> dict:
+    """U-Net state dict (model names) from a refldm.ckpt state dict; strict on both the raw and the EMA copy."""
+    raw = _match(source, sd, DIFFUSION_PREFIX, unet_shapes)
+    ema = _match(source, sd, EMA_PREFIX, unet_shapes, rename=ema_name, extra=EMA_EXTRA)
+    return ema if use_ema else raw
+
+
+def vae_from_refldm(sd: dict, vae_shapes: dict, source: str = "refldm.ckpt") -> dict | None:
+    """The ``first_stage_model.*`` VQGAN inside refldm.ckpt, or None when the checkpoint holds none."""
+    if not any(k.startswith(FIRST_STAGE_PREFIX) and not k.startswith(FIRST_STAGE_PREFIX + "loss.") for k in sd):
+        return None
+    sub = {k: v for k, v in sd.items() if not k.startswith(FIRST_STAGE_PREFIX + "loss.")}
+    return _match(source, sub, FIRST_STAGE_PREFIX, vae_shapes)
+
+
+def vae_from_vqgan(obj: dict, vae_shapes: dict, source: str = "vqgan.ckpt") -> dict:
+    sd = obj["state_dict"] if isinstance(obj, dict) and "state_dict" in obj else obj
+    check_unknown(source, sd, ("encoder.", "decoder.", "quantize.", "quant_conv.", "post_quant_conv."),
+                  IGNORED_VQGAN_PREFIXES)
+    return _match(source, {k: v for k, v in sd.items() if not k.startswith(IGNORED_VQGAN_PREFIXES)}, "", vae_shapes)
+
+
+def _sha256(path: pathlib.Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _torch_load(path: pathlib.Path, allow_pickle: bool):
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # Lightning checkpoints may pickle extra objects
+        if not allow_pickle:
+            raise CheckpointError(f"{path}: cannot be read with weights_only=True ({exc}); pass allow_pickle "
+                                  "(--allow-pickle) only for a file you trust") from exc
+        return torch.load(path, map_location="cpu", weights_only=False)
+
+
+def load_official(config: str | ModelConfig, refldm_ckpt, vqgan_ckpt=None, device: str = "cpu",
+                  allow_pickle: bool = False):
+    """(vae, {'cachekv': unet}, weights-info) from the official files. The VQGAN comes from refldm.ckpt's
+    ``first_stage_model.*`` when present (the official load order makes those the effective weights), else from
+    vqgan.ckpt. Only the cachekv U-Net has released weights."""
+    cfg = get_config(config) if isinstance(config, str) else config
+    refldm_ckpt = pathlib.Path(refldm_ckpt)
+    unet_shapes, vae_shapes = paper_key_shapes(cfg)
+    sd = _torch_load(refldm_ckpt, allow_pickle)
+    if isinstance(sd, dict) and "state_dict" in sd and not any(k.startswith(DIFFUSION_PREFIX) for k in sd):
+        sd = sd["state_dict"]  # the authors' internal layout wraps it
+    check_unknown(str(refldm_ckpt), sd, (DIFFUSION_PREFIX, EMA_PREFIX, FIRST_STAGE_PREFIX), IGNORED_REFLDM_PREFIXES,
+                  SCHEDULE_BUFFERS)
+    unet_sd = unet_from_refldm(sd, unet_shapes, str(refldm_ckpt))
+    vae_sd = vae_from_refldm(sd, vae_shapes, str(refldm_ckpt))
+    info = {"kind": "checkpoint", "refldmSha256": _sha256(refldm_ckpt)}
+    if vqgan_ckpt is not None:
+        vq_sd = vae_from_vqgan(_torch_load(pathlib.Path(vqgan_ckpt), allow_pickle), vae_shapes, str(vqgan_ckpt))
+        info["vqganSha256"] = _sha256(pathlib.Path(vqgan_ckpt))
+        if vae_sd is None:
+            vae_sd = vq_sd
+        elif any(not torch.equal(vae_sd[k], vq_sd[k]) for k in vae_sd):
+            warnings.warn(f"{refldm_ckpt}: first_stage_model differs from {vqgan_ckpt}; using refldm.ckpt's "
+                          "(the official load order)")
+    if vae_sd is None:
+        raise CheckpointError(f"{refldm_ckpt}: holds no first_stage_model.* weights; pass the vqgan.ckpt too")
+    vae, unet = VQGAN(cfg.vae), UNet(cfg.unet)
+    vae.load_state_dict(vae_sd, strict=True)
+    unet.load_state_dict(unet_sd, strict=True)
+    return vae.eval().to(device), {"cachekv": unet.eval().to(device)}, info
+
+
+def official_key_tables(config: str | ModelConfig = "paper") -> tuple[dict, dict]:
+    """(refldm.ckpt keys, vqgan.ckpt keys) -> shape lists, consumed prefixes only: the committed fixtures
+    python/tests/fixtures/{refldm,vqgan}_keys.json are this function's output for the paper config."""
+    u, v = paper_key_shapes(config)
+    ref = {DIFFUSION_PREFIX + k: list(s) for k, s in u.items()}
+    ref.update({EMA_PREFIX + ema_name(k): list(s) for k, s in u.items()})
+    ref.update({EMA_PREFIX + e: [] for e in EMA_EXTRA})
+    ref.update({FIRST_STAGE_PREFIX + k: list(s) for k, s in v.items()})
+    return ref, {k: list(s) for k, s in v.items()}
