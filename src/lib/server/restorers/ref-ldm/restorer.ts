@@ -36,8 +36,11 @@ export const RefLdmOptionsSchema = z
     schedule: z.enum(['uniform', 'uniform_trailing']).default('uniform'),
     /** Classifier-free guidance scale; 1 runs the conditional pass only. Paper: 1.5. */
     cfg: z.number().min(0).default(1.5),
-    /** At most this many references: the first k in CSV order, never duplicated. Paper: 5. */
-    maxRefs: z.number().int().min(1).default(5),
+    /**
+     * At most this many references: the first k in CSV order, never duplicated. Paper: 5. 0 = ignore the
+     * dataset's references and use the model's learned "no reference" input (`zeroRefs` zero latents, §8).
+     */
+    maxRefs: z.number().int().min(0).default(5),
     /** Zero latents standing for "no references" (§8); default bundle.zeroRefDefault (5). */
     zeroRefs: z.number().int().min(1).optional(),
     design: z.enum(['cachekv', 'spatial', 'cross', 'channel']).default('cachekv'),
