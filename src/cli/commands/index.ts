@@ -11,7 +11,8 @@ import { register as registerModels } from './models.ts';
 import { register as registerData } from './data.ts';
 import { register as registerFid } from './fid.ts';
 import { register as registerDashboard } from './dashboard.ts';
+import { register as registerDemo } from './demo.ts';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const COMMANDS: RegisterCommand[] = [registerRun, registerEval, registerReport, registerLs, registerBench, registerModels, registerData, registerFid, registerDashboard];
+export const COMMANDS: RegisterCommand[] = [registerRun, registerEval, registerReport, registerLs, registerBench, registerModels, registerData, registerFid, registerDashboard, registerDemo];
