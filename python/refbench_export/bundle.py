@@ -58,14 +58,20 @@ def _dtype(m: nn.Module) -> torch.dtype:
     return next(m.parameters()).dtype
 
 
+def _cast(x: torch.Tensor, dt: torch.dtype) -> torch.Tensor:
+    """Casts only when needed: the tracer records even a same-dtype ``.to`` as an ONNX Cast node."""
+    return x if x.dtype == dt else x.to(dt)
+
+
 class _Ref(nn.Module):
     def __init__(self, unet):
         super().__init__()
         self.unet = unet
 
     def forward(self, ref_latent):
-        kv = self.unet.ref_kv(ref_latent.to(_dtype(self.unet)))
-        return tuple(k.float() for k, _ in kv) + tuple(v.float() for _, v in kv)
+        kv = self.unet.ref_kv(_cast(ref_latent, _dtype(self.unet)))
+        f = torch.float32
+        return tuple(_cast(k, f) for k, _ in kv) + tuple(_cast(v, f) for _, v in kv)
 
 
 class _Main(nn.Module):
@@ -75,7 +81,8 @@ class _Main(nn.Module):
 
     def forward(self, x, t, *kv):
         n, dt = len(kv) // 2, _dtype(self.unet)
-        return self.unet.eps(x.to(dt), t, [(kv[i].to(dt), kv[n + i].to(dt)) for i in range(n)]).float()
+        out = self.unet.eps(_cast(x, dt), t, [(_cast(kv[i], dt), _cast(kv[n + i], dt)) for i in range(n)])
+        return _cast(out, torch.float32)
 
 
 class _Design(nn.Module):
@@ -85,7 +92,7 @@ class _Design(nn.Module):
 
     def forward(self, x, t, refs):
         dt = _dtype(self.unet)
-        return getattr(self.unet, f"eps_{self.design}")(x.to(dt), t, refs.to(dt)).float()
+        return _cast(getattr(self.unet, f"eps_{self.design}")(_cast(x, dt), t, _cast(refs, dt)), torch.float32)
 
 
 def _io(name, dtype, shape):
@@ -144,6 +151,10 @@ def export_graphs(cfg: ModelConfig, vae, unets: dict, out: pathlib.Path, designs
     if fp16:
         import copy
         unets = {d: copy.deepcopy(u).half() for d, u in unets.items()}
+        for u in unets.values():  # GroupNorm keeps fp32 weights and computes in fp32 (GroupNorm32)
+            for m in u.modules():
+                if isinstance(m, nn.GroupNorm):
+                    m.float()
     want = set(graphs) if graphs else None
     res = cfg.vae.resolution
     lat = res // 8
