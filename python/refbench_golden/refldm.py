@@ -120,7 +120,6 @@ def _inputs():
 
 
 def generate(repo_root: pathlib.Path) -> None:
-    import torch
     from refbench_model.build import build_random
     from refbench_model.configs import TINY
     from refbench_export.bundle import export_bundle
@@ -135,7 +134,6 @@ def generate(repo_root: pathlib.Path) -> None:
         _write_png(out / f"ref{i}.png", r)
     write_f32(out / "x_T.f32", x_t)
     write_json(out / "golden.json", compute_goldens(out, lq, refs, x_t))
-    del torch
 
 
 def check(repo_root: pathlib.Path) -> None:

@@ -175,3 +175,29 @@ def test_fp16_unet_export(tmp_path):
                                     [(torch.from_numpy(k), torch.from_numpy(v)) for k, v in kv]).numpy()
     assert got.dtype == np.float32
     assert float(np.abs(got - want).max()) <= 2e-2 * max(1.0, float(np.abs(want).max()))
+
+
+def test_export_cli_from_official_layout_checkpoint(tmp_path):
+    """python -m refbench_export bundle --ckpt/--vqgan: EMA weights exported, checkpoint hashes recorded."""
+    from refbench_export.__main__ import main
+    from refbench_model.checkpoint import ema_name
+    vae, unets = build_random("tiny", 0)
+    _, ema = build_random("tiny", 7)
+    sd = {f"model.diffusion_model.{k}": v for k, v in unets["cachekv"].state_dict().items()}
+    sd.update({f"model_ema.{ema_name(k)}": v for k, v in ema["cachekv"].state_dict().items()})
+    sd.update({"model_ema.decay": torch.tensor(0.9999), "model_ema.num_updates": torch.tensor(1, dtype=torch.int32)})
+    torch.save(sd, tmp_path / "refldm.ckpt")
+    torch.save({"state_dict": vae.state_dict()}, tmp_path / "vqgan.ckpt")
+    out = tmp_path / "bundle"
+    assert main(["bundle", "--config", "tiny", "--ckpt", str(tmp_path / "refldm.ckpt"), "--vqgan",
+                 str(tmp_path / "vqgan.ckpt"), "--out", str(out)]) == 0
+    bj = json.loads((out / "bundle.json").read_text())
+    assert bj["weights"]["kind"] == "checkpoint"
+    assert bj["weights"]["refldmSha256"] == sha256_file(tmp_path / "refldm.ckpt")
+    assert bj["weights"]["vqganSha256"] == sha256_file(tmp_path / "vqgan.ckpt")
+    assert set(bj["graphs"]) == {"vaeEncoder", "vaeDecoder", "unetRef", "unet"}
+    ob = OrtBackend(out)
+    lat = _rand(11, 1, 8, 64, 64)
+    with torch.no_grad():
+        want = ema["cachekv"].ref_kv(torch.from_numpy(lat))[3][0].numpy()
+    _close(want, ob.ref_kv(lat)[3][0])  # the EMA weights, not model.diffusion_model.*
