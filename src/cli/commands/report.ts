@@ -1,28 +1,61 @@
 /**
  * @file `refbench report <runs...>`: a comparison table (Markdown or CSV) over runs, via DuckDB.
  */
-import { writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { listRunIds, resolveRunDir, runsRoot } from '../../lib/server/results/store.ts';
 import { report, type ReportFormat } from '../../lib/server/runner/report.ts';
+import { formatFusionTables, type FusionReport } from '../../lib/server/bench/fusion.ts';
+
+/**
+ * A fusion benchmark given as its fusion.json, its directory, or its id under `<results>/bench/`; null when `ref`
+ * is not one (then it is a run).
+ */
+function fusionFile(resultsDir: string, ref: string): string | null {
+  for (const p of [ref, join(ref, 'fusion.json'), join(resultsDir, 'bench', ref, 'fusion.json')]) {
+    if (p.endsWith('fusion.json') && existsSync(p) && statSync(p).isFile()) return p;
+  }
+  return null;
+}
+
+/** Fusion benchmarks as CSV: one row per design × reference count. */
+function fusionCsv(r: FusionReport): string {
+  const head = 'bench,config,device,steps,cfg,design,refs,time_s,peak_rss_delta_mb,error';
+  const rows = r.rows.map((x) =>
+    [r.id, r.config, r.device, r.steps, r.cfg, x.design, x.refs, x.timeMs !== undefined ? (x.timeMs / 1000).toFixed(4) : '', x.peakRssDeltaBytes !== undefined ? (x.peakRssDeltaBytes / 2 ** 20).toFixed(1) : '', x.error ? JSON.stringify(x.error) : ''].join(','),
+  );
+  return [head, ...rows].join('\n') + '\n';
+}
 
 export function register(program: Command): void {
   program
     .command('report')
-    .description('Compare runs: one row per run, each metric as mean ± 95% CI, coverage, time per image.')
-    .argument('[runs...]', 'run directories or ids (default: every run under --results-dir)')
+    .description('Compare runs: one row per run, each metric as mean ± 95% CI, coverage, time per image; fusion benchmarks as the paper\'s Tables 2 and 6.')
+    .argument('[runs...]', 'run directories or ids, or fusion benchmark dirs/ids (default: every run under --results-dir)')
     .option('--results-dir <dir>', 'results root', 'results')
     .option('--format <fmt>', 'md | csv', 'md')
     .option('--out <file>', 'write to a file instead of stdout')
     .option('--paper <table-id>', "print the paper's table (e.g. table7) below ours (md only)")
-    .addHelpText('after', '\nExamples:\n  $ refbench report\n  $ refbench report demo-0123456789 lq-0123456789 --paper table7\n  $ refbench report --format csv --out table.csv')
+    .addHelpText('after', '\nExamples:\n  $ refbench report\n  $ refbench report demo-0123456789 lq-0123456789 --paper table7\n  $ refbench report --format csv --out table.csv\n  $ refbench report results/bench/20261128T051617Z-psbmw      # a fusion benchmark: Tables 2 and 6')
     .action(async (runs: string[], o: { resultsDir: string; format: string; out?: string; paper?: string }) => {
       if (o.format !== 'md' && o.format !== 'csv') throw new Error(`--format: expected md or csv, got ${JSON.stringify(o.format)}`);
-      const ids = runs.length ? runs : listRunIds(o.resultsDir);
-      if (!ids.length) throw new Error(`no runs under ${runsRoot(resolve(o.resultsDir))}; run \`refbench run <spec>\` first`);
+      const fusions = runs.map((r) => fusionFile(o.resultsDir, r)).filter((f): f is string => f !== null);
+      const runRefs = runs.filter((r) => fusionFile(o.resultsDir, r) === null);
+      if (!runs.length) {
+        const benchRoot = join(o.resultsDir, 'bench');
+        if (existsSync(benchRoot)) for (const id of readdirSync(benchRoot).sort()) if (existsSync(join(benchRoot, id, 'fusion.json'))) fusions.push(join(benchRoot, id, 'fusion.json'));
+      }
+      const ids = runs.length ? runRefs : listRunIds(o.resultsDir);
+      if (!ids.length && !fusions.length) throw new Error(`no runs under ${runsRoot(resolve(o.resultsDir))}; run \`refbench run <spec>\` first`);
       const dirs = ids.map((r) => resolveRunDir(o.resultsDir, r));
-      const text = await report(dirs, o.format as ReportFormat, { paper: o.format === 'md' ? o.paper : undefined });
+      const parts = dirs.length ? [await report(dirs, o.format as ReportFormat, { paper: o.format === 'md' ? o.paper : undefined })] : [];
+      for (const f of fusions) {
+        const fr = JSON.parse(readFileSync(f, 'utf8')) as FusionReport;
+        if (fr.kind !== 'fusion-bench') throw new Error(`${f}: not a fusion benchmark (kind ${JSON.stringify(fr.kind)})`);
+        parts.push(o.format === 'csv' ? fusionCsv(fr) : `\n${f}\n\n\`\`\`\n${formatFusionTables(fr)}\n\`\`\`\n`);
+      }
+      const text = parts.join('\n');
       if (o.out) writeFileSync(o.out, text);
       else process.stdout.write(text);
     });
