@@ -27,7 +27,7 @@ describe('synthfaces-ref', () => {
     const ma = JSON.parse(await readFile(join(a, 'manifest.json'), 'utf8'));
     const mb = JSON.parse(await readFile(join(b, 'manifest.json'), 'utf8'));
     expect(ma.files).toEqual(mb.files);
-    expect(Object.keys(ma.files)).toHaveLength(6 * 3 + 2);
+    expect(Object.keys(ma.files)).toHaveLength(6 * 4 + 2);
     expect((await ensureSynthfaces(a, undefined, SMALL)).generated).toBe(false);
 
     // CSV: every image a target, 2+ refs of the same identity, never itself.

@@ -4,6 +4,8 @@
  *
  * ```
  * <root>/images512x512/<00000..>.png                      HQ (procedural faces, face-svg.ts)
+ * <root>/face_parsing/<00000..>.png                       label maps: 8-bit grey, CelebAMask-HQ class ids, same
+ *                                                          geometry as the HQ image (label-map.ts; fLPIPS maskDir)
  * <root>/reference_mapping/test_references.csv            gt_image,lq_image,ref_image (Python-list refs)
  * <root>/test_images/{severe,moderate}_degrad/<name>.png  LQ from our degradation pipeline (server/degrade.ts)
  * <root>/params.jsonl                                      one line per LQ: level, file, sampled parameters
@@ -20,18 +22,26 @@ import { SeededRng } from '../../eval/datasets/seeded-rng.ts';
 import { DEGRADATION_VERSION } from '../../eval/degradation/presets.ts';
 import type { Dataset } from '../../eval/datasets/types.ts';
 import { degradeWithPreset } from '../degrade.ts';
-import { encodePng, renderSvg } from '../image/io.ts';
+import { encodePng, readRgb, renderSvg } from '../image/io.ts';
 import { createFfhqRef, enumOption } from './ffhq-ref.ts';
 import { faceSvg, sampleIdentity, sampleVariation } from './synthfaces/face-svg.ts';
+import { encodeGreyPng, renderFaceLabels } from './synthfaces/label-map.ts';
 
 /** Bump when the renderer, the layout or the reference assignment changes. */
-export const SYNTHFACES_VERSION = '1';
+export const SYNTHFACES_VERSION = '2';
 /** Images per identity (8 identities, 44 images): every target gets 2–6 same-identity references. */
 export const SYNTHFACES_IDENTITY_SIZES: readonly number[] = Object.freeze([5, 6, 5, 7, 5, 5, 6, 5]);
 /** Degradation seed of the LQ images. */
 export const SYNTHFACES_SEED = 2024;
 export const SYNTHFACES_LEVELS = ['severe', 'moderate'] as const;
 export const DEFAULT_SYNTHFACES_ROOT = '.cache/synthfaces-ref';
+/** Folder of the face-parsing label maps, relative to the root. */
+export const SYNTHFACES_MASK_DIR = 'face_parsing';
+
+/** The label-map folder of a synthfaces-ref root (`<root>/face_parsing`), e.g. for `flpips-vgg`'s `maskDir`. */
+export function synthfacesMaskDir(root: string): string {
+  return join(resolve(root), SYNTHFACES_MASK_DIR);
+}
 
 interface Manifest {
   generator: 'synthfaces-ref';
@@ -72,7 +82,8 @@ export async function synthfacesIsValid(root: string, config: SynthfacesConfig =
   }
   if (m.generator !== 'synthfaces-ref' || m.version !== SYNTHFACES_VERSION || m.degradationVersion !== DEGRADATION_VERSION) return false;
   if (JSON.stringify(m.identitySizes) !== JSON.stringify(config.identitySizes)) return false;
-  const expectedCount = config.identitySizes.reduce((a, b) => a + b, 0) * (1 + SYNTHFACES_LEVELS.length) + 2;
+  // Per image: HQ, label map, one LQ per level; plus the CSV and params.jsonl.
+  const expectedCount = config.identitySizes.reduce((a, b) => a + b, 0) * (2 + SYNTHFACES_LEVELS.length) + 2;
   if (!m.files || Object.keys(m.files).length !== expectedCount) return false;
   for (const [rel, want] of Object.entries(m.files)) {
     const buf = await readFile(join(root, rel)).catch(() => undefined);
@@ -101,14 +112,16 @@ async function generateInto(dir: string, config: SynthfacesConfig, onProgress?: 
     const names: string[] = [];
     for (let k = 0; k < sizes[i]; k++) {
       const name = `${String(idx++).padStart(5, '0')}.png`;
-      const img = await renderSvg(faceSvg(identity, sampleVariation(`${i}|${k}`)));
+      const variation = sampleVariation(`${i}|${k}`);
+      const img = await renderSvg(faceSvg(identity, variation));
       hq.set(name, img);
       await put(`images512x512/${name}`, await encodePng(img));
+      await put(`${SYNTHFACES_MASK_DIR}/${name}`, encodeGreyPng(await renderFaceLabels(identity, variation, 512, `synthfaces ${SYNTHFACES_MASK_DIR}/${name}`)));
       names.push(name);
     }
     groups.push(names);
   }
-  onProgress?.(`rendered ${hq.size} HQ images`);
+  onProgress?.(`rendered ${hq.size} HQ images and their label maps`);
   // 2. References: every image is a target; its refs are a seeded shuffle of the other images of its identity,
   //    keeping between 2 and all of them.
   const rows = ['gt_image,lq_image,ref_image'];
@@ -156,7 +169,7 @@ async function manifestStamp(abs: string, config: SynthfacesConfig): Promise<str
   return st ? `${abs}|${config.identitySizes.join(',')}|${st.mtimeMs}|${st.size}` : undefined;
 }
 
-const OWNED_ENTRIES = ['images512x512', 'reference_mapping', 'test_images', 'params.jsonl', 'manifest.json'];
+const OWNED_ENTRIES = ['images512x512', SYNTHFACES_MASK_DIR, 'reference_mapping', 'test_images', 'params.jsonl', 'manifest.json'];
 
 /**
  * Ensures `root` holds the current benchmark, generating it when absent, stale or incomplete.
@@ -194,16 +207,30 @@ export async function ensureSynthfaces(
 
 /**
  * `synthfaces-ref` factory. Options: `root` (default `./.cache/synthfaces-ref`), `level` ('severe' | 'moderate',
- * default 'severe'). Generates the benchmark on first use.
+ * default 'severe'). Generates the benchmark on first use. Every sample carries `mask`: its face-parsing label
+ * map (`<root>/face_parsing/<name>.png`).
  */
-export async function createSynthfacesRef(options: Readonly<Record<string, unknown>>): Promise<Dataset> {
+export async function createSynthfacesRef(options: Readonly<Record<string, unknown>>, config: SynthfacesConfig = DEFAULT_CONFIG): Promise<Dataset> {
   const root = typeof options.root === 'string' && options.root ? options.root : DEFAULT_SYNTHFACES_ROOT;
   const level = enumOption(options, 'level', 'synthfaces-ref', SYNTHFACES_LEVELS, 'severe');
-  const { root: abs } = await ensureSynthfaces(root);
+  const { root: abs } = await ensureSynthfaces(root, undefined, config);
   const inner = await createFfhqRef({ root: abs, hqDir: join(abs, 'images512x512'), split: 'test', level });
+  const maskDir = synthfacesMaskDir(abs);
   return {
     info: { adapter: 'synthfaces-ref', id: `synthfaces-ref-${level}`, version: SYNTHFACES_VERSION, root: abs, split: 'test', level },
-    samples: () => inner.samples(),
-    inspect: (p) => inner.inspect(p),
+    samples: async () => (await inner.samples()).map((s) => ({ ...s, mask: join(maskDir, `${s.id}.png`) })),
+    inspect: async (p) => {
+      const problems = [...(await inner.inspect(p))];
+      for (const s of await inner.samples()) {
+        const file = join(maskDir, `${s.id}.png`);
+        try {
+          const m = await readRgb(file);
+          if (m.width !== 512 || m.height !== 512) problems.push({ file, message: `label map is ${m.width}×${m.height}, expected 512×512` });
+        } catch (err) {
+          problems.push({ file, message: err instanceof Error ? err.message : String(err) });
+        }
+      }
+      return problems;
+    },
   };
 }

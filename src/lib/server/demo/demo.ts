@@ -14,7 +14,7 @@ import type { RunSpecSchema } from '../../eval/spec/run-spec.ts';
 
 type RunSpecInput = z.input<typeof RunSpecSchema>;
 import { readRgb } from '../image/io.ts';
-import { ensureSynthfaces, DEFAULT_SYNTHFACES_ROOT } from '../datasets/synthfaces.ts';
+import { ensureSynthfaces, DEFAULT_SYNTHFACES_ROOT, synthfacesMaskDir } from '../datasets/synthfaces.ts';
 import { createFidExtractor, writeGaussianStats } from '../metrics/fid.ts';
 import { writeNpz } from '../metrics/npz.ts';
 import { gaussianFromMoments, initMoments, updateMoments } from '../../eval/metrics/functional/frechet-distance.ts';
@@ -63,11 +63,12 @@ async function referenceSets(root: string, cacheDir: string, log: (m: string) =>
 }
 
 /** The metric list of every demo run (test networks labelled as such by the metrics themselves). */
-function demoMetrics(ref: { stats: string; feats: string }): RunSpecInput['metrics'] {
+function demoMetrics(ref: { stats: string; feats: string }, maskDir: string): RunSpecInput['metrics'] {
   return [
     'psnr',
     'ssim',
     { id: 'lpips-vgg', options: { onnx: TEST_NETWORKS.lpipsVgg } },
+    { id: 'flpips-vgg', options: { onnx: TEST_NETWORKS.lpipsVgg, maskDir } },
     { id: 'ids-arcface-r50', options: { onnx: TEST_NETWORKS.arcface } },
     'niqe',
     { id: 'fid-clean', options: { modelPath: TEST_NETWORKS.fidInception, reference: ref.stats } },
@@ -82,7 +83,7 @@ export async function runDemo(o: DemoOptions): Promise<{ runs: RunResult[]; fusi
   o.log(`synthfaces-ref: ${root}`);
   const gen = await ensureSynthfaces(root);
   o.log(gen.generated ? '  generated the benchmark (44 faces of 8 synthetic identities, severe and moderate LQ)' : '  already present (sha256-checked)');
-  const metrics = demoMetrics(await referenceSets(root, join(o.resultsDir, 'cache'), o.log));
+  const metrics = demoMetrics(await referenceSets(root, join(o.resultsDir, 'cache'), o.log), synthfacesMaskDir(root));
 
   const specs: RunSpecInput[] = [];
   for (const level of o.levels) {

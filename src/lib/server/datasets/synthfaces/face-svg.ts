@@ -3,6 +3,11 @@
  * shape/spacing/colour, nose, brows, ears, hair style and colour; an image seed varies pose (in-plane rotation,
  * a small yaw shift, scale, offset), expression (mouth curve/opening, brow raise), a lighting gradient and the
  * background colour/pattern. Pure string building: the same seeds always give the same SVG text.
+ *
+ * `faceLabelSvg` draws the same shapes, in the same order and under the same transform, filled with
+ * CelebAMask-HQ class indices as grey levels (`#0a0a0a` = class 10) with antialiasing off
+ * (`shape-rendering="crispEdges"`) and no gradients, patterns or opacity, so every rendered pixel is an exact
+ * class id aligned with the HQ image (the face-parsing map fLPIPS needs).
  */
 import { SeededRng } from '../../../eval/datasets/seeded-rng.ts';
 
@@ -55,6 +60,36 @@ const HAIR = ['#1b1410', '#3b2416', '#6a4424', '#a0743f', '#d8b46a', '#8c2f1c', 
 const LIPS = ['#b5545a', '#c46a6a', '#9c4a4f', '#d07d7d', '#8e3f44'];
 
 const f = (x: number): string => x.toFixed(2);
+
+/** CelebAMask-HQ class indices (protocol.md §5.3) of the parts the renderer draws. "Right" is the person's right
+ * (the image's left). Glasses (15) are never drawn. */
+export const FACE_LABELS = Object.freeze({
+  background: 0,
+  neck: 1,
+  skin: 2,
+  cloth: 3,
+  rEar: 4,
+  lEar: 5,
+  rBrow: 6,
+  lBrow: 7,
+  rEye: 8,
+  lEye: 9,
+  nose: 10,
+  mouth: 11,
+  lowerLip: 12,
+  upperLip: 13,
+  hair: 14,
+});
+
+/** Colour of class `k` in a label SVG: grey level k. */
+const labelColour = (k: number): string => `#${k.toString(16).padStart(2, '0').repeat(3)}`;
+
+/**
+ * Picks an image colour or, when drawing the label map, the class colour of the part.
+ */
+type Paint = (imageColour: string, label: number) => string;
+const imagePaint: Paint = (c) => c;
+const labelPaint: Paint = (_c, k) => labelColour(k);
 
 function hsl(rng: SeededRng, sat: [number, number], light: [number, number]): string {
   return `hsl(${f(rng.range(0, 360))},${f(rng.range(sat[0], sat[1]))}%,${f(rng.range(light[0], light[1]))}%)`;
@@ -124,8 +159,9 @@ function background(v: FaceVariation, size: number): string {
   }
 }
 
-function hairBack(id: FaceIdentity, cx: number, cy: number): string {
-  const { faceRx: rx, faceRy: ry, hair } = id;
+function hairBack(id: FaceIdentity, cx: number, cy: number, paint: Paint): string {
+  const { faceRx: rx, faceRy: ry } = id;
+  const hair = paint(id.hair, FACE_LABELS.hair);
   switch (id.hairStyle) {
     case 1: // long
       return `<path d="M ${f(cx - rx - 22)} ${f(cy - ry * 0.3)} Q ${f(cx - rx - 40)} ${f(cy + ry * 1.1)} ${f(cx - rx * 0.4)} ${f(cy + ry * 1.25)} L ${f(cx + rx * 0.4)} ${f(cy + ry * 1.25)} Q ${f(cx + rx + 40)} ${f(cy + ry * 1.1)} ${f(cx + rx + 22)} ${f(cy - ry * 0.3)} Z" fill="${hair}"/>`;
@@ -136,8 +172,9 @@ function hairBack(id: FaceIdentity, cx: number, cy: number): string {
   }
 }
 
-function hairTop(id: FaceIdentity, cx: number, cy: number): string {
-  const { faceRx: rx, faceRy: ry, hair } = id;
+function hairTop(id: FaceIdentity, cx: number, cy: number, paint: Paint): string {
+  const { faceRx: rx, faceRy: ry } = id;
+  const hair = paint(id.hair, FACE_LABELS.hair);
   if (id.hairStyle === 3) {
     // curly: a crown of circles
     let s = '';
@@ -152,15 +189,16 @@ function hairTop(id: FaceIdentity, cx: number, cy: number): string {
   return `<path d="M ${f(cx - rx - 6)} ${f(cy - ry * 0.15)} C ${f(cx - rx - 8)} ${f(cy - ry * 1.35)} ${f(cx + rx + 8)} ${f(cy - ry * 1.35)} ${f(cx + rx + 6)} ${f(cy - ry * 0.15)} Q ${f(cx + rx * 0.5)} ${f(cy - ry * fringe)} ${f(cx)} ${f(cy - ry * (fringe + 0.12))} Q ${f(cx - rx * 0.5)} ${f(cy - ry * fringe)} ${f(cx - rx - 6)} ${f(cy - ry * 0.15)} Z" fill="${hair}"/>`;
 }
 
-function eye(id: FaceIdentity, x: number, y: number, side: -1 | 1, look: number): string {
+function eye(id: FaceIdentity, x: number, y: number, side: -1 | 1, look: number, paint: Paint): string {
   const { eyeW: w, eyeH: h } = id;
   const tilt = id.eyeTilt * side;
+  const k = side < 0 ? FACE_LABELS.rEye : FACE_LABELS.lEye;
   return (
     `<g transform="rotate(${f(tilt)} ${f(x)} ${f(y)})">` +
-    `<ellipse cx="${f(x)}" cy="${f(y)}" rx="${f(w)}" ry="${f(h)}" fill="#fbfbf7" stroke="#2a1d17" stroke-width="2"/>` +
-    `<circle cx="${f(x + look)}" cy="${f(y)}" r="${f(Math.min(id.irisR, h))}" fill="${id.iris}"/>` +
-    `<circle cx="${f(x + look)}" cy="${f(y)}" r="${f(Math.min(id.irisR, h) * 0.45)}" fill="#0b0b0b"/>` +
-    `<circle cx="${f(x + look + 2)}" cy="${f(y - 2)}" r="1.6" fill="#ffffff"/>` +
+    `<ellipse cx="${f(x)}" cy="${f(y)}" rx="${f(w)}" ry="${f(h)}" fill="${paint('#fbfbf7', k)}" stroke="${paint('#2a1d17', k)}" stroke-width="2"/>` +
+    `<circle cx="${f(x + look)}" cy="${f(y)}" r="${f(Math.min(id.irisR, h))}" fill="${paint(id.iris, k)}"/>` +
+    `<circle cx="${f(x + look)}" cy="${f(y)}" r="${f(Math.min(id.irisR, h) * 0.45)}" fill="${paint('#0b0b0b', k)}"/>` +
+    `<circle cx="${f(x + look + 2)}" cy="${f(y - 2)}" r="1.6" fill="${paint('#ffffff', k)}"/>` +
     `</g>`
   );
 }
@@ -170,6 +208,24 @@ function eye(id: FaceIdentity, x: number, y: number, side: -1 | 1, look: number)
  * @param size output width = height in pixels (512 for the benchmark).
  */
 export function faceSvg(id: FaceIdentity, v: FaceVariation, size = 512): string {
+  return faceMarkup(id, v, size, false);
+}
+
+/**
+ * The SVG text of the face-parsing label map of `faceSvg(id, v, size)`: same shapes, order and transform, each
+ * filled with its CelebAMask-HQ class as a grey level (`FACE_LABELS`), antialiasing off. Shading drawn over
+ * another part (blush, nose shadow opacity, lighting gradient) and the background pattern are not parts: the
+ * blush and lighting are dropped, the background is class 0.
+ * NOTE: a closed mouth is one stroke in the image; its upper half (the same curve 1.5 px higher, 3 px wide) is
+ * labelled upper lip, the rest lower lip.
+ */
+export function faceLabelSvg(id: FaceIdentity, v: FaceVariation, size = 512): string {
+  return faceMarkup(id, v, size, true);
+}
+
+function faceMarkup(id: FaceIdentity, v: FaceVariation, size: number, labels: boolean): string {
+  const paint = labels ? labelPaint : imagePaint;
+  const L = FACE_LABELS;
   const cx = size / 2;
   const cy = size / 2 + 20;
   const yawShift = v.yaw * 16; // features slide towards the turned side
@@ -185,52 +241,59 @@ export function faceSvg(id: FaceIdentity, v: FaceVariation, size = 512): string 
   const browY = eyeY - id.eyeH - 14 - v.browRaise;
   const shade = id.skinShade;
   const g: string[] = [];
-  g.push(`<rect x="${f(cx - 48)}" y="${f(cy + ry * 0.6)}" width="96" height="${f(size)}" fill="${shade}"/>`);
-  g.push(`<ellipse cx="${f(cx)}" cy="${f(cy + ry + 150)}" rx="${f(rx * 1.9)}" ry="170" fill="${v.bg2}" stroke="#00000033" stroke-width="3"/>`);
-  g.push(hairBack(id, cx, cy));
+  g.push(`<rect x="${f(cx - 48)}" y="${f(cy + ry * 0.6)}" width="96" height="${f(size)}" fill="${paint(shade, L.neck)}"/>`);
+  g.push(`<ellipse cx="${f(cx)}" cy="${f(cy + ry + 150)}" rx="${f(rx * 1.9)}" ry="170" fill="${paint(v.bg2, L.cloth)}" stroke="${paint('#00000033', L.cloth)}" stroke-width="3"/>`);
+  g.push(hairBack(id, cx, cy, paint));
   for (const s of [-1, 1] as const) {
-    g.push(`<ellipse cx="${f(cx + s * (rx - 4) - yawShift * 0.3)}" cy="${f(eyeY + 14)}" rx="${f(id.earR * 0.7)}" ry="${f(id.earR)}" fill="${shade}"/>`);
+    g.push(`<ellipse cx="${f(cx + s * (rx - 4) - yawShift * 0.3)}" cy="${f(eyeY + 14)}" rx="${f(id.earR * 0.7)}" ry="${f(id.earR)}" fill="${paint(shade, s < 0 ? L.rEar : L.lEar)}"/>`);
   }
   // Face: an ellipse whose lower half narrows with the jaw factor.
   g.push(
-    `<path d="M ${f(cx - rx)} ${f(cy)} C ${f(cx - rx)} ${f(cy - ry * 1.33)} ${f(cx + rx)} ${f(cy - ry * 1.33)} ${f(cx + rx)} ${f(cy)} C ${f(cx + rx)} ${f(cy + ry * 0.75)} ${f(cx + rx * id.jaw * 0.45)} ${f(cy + ry)} ${f(cx)} ${f(cy + ry)} C ${f(cx - rx * id.jaw * 0.45)} ${f(cy + ry)} ${f(cx - rx)} ${f(cy + ry * 0.75)} ${f(cx - rx)} ${f(cy)} Z" fill="${id.skin}"/>`,
+    `<path d="M ${f(cx - rx)} ${f(cy)} C ${f(cx - rx)} ${f(cy - ry * 1.33)} ${f(cx + rx)} ${f(cy - ry * 1.33)} ${f(cx + rx)} ${f(cy)} C ${f(cx + rx)} ${f(cy + ry * 0.75)} ${f(cx + rx * id.jaw * 0.45)} ${f(cy + ry)} ${f(cx)} ${f(cy + ry)} C ${f(cx - rx * id.jaw * 0.45)} ${f(cy + ry)} ${f(cx - rx)} ${f(cy + ry * 0.75)} ${f(cx - rx)} ${f(cy)} Z" fill="${paint(id.skin, L.skin)}"/>`,
   );
   for (const s of [-1, 1] as const) {
     const ex = fx + s * id.eyeDx;
-    g.push(eye(id, ex, eyeY, s, v.yaw * 5));
+    g.push(eye(id, ex, eyeY, s, v.yaw * 5, paint));
     const bx0 = ex - (s * id.browLen) / 2;
     const bx1 = ex + (s * id.browLen) / 2;
     g.push(
-      `<path d="M ${f(bx0)} ${f(browY + 4)} Q ${f(ex)} ${f(browY - id.browArch)} ${f(bx1)} ${f(browY + 2 - v.browRaise * 0.3)}" stroke="${id.hair}" stroke-width="${f(id.browThick)}" fill="none" stroke-linecap="round"/>`,
+      `<path d="M ${f(bx0)} ${f(browY + 4)} Q ${f(ex)} ${f(browY - id.browArch)} ${f(bx1)} ${f(browY + 2 - v.browRaise * 0.3)}" stroke="${paint(id.hair, s < 0 ? L.rBrow : L.lBrow)}" stroke-width="${f(id.browThick)}" fill="none" stroke-linecap="round"/>`,
     );
   }
   const noseTop = eyeY + 6;
   const noseTip = noseTop + id.noseLen;
   g.push(
-    `<path d="M ${f(fx + v.yaw * 4)} ${f(noseTop)} L ${f(fx + v.yaw * 10 + id.noseW * 0.35)} ${f(noseTip)} Q ${f(fx + v.yaw * 10)} ${f(noseTip + 8)} ${f(fx + v.yaw * 10 - id.noseW * 0.5)} ${f(noseTip - 2)}" stroke="#00000055" stroke-width="3" fill="none" stroke-linecap="round"/>`,
+    `<path d="M ${f(fx + v.yaw * 4)} ${f(noseTop)} L ${f(fx + v.yaw * 10 + id.noseW * 0.35)} ${f(noseTip)} Q ${f(fx + v.yaw * 10)} ${f(noseTip + 8)} ${f(fx + v.yaw * 10 - id.noseW * 0.5)} ${f(noseTip - 2)}" stroke="${paint('#00000055', L.nose)}" stroke-width="3" fill="none" stroke-linecap="round"/>`,
   );
-  g.push(`<ellipse cx="${f(fx + v.yaw * 10 - id.noseW * 0.25)}" cy="${f(noseTip)}" rx="3" ry="2" fill="#00000066"/>`);
+  g.push(`<ellipse cx="${f(fx + v.yaw * 10 - id.noseW * 0.25)}" cy="${f(noseTip)}" rx="3" ry="2" fill="${paint('#00000066', L.nose)}"/>`);
   const mx0 = fx - mw / 2;
   const mx1 = fx + mw / 2;
+  const upperCurve = (dy: number): string => `M ${f(mx0)} ${f(mouthY + dy)} Q ${f(fx)} ${f(mouthY + smile - (open > 0.5 ? 4 : 0) + dy)} ${f(mx1)} ${f(mouthY + dy)}`;
   if (open > 0.5) {
     g.push(
-      `<path d="M ${f(mx0)} ${f(mouthY)} Q ${f(fx)} ${f(mouthY + smile - 4)} ${f(mx1)} ${f(mouthY)} Q ${f(fx)} ${f(mouthY + smile + open + 8)} ${f(mx0)} ${f(mouthY)} Z" fill="#4a1515" stroke="${id.lip}" stroke-width="5"/>`,
+      `<path d="M ${f(mx0)} ${f(mouthY)} Q ${f(fx)} ${f(mouthY + smile - 4)} ${f(mx1)} ${f(mouthY)} Q ${f(fx)} ${f(mouthY + smile + open + 8)} ${f(mx0)} ${f(mouthY)} Z" fill="${paint('#4a1515', L.mouth)}" stroke="${paint(id.lip, L.lowerLip)}" stroke-width="5"/>`,
     );
+    // The upper curve's stroke (butt caps, inside the closed path's stroke) is the upper lip.
+    if (labels) g.push(`<path d="${upperCurve(0)}" stroke="${labelColour(L.upperLip)}" stroke-width="5" fill="none"/>`);
   } else {
-    g.push(`<path d="M ${f(mx0)} ${f(mouthY)} Q ${f(fx)} ${f(mouthY + smile)} ${f(mx1)} ${f(mouthY)}" stroke="${id.lip}" stroke-width="6" fill="none" stroke-linecap="round"/>`);
+    g.push(`<path d="M ${f(mx0)} ${f(mouthY)} Q ${f(fx)} ${f(mouthY + smile)} ${f(mx1)} ${f(mouthY)}" stroke="${paint(id.lip, L.lowerLip)}" stroke-width="6" fill="none" stroke-linecap="round"/>`);
+    if (labels) g.push(`<path d="${upperCurve(-1.5)}" stroke="${labelColour(L.upperLip)}" stroke-width="3" fill="none"/>`);
   }
-  g.push(`<ellipse cx="${f(fx - id.eyeDx)}" cy="${f(mouthY - 22)}" rx="16" ry="9" fill="#ff6060" opacity="${f(0.08 + 0.1 * Math.max(0, v.smile))}"/>`);
-  g.push(`<ellipse cx="${f(fx + id.eyeDx)}" cy="${f(mouthY - 22)}" rx="16" ry="9" fill="#ff6060" opacity="${f(0.08 + 0.1 * Math.max(0, v.smile))}"/>`);
-  g.push(hairTop(id, cx, cy));
+  if (!labels) {
+    g.push(`<ellipse cx="${f(fx - id.eyeDx)}" cy="${f(mouthY - 22)}" rx="16" ry="9" fill="#ff6060" opacity="${f(0.08 + 0.1 * Math.max(0, v.smile))}"/>`);
+    g.push(`<ellipse cx="${f(fx + id.eyeDx)}" cy="${f(mouthY - 22)}" rx="16" ry="9" fill="#ff6060" opacity="${f(0.08 + 0.1 * Math.max(0, v.smile))}"/>`);
+  }
+  g.push(hairTop(id, cx, cy, paint));
+  const head = `<svg xmlns="http://www.w3.org/2000/svg" width="${size}" height="${size}" viewBox="0 0 ${size} ${size}"${labels ? ' shape-rendering="crispEdges"' : ''}>`;
+  const body = `<g transform="translate(${f(v.dx)} ${f(v.dy)}) rotate(${f(v.rotDeg)} ${f(cx)} ${f(cy)}) translate(${f(cx)} ${f(cy)}) scale(${f(v.scale)}) translate(${f(-cx)} ${f(-cy)})">` + g.join('') + `</g>`;
+  if (labels) return `${head}<rect width="${size}" height="${size}" fill="${labelColour(L.background)}"/>${body}</svg>`;
   const a = (v.lightAngle * Math.PI) / 180;
   const lx = 0.5 + 0.5 * Math.cos(a);
   const ly = 0.5 + 0.5 * Math.sin(a);
   return (
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${size}" height="${size}" viewBox="0 0 ${size} ${size}">` +
+    head +
     background(v, size) +
-    `<g transform="translate(${f(v.dx)} ${f(v.dy)}) rotate(${f(v.rotDeg)} ${f(cx)} ${f(cy)}) translate(${f(cx)} ${f(cy)}) scale(${f(v.scale)}) translate(${f(-cx)} ${f(-cy)})">` +
-    g.join('') +
-    `</g>` +
+    body +
     `<defs><linearGradient id="light" x1="${f(lx)}" y1="${f(ly)}" x2="${f(1 - lx)}" y2="${f(1 - ly)}"><stop offset="0" stop-color="#ffffff" stop-opacity="${f(v.lightStrength)}"/><stop offset="1" stop-color="#000000" stop-opacity="${f(v.lightStrength)}"/></linearGradient></defs>` +
     `<rect width="${size}" height="${size}" fill="url(#light)"/>` +
     `</svg>`
