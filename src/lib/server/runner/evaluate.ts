@@ -340,7 +340,15 @@ export async function runSpec(specArg: string | unknown, opts: RunOptions = {}):
       // 6. Distribution metrics listed in the spec run over the saved outputs once every sample is done.
       const distIds = [...metrics.values()].filter((m) => m.info.kind === 'distribution').map((m) => m.info.id);
       if (!aborted && distIds.length) {
-        await evalInto(store, distIds, metrics, { signal: opts.signal, log, loader: load, paths: new Map(samples.map((s) => [s.id, { gt: s.gt, refs: s.refs }])) });
+        // NOTE: a set metric that cannot be computed here (FID over fewer than 2 images) is logged, not thrown: the
+        // samples are already saved, and `refbench eval` reports the same error loudly.
+        await evalInto(store, distIds, metrics, {
+          signal: opts.signal,
+          log,
+          loader: load,
+          paths: new Map(samples.map((s) => [s.id, { gt: s.gt, refs: s.refs }])),
+          tolerateSetFailures: true,
+        });
       }
       const summary = buildSummary(store, run);
       store.writeSummary(summary);
@@ -459,7 +467,14 @@ async function evalInto(
   store: RunStore,
   metricIds: readonly string[],
   metrics: Map<string, { metric: Metric<any>; info: MetricInfo }>,
-  ctx: { signal?: AbortSignal; log: (m: string) => void; loader: ImageLoader; paths: ReadonlyMap<string, { gt?: string; refs: readonly string[] }> },
+  ctx: {
+    signal?: AbortSignal;
+    log: (m: string) => void;
+    loader: ImageLoader;
+    paths: ReadonlyMap<string, { gt?: string; refs: readonly string[] }>;
+    /** Log a set metric that cannot be computed (e.g. FID on 1 image) instead of throwing: the run's samples stay. */
+    tolerateSetFailures?: boolean;
+  },
 ): Promise<{ aborted: boolean }> {
   store.prepareAppend();
   const samples = store.readSamples();
@@ -501,7 +516,14 @@ async function evalInto(
       }
     }
     if (isDist) {
-      const v = m.metric.compute(state);
+      let v: ReturnType<typeof m.metric.compute>;
+      try {
+        v = m.metric.compute(state);
+      } catch (err) {
+        if (!ctx.tolerateSetFailures) throw err;
+        ctx.log(`warning: ${id} not computed over ${n} sample(s): ${(err as Error).message}`);
+        continue;
+      }
       store.appendEval({ metric: id, value: v.value, n, metricVersion: m.info.version, ...(v.extra ? { extra: { ...v.extra } } : {}), at: new Date().toISOString() });
     }
   }
