@@ -1,6 +1,7 @@
 /**
- * @file The fusion-design benchmark (paper Table 2 and Table 6 on our runtime): every design × reference count
- * is timed in its own child process (fusion-worker.ts) on a random-init bundle — weights do not change the cost —
+ * @file The fusion-design benchmark (paper Table 2 and Table 6 on our runtime): every design is timed in its own
+ * child process (fusion-worker.ts: sessions loaded once, reference counts in increasing order, the peak RSS reset
+ * before each count) on a random-init bundle — weights do not change the cost —
  * and the results are written to `results/bench/<id>/fusion.json` through the results store's atomic writer and
  * printed next to the paper's numbers. Everything is labelled "untrained random-init weights".
  */
@@ -61,18 +62,27 @@ export function exportCommand(config: string, out: string): string {
   return `python/.venv/bin/python -m refbench_export bundle --config ${config} --random-init 0 --out ${out}`;
 }
 
-function runWorker(job: FusionJob): Promise<FusionMeasurement> {
+type WorkerLine = FusionMeasurement | { design: DesignId; refs: number; error: string };
+
+/** Runs one design's child process; resolves with one line per reference count it reported (results or errors). */
+function runWorker(job: FusionJob): Promise<WorkerLine[]> {
   return new Promise((res, rej) => {
     execFile(
       process.execPath,
       ['--import', 'tsx', WORKER, JSON.stringify(job)],
       { maxBuffer: 64 * 1024 * 1024, cwd: resolve(fileURLToPath(new URL('../../../../', import.meta.url))) },
       (err, stdout, stderr) => {
-        const line = String(stdout)
+        const lines = String(stdout)
           .split('\n')
-          .find((l) => l.startsWith('FUSION_RESULT '));
-        if (err || !line) return rej(new Error(String(stderr).trim().split('\n').slice(-3).join(' | ') || (err ? err.message : 'no result')));
-        res(JSON.parse(line.slice('FUSION_RESULT '.length)) as FusionMeasurement);
+          .filter((l) => l.startsWith('FUSION_RESULT ') || l.startsWith('FUSION_ERROR '))
+          .map((l) => JSON.parse(l.slice(l.indexOf(' ') + 1)) as WorkerLine);
+        if (err && !lines.length) return rej(new Error(String(stderr).trim().split('\n').slice(-3).join(' | ') || err.message));
+        if (err) {
+          // The child died part-way (e.g. out of memory at a large count): keep what it measured, fail the rest.
+          const why = String(stderr).trim().split('\n').slice(-3).join(' | ') || err.message;
+          for (const n of job.refs) if (!lines.some((l) => l.refs === n)) lines.push({ design: job.design, refs: n, error: why });
+        }
+        res(lines);
       },
     );
   });
@@ -92,17 +102,21 @@ export async function runFusionBench(o: FusionBenchOptions): Promise<FusionRepor
   const bundle = await loadBundleJson(o.bundle);
   const rows: FusionRow[] = [];
   for (const design of o.designs) {
+    if (!bundle.json.graphs[DESIGN_GRAPH[design]]) {
+      for (const refs of o.refs) rows.push({ design, refs, error: `bundle has no ${DESIGN_GRAPH[design]} graph` });
+      continue;
+    }
+    o.log?.(`  ${design} × ${o.refs.join(', ')} refs …`);
+    let got: WorkerLine[];
+    try {
+      got = await runWorker({ bundle: bundle.dir, design, refs: o.refs, steps: o.steps, repeat: o.repeat, device: o.device, threads: o.threads, cfg: o.cfg });
+    } catch (err) {
+      got = o.refs.map((refs) => ({ design, refs, error: err instanceof Error ? err.message : String(err) }));
+    }
+    // Rows in the requested order (the worker measures in increasing order).
     for (const refs of o.refs) {
-      if (!bundle.json.graphs[DESIGN_GRAPH[design]]) {
-        rows.push({ design, refs, error: `bundle has no ${DESIGN_GRAPH[design]} graph` });
-        continue;
-      }
-      o.log?.(`  ${design} × ${refs} refs …`);
-      try {
-        rows.push(await runWorker({ bundle: bundle.dir, design, refs, steps: o.steps, repeat: o.repeat, device: o.device, threads: o.threads, cfg: o.cfg }));
-      } catch (err) {
-        rows.push({ design, refs, error: err instanceof Error ? err.message : String(err) });
-      }
+      const line = got.find((l) => l.refs === refs);
+      rows.push(line ?? { design, refs, error: 'the worker reported nothing for this count' });
     }
   }
   const id = benchId();
@@ -190,6 +204,8 @@ export function formatFusionTables(r: FusionReport): string {
     for (const e of errs) lines.push(`error: ${e.design} × ${e.refs}: ${e.error}`);
   }
   lines.push('');
-  lines.push('Memory = peak RSS of the worker process minus its RSS after loading the sessions (CPU); the paper reports GPU memory.');
+  lines.push(
+    'Memory = peak RSS during that count minus the worker\'s RSS after loading the sessions (CPU; one worker per design, counts in increasing order, peak reset per count); the paper reports GPU memory.',
+  );
   return lines.join('\n');
 }

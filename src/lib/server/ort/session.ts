@@ -24,6 +24,17 @@ export interface SessionOptions {
   readonly graphOptimization?: 'disabled' | 'basic' | 'extended' | 'all';
   /** Keep outputs on the device (cuda only): `ort.Tensor`s stay device-resident. */
   readonly preferredOutputLocation?: 'cpu' | 'gpu-buffer';
+  /** Inter-op threads (only used by the `parallel` execution mode); default 1 when `threads` is set. */
+  readonly interOpThreads?: number;
+  /** onnxruntime's execution mode (default `sequential`). */
+  readonly executionMode?: 'sequential' | 'parallel';
+  /**
+   * Whether idle intra-op threads spin before sleeping (onnxruntime's default: true). Spinning burns CPU that
+   * other processes on a shared/loaded host could use; turning it off does not change any result.
+   */
+  readonly allowSpinning?: boolean;
+  /** Write onnxruntime's per-op JSON profile (chrome trace) with this file prefix; see `endProfiling`. */
+  readonly profilePrefix?: string;
 }
 
 export type Session = ort.InferenceSession;
@@ -44,6 +55,10 @@ export async function createSession(model: string | Uint8Array, opts: SessionOpt
     executionProviders: [...EXECUTION_PROVIDERS_BY_DEVICE[device]],
     graphOptimizationLevel: opts.graphOptimization ?? 'all',
     ...(opts.threads ? { intraOpNumThreads: opts.threads, interOpNumThreads: 1 } : {}),
+    ...(opts.interOpThreads ? { interOpNumThreads: opts.interOpThreads } : {}),
+    ...(opts.executionMode ? { executionMode: opts.executionMode } : {}),
+    ...(opts.allowSpinning !== undefined ? { extra: { session: { intra_op: { allow_spinning: opts.allowSpinning ? '1' : '0' } } } } : {}),
+    ...(opts.profilePrefix ? { enableProfiling: true, profileFilePrefix: opts.profilePrefix } : {}),
     ...(device === 'cuda' && opts.preferredOutputLocation ? { preferredOutputLocation: opts.preferredOutputLocation } : {}),
   };
   try {
