@@ -39,7 +39,7 @@ export function register(program: Command): void {
       'after',
       `
 Examples:
-  refbench bench fusion --config tiny --bundle test/fixtures/refldm-tiny --steps 3 --refs 1,3
+  refbench bench fusion --config tiny --bundle test/fixtures/refldm-tiny --steps 4 --refs 1,3
   refbench bench fusion --config paper --bundle .cache/refldm-paper --designs cachekv,spatial --refs 1,3,5,8 --steps 10 --device cuda`,
     )
     .action(async (o: Record<string, string>) => {

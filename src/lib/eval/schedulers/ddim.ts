@@ -26,8 +26,12 @@ export type DdimSchedule = 'uniform' | 'uniform_trailing';
  * The DDIM timestep list (ascending), as ReF-LDM's `make_ddim_timesteps` builds it (refldm-model.md §5.2).
  * NOTE: the length is ⌈numTrain / c⌉ with c = ⌊numTrain / steps⌋, which differs from `steps` when `steps` does
  * not divide `numTrain` (30 → 31): the official code commented out its length assertion, and so do we.
+ * With `uniform` and c | (numTrain − 1) (S = 3, 9, 27, 37, 111, 333, 1000) the list ends at t = numTrain, which
+ * the official sampler cannot index (IndexError on `alphas_cumprod[1000]`): this throws, as the Python reference
+ * sampler does, instead of running a setting the official code cannot run.
  * @param steps S, requested steps (1 … numTrain).
  * @returns ascending integers; both schedules add 1 at the end "to get the final alpha values right".
+ * @throws when the list would reach t = numTrain (see above).
  */
 export function makeDdimTimesteps(schedule: DdimSchedule, steps: number, numTrain = 1000): number[] {
   if (!Number.isInteger(steps) || steps < 1 || steps > numTrain) {
@@ -44,26 +48,35 @@ export function makeDdimTimesteps(schedule: DdimSchedule, steps: number, numTrai
   } else {
     throw new Error(`schedule: unknown DDIM schedule '${String(schedule)}' (known: uniform, uniform_trailing)`);
   }
+  const last = out[out.length - 1];
+  if (last >= numTrain) {
+    const ok = [steps + 1, steps - 1].find((s) => s >= 1 && s <= numTrain && lastUniformTimestep(s, numTrain) < numTrain) ?? 4;
+    throw new Error(
+      `steps: ${schedule} with ${steps} steps yields t = ${last}, which the official sampler cannot index; ` +
+        `use uniform_trailing or another step count, e.g. ${ok}`,
+    );
+  }
   return out;
 }
 
+/** Last timestep of the `uniform` list for S steps (1 + the largest multiple of ⌊numTrain/S⌋ below numTrain). */
+function lastUniformTimestep(steps: number, numTrain: number): number {
+  const c = Math.floor(numTrain / steps);
+  return Math.floor((numTrain - 1) / c) * c + 1;
+}
+
 /**
- * Clamps timesteps to the ᾱ table (t ≤ numTrain − 1).
- * NOTE: with `uniform` and c | 999 (S = 3, 9, 27, 37, 111, 333, 1000) the official list ends at 1000, and the
- * official sampler fails with an IndexError on `alphas_cumprod[1000]`. We run such step counts (benchmarks use
- * S = 3) by clamping the last timestep to 999 and record that the schedule was clamped; the paper's S = 100 and
- * the demo's S = 50 are unaffected.
+ * Checks that every timestep indexes the ᾱ table (t ≤ numTrain − 1) and returns them unchanged.
+ * NOTE: this used to clamp t = 1000 to 999; such lists are now rejected by `makeDdimTimesteps` (the official
+ * sampler cannot run them), so `clamped` is always false. Kept for callers that record the flag.
+ * @throws naming the first out-of-range timestep.
  */
 export function clampTimesteps(timesteps: readonly number[], numTrain = 1000): { timesteps: number[]; clamped: boolean } {
-  let clamped = false;
-  const out = timesteps.map((t) => {
-    if (t > numTrain - 1) {
-      clamped = true;
-      return numTrain - 1;
-    }
-    return t;
-  });
-  return { timesteps: out, clamped };
+  const bad = timesteps.find((t) => !Number.isInteger(t) || t < 0 || t > numTrain - 1);
+  if (bad !== undefined) {
+    throw new Error(`timesteps: t = ${bad} is outside the ᾱ table (0 … ${numTrain - 1}); the official sampler cannot index it`);
+  }
+  return { timesteps: [...timesteps], clamped: false };
 }
 
 /** Per-position DDIM coefficients, float32 as the official `make_ddim_sampling_parameters` stores them. */

@@ -116,7 +116,7 @@ export async function runDemo(o: DemoOptions): Promise<{ runs: RunResult[]; fusi
       bundle: TEST_NETWORKS.refldmTiny,
       designs: ['cachekv', 'spatial', 'cross', 'channel'],
       refs: [1, 3, 5],
-      steps: 3,
+      steps: 4,
       repeat: 1,
       device: 'cpu',
       cfg: 1.5,

@@ -102,11 +102,17 @@ describe('cfgCombine (§6)', () => {
 
 import { clampTimesteps } from '../../../../src/lib/eval/schedulers/ddim.ts';
 
-describe('clampTimesteps', () => {
-  it('S = 3 uniform runs past ᾱ (official IndexError); the last step is clamped to 999 and flagged', () => {
-    const ts = makeDdimTimesteps('uniform', 3);
-    expect(ts).toEqual([1, 334, 667, 1000]);
-    expect(clampTimesteps(ts)).toEqual({ timesteps: [1, 334, 667, 999], clamped: true });
-    expect(clampTimesteps(makeDdimTimesteps('uniform', 100)).clamped).toBe(false);
+describe('uniform lists that reach t = 1000', () => {
+  it('S = 3 uniform (1, 334, 667, 1000) throws as the Python reference does, naming the fix', () => {
+    expect(() => makeDdimTimesteps('uniform', 3)).toThrow(
+      'steps: uniform with 3 steps yields t = 1000, which the official sampler cannot index; use uniform_trailing or another step count, e.g. 4',
+    );
+    for (const s of [9, 27, 37, 111, 333, 1000]) expect(() => makeDdimTimesteps('uniform', s)).toThrow(/yields t = 1000/);
+    expect(makeDdimTimesteps('uniform', 4)).toEqual([1, 251, 501, 751]);
+    expect(makeDdimTimesteps('uniform_trailing', 3)).toEqual([0, 333, 666, 999]);
+  });
+  it('clampTimesteps no longer clamps: in-range lists pass unchanged, t = 1000 is an error', () => {
+    expect(clampTimesteps(makeDdimTimesteps('uniform', 100))).toEqual({ timesteps: makeDdimTimesteps('uniform', 100), clamped: false });
+    expect(() => clampTimesteps([1, 334, 667, 1000])).toThrow('timesteps: t = 1000 is outside the ᾱ table (0 … 999)');
   });
 });

@@ -144,8 +144,9 @@ export class WideRefsDesign implements Design {
 }
 
 /**
- * Channel-concatenation: exactly `slots` latents on the channel axis, [B, C·slots, S, S]; fewer references are
- * padded with zero latents, more are cut (both recorded). Uncond = zeros.
+ * Channel-concatenation: exactly `slots` latents on the channel axis, [B, C·slots, S, S]. Fewer references are
+ * repeated cyclically (slot j holds reference j mod n), as the Python reference sampler does and as training
+ * duplicated references (`dup_to_max_num_refs`); more are cut (both recorded). Uncond = zeros.
  */
 export class ChannelDesign implements Design {
   readonly id = 'channel' as const;
@@ -163,16 +164,26 @@ export class ChannelDesign implements Design {
     const t0 = performance.now();
     const { channels: C, size: S } = this.latent;
     const per = C * S * S;
+    if (refs.n < 1) throw new Error('channel design: at least one reference latent (or zero latent) is required');
     const used = Math.min(refs.n, this.slots);
     const rowLen = per * this.slots;
     const data = new Float32Array(batch * rowLen);
-    // [n, C, S, S] → [1, n·C, S, S] is the same memory order: copy the first `used` latents.
-    data.set(refs.data.subarray(0, used * per), (batch - 1) * rowLen);
+    // [n, C, S, S] → [1, n·C, S, S] is the same memory order: slot j ← latent (j mod used).
+    const row = (batch - 1) * rowLen;
+    for (let j = 0; j < this.slots; j++) {
+      const src = j % used;
+      data.set(refs.data.subarray(src * per, (src + 1) * per), row + j * per);
+    }
     const feeds: Feeds = { refs: f32(data, [batch, C * this.slots, S, S]) };
     return {
       feeds,
       ms: performance.now() - t0,
-      info: { channelSlots: this.slots, channelRefsUsed: refs.zero ? 0 : used, channelZeroPadded: this.slots - used, channelRefsDropped: refs.n - used },
+      info: {
+        channelSlots: this.slots,
+        channelRefsUsed: refs.zero ? 0 : used,
+        channelRefsRepeated: this.slots - used,
+        channelRefsDropped: refs.n - used,
+      },
     };
   }
 }
