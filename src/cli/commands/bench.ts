@@ -30,7 +30,7 @@ export function register(program: Command): void {
     .option('--designs <list>', 'designs, comma-separated', 'cachekv,spatial,cross,channel')
     .option('--refs <list>', 'reference counts, comma-separated', '1,3,5,8')
     .option('--steps <n>', 'DDIM steps (uniform schedule)', '10')
-    .option('--repeat <n>', 'timed images per configuration (after one warm-up)', '1')
+    .option('--repeat <n>', 'timed images per configuration (each design process warms up once first)', '1')
     .option('--cfg <s>', 'guidance scale (1 = no unconditional pass)', '1.5')
     .addOption(new Option('--device <d>', 'execution provider').choices(['cpu', 'cuda']).default('cpu'))
     .option('--threads <n>', 'intra-op threads (0 = onnxruntime default)', '0')
