@@ -1,40 +1,32 @@
 /**
  * Parity of the TypeScript + onnxruntime ReF-LDM runner against the PyTorch reference goldens in
- * test/fixtures/refldm-tiny (python/refbench_golden/refldm.py; settings read from golden.json).
- * Tolerances: encoded latents, layer-0 reference K/V and eps ≤ 1e-3 max abs; final latents of the 10-step CFG
- * samples ≤ LATENT_TOL (see its note); final u8 images within 1 level on ≥ 99.9 % of values.
+ * test/fixtures/refldm-tiny (python/refbench_golden/refldm.py; settings read from golden.json). The fixture is
+ * committed: a missing file fails the suite.
+ * Tolerances (the issue's): every single graph (VAE encoder, reference-pass K/V, one U-Net call) ≤ GRAPH_TOL max
+ * abs; final latents of the 10-step CFG samples ≤ 1e-3 max abs; final u8 images within 1 level on ≥ 99.9 % of
+ * values, end to end, for refs0 / refs1 / refs3 / spatial3. They hold because the tiny model uses the conditioned
+ * test-only init (python/refbench_model/init.py: eps ≈ the noise in x_t, latents O(1)); with plain random
+ * weights the final latents reached |x| ≈ 100 and ORT-vs-PyTorch float differences grew to 1e-2.
  * Measured deltas are printed (console) so the report can quote them.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadBundleJson, type Bundle } from '../../../src/lib/server/restorers/ref-ldm/bundle.ts';
 import { RefLdmSampler, type SamplerSettings } from '../../../src/lib/server/restorers/ref-ldm/sampler.ts';
-import { CacheKvDesign, kvNames } from '../../../src/lib/server/restorers/ref-ldm/designs.ts';
+import { CacheKvDesign, ChannelDesign, kvNames } from '../../../src/lib/server/restorers/ref-ldm/designs.ts';
 import { buildRefStrip, toChwMinusOneOne } from '../../../src/lib/eval/refldm/image.ts';
 import { readRgb } from '../../../src/lib/server/image/io.ts';
 import { f32, runSession, Tensor } from '../../../src/lib/server/ort/session.ts';
 import type { RgbImage } from '../../../src/lib/eval/types.ts';
 
 const DIR = join(import.meta.dirname, '../../fixtures/refldm-tiny');
-const HAVE = existsSync(join(DIR, 'golden.json'));
-/** Single graphs (VAE encoder, reference pass, one U-Net call): ORT vs PyTorch. */
-const TOL = 1e-3;
-/**
- * Final latent of the 10-step CFG sample. NOTE: the brief asked for 1e-3, but onnxruntime itself cannot reach it
- * against PyTorch on this random-init model: per-call eps differences of ~1e-5 are amplified through 10 DDIM steps
- * (1/√ᾱ ≈ 36 at t = 991; random weights are far from contractive). Measured max abs on this fixture:
- *   sample     Python+ORT vs PyTorch   TS runner vs Python+ORT   (same graphs; python/refbench_export/ort_backend.py)
- *   refs0      1.77e-3                 1.2e-4
- *   refs1      1.55e-3                 1.1e-4
- *   refs3      9.12e-3                 2.8e-4
- *   spatial3   1.56e-2                 1.0e-3
- * So LATENT_TOL bounds the ORT-vs-PyTorch gap (with headroom for thread-count nondeterminism), and the runner's own
- * error is an order of magnitude smaller. Every single graph call is within TOL.
- */
-const LATENT_TOL = 2.5e-2;
-/** End-to-end image: fraction of u8 values within 1 level for the 3-reference samples (measured 97.5 % / 97.0 %). */
-const END_TO_END_MIN = 0.95;
+/** Single graphs: ORT vs PyTorch, max abs (latents are O(1)–O(5), K/V and eps O(1)). */
+const GRAPH_TOL = 1e-4;
+/** Final latent of the 10-step CFG sample, max abs (the issue's tolerance). */
+const LATENT_TOL = 1e-3;
+/** Final u8 image: fraction of values within 1 level (the issue's tolerance). */
+const IMAGE_MIN = 0.999;
 
 interface Golden {
   settings: { steps: number; schedule: 'uniform' | 'uniform_trailing'; cfg: number; zeroRefDefault: number; quantise: 'trunc' | 'round'; epsTimesteps: number[] };
@@ -54,19 +46,19 @@ function maxAbs(a: Float32Array, b: Float32Array): number {
 }
 const deltas: Record<string, number | string> = {};
 
-describe.skipIf(!HAVE)('ReF-LDM tiny bundle: TS + onnxruntime vs PyTorch goldens', () => {
+describe('ReF-LDM tiny bundle: TS + onnxruntime vs PyTorch goldens', () => {
   let golden: Golden;
   let bundle: Bundle;
   let lq: RgbImage;
   let refs: RgbImage[];
   let xT: Float32Array;
   const samplers: Partial<Record<'cachekv' | 'spatial', RefLdmSampler>> = {};
-  const settings = (design: 'cachekv' | 'spatial'): SamplerSettings => ({
+  const settings = (design: 'cachekv' | 'spatial', maxRefs = 5): SamplerSettings => ({
     design,
     steps: golden.settings.steps,
     schedule: golden.settings.schedule,
     cfg: golden.settings.cfg,
-    maxRefs: 5,
+    maxRefs,
     zeroRefs: golden.settings.zeroRefDefault,
     quantise: golden.settings.quantise,
     device: 'cpu',
@@ -94,8 +86,8 @@ describe.skipIf(!HAVE)('ReF-LDM tiny bundle: TS + onnxruntime vs PyTorch goldens
     const strip = buildRefStrip(refs);
     const wide = await s.encode(strip.data, strip.width);
     deltas.refLatents = maxAbs(wide, readF32('ref_latents.f32'));
-    expect(deltas.zLq).toBeLessThanOrEqual(TOL);
-    expect(deltas.refLatents).toBeLessThanOrEqual(TOL);
+    expect(deltas.zLq).toBeLessThanOrEqual(GRAPH_TOL);
+    expect(deltas.refLatents).toBeLessThanOrEqual(GRAPH_TOL);
   });
 
   it('reference pass: layer-0 K and V of the 3 reference latents (batch 3)', async () => {
@@ -106,8 +98,8 @@ describe.skipIf(!HAVE)('ReF-LDM tiny bundle: TS + onnxruntime vs PyTorch goldens
     const [k0, v0] = kvNames(0);
     deltas.k00 = maxAbs(kv[k0], readF32('kv_ref3_k00.f32'));
     deltas.v00 = maxAbs(kv[v0], readF32('kv_ref3_v00.f32'));
-    expect(deltas.k00).toBeLessThanOrEqual(TOL);
-    expect(deltas.v00).toBeLessThanOrEqual(TOL);
+    expect(deltas.k00).toBeLessThanOrEqual(GRAPH_TOL);
+    expect(deltas.v00).toBeLessThanOrEqual(GRAPH_TOL);
   });
 
   it('U-Net eps at the two timesteps with the 3 references\' K/V (cond only, B = 1)', async () => {
@@ -121,7 +113,7 @@ describe.skipIf(!HAVE)('ReF-LDM tiny bundle: TS + onnxruntime vs PyTorch goldens
       const out = await runSession(s.design.unet, { ...cond.feeds, x: f32(x, [1, 16, 64, 64]), t: new Tensor('int64', BigInt64Array.of(BigInt(t)), [1]) });
       const d = maxAbs(out[s.design.unet.outputNames[0]].data as Float32Array, readF32(`eps_t${t}.f32`));
       deltas[`eps_t${t}`] = d;
-      expect(d).toBeLessThanOrEqual(TOL);
+      expect(d).toBeLessThanOrEqual(GRAPH_TOL);
     }
   });
 
@@ -137,6 +129,7 @@ describe.skipIf(!HAVE)('ReF-LDM tiny bundle: TS + onnxruntime vs PyTorch goldens
       const dl = maxAbs(r.latent, readF32(g.latent));
       const want = await readRgb(join(DIR, g.image));
       const compare = (got: RgbImage) => {
+        expect(got.data.length).toBe(want.data.length);
         let off1 = 0;
         let worse = 0;
         for (let i = 0; i < want.data.length; i++) {
@@ -149,16 +142,58 @@ describe.skipIf(!HAVE)('ReF-LDM tiny bundle: TS + onnxruntime vs PyTorch goldens
       // (a) decode + codebook snap + trunc quantisation on the golden latent: the image stage on its own.
       const { quantiseImage } = await import('../../../src/lib/eval/refldm/image.ts');
       const dec = compare(quantiseImage(await s.decode(readF32(g.latent)), 512, 512, golden.settings.quantise));
-      // (b) end to end. NOTE: the latent gap above flips codebook ArgMins in the decoder, so with 3 references
-      // (latent gap ~1e-2, Python+ORT has the same gap) 2–3 % of values move by more than one level; the 99.9 %
-      // criterion holds end to end for 0 and 1 reference only. END_TO_END_MIN bounds the 3-reference cases.
+      // (b) end to end.
       const e2e = compare(r.image);
       deltas[`${key}.latent`] = dl;
       deltas[`${key}.decodeGoldenLatent`] = `${dec.off1} off by 1, ${dec.worse} off by >1`;
       deltas[`${key}.image`] = `${e2e.off1} off by 1, ${e2e.worse} off by >1 of ${want.data.length}`;
       expect(dl).toBeLessThanOrEqual(LATENT_TOL);
-      expect(dec.within).toBeGreaterThanOrEqual(0.999);
-      expect(e2e.within).toBeGreaterThanOrEqual(g.refs.length <= 1 ? 0.999 : END_TO_END_MIN);
+      expect(dec.within).toBeGreaterThanOrEqual(IMAGE_MIN);
+      expect(e2e.within).toBeGreaterThanOrEqual(IMAGE_MIN);
     });
   }
+
+  it('maxRefs 0 with 3 references given is exactly the refs0 sample (5 zero latents, recorded)', async () => {
+    const g = golden.samples.refs0;
+    const s0 = await RefLdmSampler.create(bundle, settings('cachekv', 0));
+    try {
+      const r = await s0.sample(lq, refs, xT);
+      expect(r.info.refsGiven).toBe(3);
+      expect(r.info.refsUsed).toBe(0);
+      expect(r.info.zeroRefs).toBe(golden.settings.zeroRefDefault);
+      const ref0 = await samplers.cachekv!.sample(lq, [], xT);
+      expect(Array.from(r.latent)).toEqual(Array.from(ref0.latent));
+      expect(Buffer.from(r.image.data).equals(Buffer.from(ref0.image.data))).toBe(true);
+      expect(maxAbs(r.latent, readF32(g.latent))).toBeLessThanOrEqual(LATENT_TOL);
+    } finally {
+      await s0.release();
+    }
+  });
+});
+
+describe('channel-concatenation conditioning (no graph run)', () => {
+  const C = 2;
+  const S = 2;
+  const per = C * S * S;
+  const design = new ChannelDesign(undefined as never, { channels: C, size: S }, 5);
+  const latents = (n: number) => Float32Array.from({ length: n * per }, (_, i) => 1 + Math.floor(i / per) + (i % per) / 100);
+  it('fewer than 5 references repeat cyclically (as the Python sampler / training), recorded in info', async () => {
+    const lat = latents(2);
+    const c = await design.condition({ data: lat, n: 2, zero: false }, 2);
+    const t = c.feeds.refs;
+    expect(t.dims).toEqual([2, C * 5, S, S]);
+    const d = t.data as Float32Array;
+    expect(Array.from(d.subarray(0, 5 * per)).every((v) => v === 0)).toBe(true); // uncond row
+    for (let j = 0; j < 5; j++) {
+      const src = j % 2;
+      expect(Array.from(d.subarray(5 * per + j * per, 5 * per + (j + 1) * per))).toEqual(Array.from(lat.subarray(src * per, (src + 1) * per)));
+    }
+    expect(c.info).toMatchObject({ channelSlots: 5, channelRefsUsed: 2, channelRefsRepeated: 3, channelRefsDropped: 0 });
+  });
+  it('more than 5 are cut to the first 5; exactly 5 are fed as given', async () => {
+    const lat = latents(7);
+    const c = await design.condition({ data: lat, n: 7, zero: false }, 1);
+    expect(Array.from(c.feeds.refs.data as Float32Array)).toEqual(Array.from(lat.subarray(0, 5 * per)));
+    expect(c.info).toMatchObject({ channelRefsUsed: 5, channelRefsRepeated: 0, channelRefsDropped: 2 });
+  });
 });
