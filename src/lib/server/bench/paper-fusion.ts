@@ -1,5 +1,5 @@
 /**
- * @file The paper's fusion-design cost numbers, copied from /work/shared/reference/paper-tables.json
+ * @file The paper's fusion-design cost numbers, copied from `paper-tables.json` (team reference pack, shared/reference/)
  * (Hsiao et al., NeurIPS 2024): table id `table2` (five references, one GTX 1080) and table id `table6`
  * (time vs number of references, GTX 1080 and RTX 3090). Units are not stated in the paper (likely seconds per
  * image and GB of GPU memory; paper-tables.json `units_note`).
