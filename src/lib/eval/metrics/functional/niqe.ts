@@ -85,58 +85,139 @@ export function gammaGrid(): Float64Array {
   return g;
 }
 
-let grid: { gam: Float64Array; rGam: Float64Array } | undefined;
+let grid: { gam: Float64Array; rGam: Float64Array; monotone: boolean } | undefined;
+/** The (γ, r(γ)) grid, computed once per process. */
 function aggdGrid() {
   if (!grid) {
     const gam = gammaGrid();
     const rGam = gam.map((g) => Math.exp(2 * lgamma(2 / g) - (lgamma(1 / g) + lgamma(3 / g))));
-    grid = { gam, rGam };
+    let monotone = true;
+    for (let i = 1; i < rGam.length; i++) if (!(rGam[i] >= rGam[i - 1])) monotone = false;
+    grid = { gam, rGam, monotone };
   }
   return grid;
 }
 
+/**
+ * Index of the first minimum of |rGam[i] − x| over the grid, i.e. what a left-to-right scan keeping strict
+ * improvements (torch.argmin) returns; 0 when x is NaN (every distance NaN).
+ * NOTE: r(γ) is increasing, so instead of scanning 9801 entries we bisect for the first rGam[p] ≥ x. Then
+ * d(i) = |rGam[i] − x| is non-increasing for i < p and non-decreasing for i ≥ p (IEEE subtraction is monotone),
+ * so the scan's answer is p or the first index of the run of equal d ending at p − 1, whichever d is smaller
+ * (the earlier one on a tie). Same index as the scan, bit for bit; the scan remains the fallback if the table
+ * were ever not monotone or x not finite.
+ */
+function nearestGridIndex(rGam: Float64Array, monotone: boolean, x: number): number {
+  const n = rGam.length;
+  if (!monotone || !Number.isFinite(x)) {
+    let best = 0;
+    let bestD = Math.abs(rGam[0] - x);
+    if (Number.isNaN(bestD)) return 0;
+    for (let i = 1; i < n; i++) {
+      const d = Math.abs(rGam[i] - x);
+      if (d < bestD) {
+        bestD = d;
+        best = i;
+      }
+    }
+    return best;
+  }
+  let lo = 0;
+  let hi = n; // first index with rGam[i] >= x lies in [lo, hi]
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (rGam[mid] >= x) hi = mid;
+    else lo = mid + 1;
+  }
+  const p = lo;
+  if (p === 0) return 0;
+  let l = p - 1;
+  const dl = Math.abs(rGam[l] - x);
+  while (l > 0 && Math.abs(rGam[l - 1] - x) === dl) l--;
+  if (p === n) return l;
+  return dl <= Math.abs(rGam[p] - x) ? l : p;
+}
+
+/** Moments of one block that the AGGD fit needs, each summed sequentially in index order. */
+interface AggdSums {
+  lSq: number;
+  rSq: number;
+  nl: number;
+  nr: number;
+  absSum: number;
+  sqSum: number;
+}
+
+/** The AGGD fit from the block sums (pyiqa `estimate_aggd_param` after its reductions): [α, βₗ, βᵣ]. */
+function aggdFromSums(m: AggdSums, count: number): [number, number, number] {
+  const leftStd = Math.sqrt(m.lSq / m.nl);
+  const rightStd = Math.sqrt(m.rSq / m.nr);
+  const gh = leftStd / rightStd;
+  const meanAbs = m.absSum / count;
+  const rhat = (meanAbs * meanAbs) / (m.sqSum / count);
+  const rhatnorm = (rhat * (gh * gh * gh + 1) * (gh + 1)) / ((gh * gh + 1) * (gh * gh + 1));
+  const { gam, rGam, monotone } = aggdGrid();
+  const alpha = gam[nearestGridIndex(rGam, monotone, rhatnorm)];
+  const c = Math.sqrt(Math.exp(lgamma(1 / alpha) - lgamma(3 / alpha)));
+  return [alpha, leftStd * c, rightStd * c];
+}
+
+function emptySums(): AggdSums {
+  return { lSq: 0, rSq: 0, nl: 0, nr: 0, absSum: 0, sqSum: 0 };
+}
+
 /** pyiqa `estimate_aggd_param` on one block: [α, βₗ, βᵣ]. */
 export function estimateAggd(v: Float64Array): [number, number, number] {
+  const m = emptySums();
+  for (let i = 0; i < v.length; i++) {
+    const x = v[i];
+    const s = x * x;
+    if (x < 0) {
+      m.lSq += s;
+      m.nl++;
+    } else if (x > 0) {
+      m.rSq += s;
+      m.nr++;
+    }
+    m.absSum += Math.abs(x);
+    m.sqSum += s;
+  }
+  return aggdFromSums(m, v.length);
+}
+
+/**
+ * Sums for the AGGD fit of block·roll(block, (sy, sx)) without materialising the product:
+ * torch.roll(b, (sy, sx)) gives shifted[y, x] = b[(y − sy) mod bs, (x − sx) mod bs]; sy ∈ {0, 1}, sx ∈ {−1, 0, 1}.
+ * Products are visited in row-major order, so every sum matches `estimateAggd(product)` bit for bit.
+ */
+function shiftedProductSums(block: Float64Array, bs: number, sy: number, sx: number): AggdSums {
   let lSq = 0;
   let rSq = 0;
   let nl = 0;
   let nr = 0;
   let absSum = 0;
   let sqSum = 0;
-  for (let i = 0; i < v.length; i++) {
-    const x = v[i];
-    const s = x * x;
-    if (x < 0) {
-      lSq += s;
-      nl++;
-    } else if (x > 0) {
-      rSq += s;
-      nr++;
-    }
-    absSum += Math.abs(x);
-    sqSum += s;
-  }
-  const leftStd = Math.sqrt(lSq / nl);
-  const rightStd = Math.sqrt(rSq / nr);
-  const gh = leftStd / rightStd;
-  const meanAbs = absSum / v.length;
-  const rhat = (meanAbs * meanAbs) / (sqSum / v.length);
-  const rhatnorm = (rhat * (gh * gh * gh + 1) * (gh + 1)) / ((gh * gh + 1) * (gh * gh + 1));
-  const { gam, rGam } = aggdGrid();
-  let best = 0;
-  let bestD = Math.abs(rGam[0] - rhatnorm);
-  if (!Number.isNaN(bestD)) {
-    for (let i = 1; i < rGam.length; i++) {
-      const d = Math.abs(rGam[i] - rhatnorm);
-      if (d < bestD) {
-        bestD = d;
-        best = i;
-      }
+  for (let y = 0; y < bs; y++) {
+    const ro = y * bs;
+    const so = ((y - sy + bs) % bs) * bs;
+    for (let x = 0; x < bs; x++) {
+      let xs = x - sx;
+      if (xs < 0) xs += bs;
+      else if (xs >= bs) xs -= bs;
+      const v = block[ro + x] * block[so + xs];
+      const s = v * v;
+      // branch-free (signs are random): adding 0 to a sum that is never −0 leaves it unchanged, bit for bit
+      const neg = v < 0;
+      const pos = v > 0;
+      lSq += neg ? s : 0;
+      nl += neg ? 1 : 0;
+      rSq += pos ? s : 0;
+      nr += pos ? 1 : 0;
+      absSum += Math.abs(v);
+      sqSum += s;
     }
   }
-  const alpha = gam[best];
-  const c = Math.sqrt(Math.exp(lgamma(1 / alpha) - lgamma(3 / alpha)));
-  return [alpha, leftStd * c, rightStd * c];
+  return { lSq, rSq, nl, nr, absSum, sqSum };
 }
 
 const SHIFTS: readonly (readonly [number, number])[] = [
@@ -151,20 +232,15 @@ export function blockFeatures(block: Float64Array, bs: number, out: Float64Array
   const [a0, bl0, br0] = estimateAggd(block);
   out[off] = a0;
   out[off + 1] = (bl0 + br0) / 2;
-  const prod = new Float64Array(bs * bs);
-  SHIFTS.forEach(([sy, sx], s) => {
-    // torch.roll(b, (sy, sx)): shifted[y, x] = b[(y − sy) mod bs, (x − sx) mod bs]
-    for (let y = 0; y < bs; y++) {
-      const yy = (y - sy + bs) % bs;
-      for (let x = 0; x < bs; x++) prod[y * bs + x] = block[y * bs + x] * block[yy * bs + ((x - sx + bs) % bs)];
-    }
-    const [a, bl, br] = estimateAggd(prod);
+  for (let s = 0; s < SHIFTS.length; s++) {
+    const [sy, sx] = SHIFTS[s];
+    const [a, bl, br] = aggdFromSums(shiftedProductSums(block, bs, sy, sx), bs * bs);
     const o = off + 2 + 4 * s;
     out[o] = a;
     out[o + 1] = (br - bl) * Math.exp(lgamma(2 / a) - lgamma(1 / a));
     out[o + 2] = bl;
     out[o + 3] = br;
-  });
+  }
 }
 
 const MSCN_WINDOW = fspecialGaussian(7, 7 / 6);
@@ -173,7 +249,8 @@ const EPS64 = 2.220446049250313e-16;
 /** pyiqa `normalize_img_with_gauss(img, 7, 7/6, C=1, padding='replicate')`. */
 export function mscn(img: Float64Array, width: number, height: number): Float64Array {
   const mu = filterSameReplicate(img, width, height, MSCN_WINDOW, 7);
-  const sq = img.map((v) => v * v);
+  const sq = new Float64Array(img.length);
+  for (let i = 0; i < img.length; i++) sq[i] = img[i] * img[i];
   const ex2 = filterSameReplicate(sq, width, height, MSCN_WINDOW, 7);
   const out = new Float64Array(img.length);
   for (let i = 0; i < img.length; i++) {
@@ -206,8 +283,11 @@ export function niqeFeatures(y: Float64Array, width: number, height: number): { 
       }
     }
     if (scale === 1) {
-      const r = imresizeMatlab(img.map((v) => v / 255), w, h, 0.5, true);
-      img = r.data.map((v) => v * 255);
+      const unit = new Float64Array(img.length);
+      for (let i = 0; i < img.length; i++) unit[i] = img[i] / 255;
+      const r = imresizeMatlab(unit, w, h, 0.5, true);
+      img = r.data;
+      for (let i = 0; i < img.length; i++) img[i] *= 255;
       w = r.width;
       h = r.height;
     }
