@@ -8,17 +8,9 @@
  * parity with a PyTorch run, pass the x_T tensor as a .f32 file instead of a seed.
  */
 
-/** mulberry32: a uniform in [0, 1) per call, from a 32-bit seed. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../stats/rng.ts';
+
+export { mulberry32 };
 
 /** `n` standard normal float32 values from `seed` (Box-Muller; u1 is taken in (0, 1] so log never sees 0). */
 export function gaussianNoise(n: number, seed: number): Float32Array {

@@ -11,7 +11,7 @@
  * with the file and key named. Written archives use float64, `stored` entries, readable by `np.load`.
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import { inflateRawSync } from 'node:zlib';
+import { crc32 as zlibCrc32, inflateRawSync } from 'node:zlib';
 
 /** One array from a .npy / .npz: values converted to float64, C order. */
 export interface NpyArray {
@@ -179,21 +179,6 @@ export function encodeNpy(shape: readonly number[], data: Float64Array): Uint8Ar
   return out;
 }
 
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-function crc32(b: Uint8Array): number {
-  let c = 0xffffffff;
-  for (let i = 0; i < b.length; i++) c = CRC_TABLE[(c ^ b[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
 
 /** Encodes arrays as an uncompressed `.npz` (zip, stored entries; each entry must stay below 4 GiB). */
 export function encodeNpz(arrays: Record<string, { shape: readonly number[]; data: Float64Array }>): Uint8Array {
@@ -203,7 +188,7 @@ export function encodeNpz(arrays: Record<string, { shape: readonly number[]; dat
   for (const [key, arr] of Object.entries(arrays)) {
     const body = encodeNpy(arr.shape, arr.data);
     const name = new TextEncoder().encode(`${key}.npy`);
-    const crc = crc32(body);
+    const crc = zlibCrc32(body);
     const lh = new Uint8Array(30 + name.length);
     const l = new DataView(lh.buffer);
     l.setUint32(0, 0x04034b50, true);

@@ -12,6 +12,7 @@
  * them with a seeded generator (`seed` is returned and must be recorded), or take explicit `subsets`
  * (used by the parity test to feed both implementations the same indices).
  */
+import { mulberry32 } from '../../stats/rng.ts';
 import { dot } from './linalg.ts';
 
 /** A feature matrix: `n` rows of `dim` values, row-major. */
@@ -43,17 +44,7 @@ export interface KidResult {
   readonly seed: number | null;
 }
 
-/** mulberry32: a small, fast, seedable 32-bit generator; returns floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 };
 
 /** `m` distinct indices from [0, n) (partial Fisher–Yates), in draw order. */
 export function sampleWithoutReplacement(n: number, m: number, rand: () => number): Int32Array {

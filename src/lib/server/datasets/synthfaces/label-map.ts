@@ -6,7 +6,7 @@
  * NOTE: the PNG is written here with node:zlib rather than through sharp: sharp would need a one-channel raw
  * input path in image/io.ts, and the format is trivial. Bytes are deterministic (fixed zlib level, no filters).
  */
-import { deflateSync } from 'node:zlib';
+import { crc32 as zlibCrc32, deflateSync } from 'node:zlib';
 import { renderSvg } from '../../image/io.ts';
 import { FACE_LABELS, faceLabelSvg, type FaceIdentity, type FaceVariation } from './face-svg.ts';
 
@@ -39,20 +39,9 @@ export async function renderFaceLabels(id: FaceIdentity, v: FaceVariation, size 
   return { width: img.width, height: img.height, labels };
 }
 
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
+/** CRC-32 of the concatenation of `bufs` (zlib's, as PNG chunks need). */
 function crc32(bufs: readonly Uint8Array[]): number {
-  let c = 0xffffffff;
-  for (const b of bufs) for (let i = 0; i < b.length; i++) c = CRC_TABLE[(c ^ b[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
+  return bufs.reduce((c, b) => zlibCrc32(b, c), 0);
 }
 
 function chunk(type: string, data: Uint8Array): Buffer {
