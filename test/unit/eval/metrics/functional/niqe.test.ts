@@ -49,6 +49,36 @@ describe('niqe helpers', () => {
     expect(a2).toBe(Math.fround(0.2));
     expect(bl2).toBeNaN();
   });
+  it('AGGD α (bisection on the ratio grid) equals the first-minimum linear scan torch.argmin does', () => {
+    const gam = gammaGrid();
+    const rGam = gam.map((g) => Math.exp(2 * lgamma(2 / g) - (lgamma(1 / g) + lgamma(3 / g))));
+    const scanAlpha = (v: Float64Array) => {
+      let lSq = 0, rSq = 0, nl = 0, nr = 0, absSum = 0, sqSum = 0; // prettier-ignore
+      for (const x of v) {
+        if (x < 0) (lSq += x * x), nl++;
+        else if (x > 0) (rSq += x * x), nr++;
+        absSum += Math.abs(x);
+        sqSum += x * x;
+      }
+      const gh = Math.sqrt(lSq / nl) / Math.sqrt(rSq / nr);
+      const rhat = (absSum / v.length) ** 2 / (sqSum / v.length);
+      const t = (rhat * (gh * gh * gh + 1) * (gh + 1)) / ((gh * gh + 1) * (gh * gh + 1));
+      let best = 0;
+      for (let i = 1; i < rGam.length; i++) if (Math.abs(rGam[i] - t) < Math.abs(rGam[best] - t)) best = i;
+      return gam[best];
+    };
+    let seed = 7;
+    const rnd = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
+    for (let t = 0; t < 400; t++) {
+      // heavy- to light-tailed, skewed, with exact zeros: α over the whole grid, both ends included
+      const p = 0.2 + 6 * rnd();
+      const v = Float64Array.from({ length: 2 + Math.floor(rnd() * 200) }, () => {
+        const u = rnd() - 0.5;
+        return rnd() < 0.05 ? 0 : Math.sign(u) * Math.abs(u) ** p * (u < 0 ? 1 + rnd() : 1);
+      });
+      expect(estimateAggd(v)[0]).toBe(scanAlpha(v));
+    }
+  });
   it('imresize of a constant plane is the same constant', () => {
     const r = imresizeMatlab(new Float64Array(96 * 64).fill(Math.fround(0.5)), 96, 64, 0.5);
     expect([r.width, r.height]).toEqual([48, 32]);

@@ -52,6 +52,21 @@ describe('gaussian filters', () => {
       }
     }
   });
+  it('7×7 same-replicate filtering (fast path) is bit-identical to the plain sequential 49-tap sum', () => {
+    const w = 23;
+    const h = 9;
+    const src = Float64Array.from({ length: w * h }, (_, i) => ((i * 7919) % 256) * (i % 3 === 0 ? -1.5 : 1));
+    const k = fspecialGaussian(7, 7 / 6);
+    const got = filterSameReplicate(src, w, h, k, 7);
+    const at = (y: number, x: number) => src[Math.min(h - 1, Math.max(0, y)) * w + Math.min(w - 1, Math.max(0, x))];
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        let acc = 0;
+        for (let i = 0; i < 7; i++) for (let j = 0; j < 7; j++) acc += k[i * 7 + j] * at(y + i - 3, x + j - 3);
+        expect(got[y * w + x]).toBe(acc);
+      }
+    }
+  });
   it('full-rank separable valid filtering equals the direct 2-D correlation', () => {
     const w = 20;
     const h = 15;
