@@ -34,7 +34,7 @@ export function register(program: Command): void {
     .option('--cfg <s>', 'guidance scale (1 = no unconditional pass)', '1.5')
     .addOption(new Option('--device <d>', 'execution provider').choices(['cpu', 'cuda']).default('cpu'))
     .option('--threads <n>', 'intra-op threads (0 = onnxruntime default)', '0')
-    .option('--results <dir>', 'results directory', 'results')
+    .option('--results-dir <dir>', 'results root (the benchmark goes to <dir>/bench/<id>/fusion.json)', 'results')
     .addHelpText(
       'after',
       `
@@ -64,7 +64,7 @@ Examples:
         device: o.device as 'cpu' | 'cuda',
         threads: threads || undefined,
         cfg,
-        resultsDir: resolve(o.results),
+        resultsDir: resolve(o.resultsDir),
         log: (l) => process.stderr.write(`${l}\n`),
       });
       process.stdout.write(`${formatFusionTables(report)}\nwritten: ${report.path}\n`);
