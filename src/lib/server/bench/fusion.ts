@@ -76,10 +76,14 @@ function runWorker(job: FusionJob): Promise<WorkerLine[]> {
           .split('\n')
           .filter((l) => l.startsWith('FUSION_RESULT ') || l.startsWith('FUSION_ERROR '))
           .map((l) => JSON.parse(l.slice(l.indexOf(' ') + 1)) as WorkerLine);
-        if (err && !lines.length) return rej(new Error(String(stderr).trim().split('\n').slice(-3).join(' | ') || err.message));
+        // A worker killed by the kernel (SIGKILL, no stderr) almost always ran out of memory: say so.
+        const signal = (err as (Error & { signal?: string }) | null)?.signal;
+        const why =
+          String(stderr).trim().split('\n').slice(-3).join(' | ') ||
+          (signal === 'SIGKILL' ? 'worker killed by SIGKILL (most likely out of memory)' : signal ? `worker killed by ${signal}` : (err?.message ?? ''));
+        if (err && !lines.length) return rej(new Error(why));
         if (err) {
           // The child died part-way (e.g. out of memory at a large count): keep what it measured, fail the rest.
-          const why = String(stderr).trim().split('\n').slice(-3).join(' | ') || err.message;
           for (const n of job.refs) if (!lines.some((l) => l.refs === n)) lines.push({ design: job.design, refs: n, error: why });
         }
         res(lines);
