@@ -133,11 +133,8 @@ def _shorten_names(m: onnx.ModelProto) -> None:
 
 
 def sha256_file(path: pathlib.Path) -> str:
-    h = hashlib.sha256()
     with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 @torch.no_grad()

@@ -117,11 +117,8 @@ def vae_from_vqgan(obj: dict, vae_shapes: dict, source: str = "vqgan.ckpt") -> d
 
 
 def _sha256(path: pathlib.Path) -> str:
-    h = hashlib.sha256()
     with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def _torch_load(path: pathlib.Path, allow_pickle: bool):

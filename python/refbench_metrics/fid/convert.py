@@ -40,11 +40,8 @@ def export(model: FidInceptionV3, out: pathlib.Path, batch: int = 1) -> None:
 
 
 def sha256(path: pathlib.Path) -> str:
-    h = hashlib.sha256()
     with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def main(argv: list[str] | None = None) -> int:
