@@ -58,7 +58,7 @@ describe('Fréchet distance vs scipy / numpy', () => {
     expect(rel(v, G.fd_small_sqrtm)).toBeLessThan(1e-6);
     expect(rel(frechetDistance(b, a), G.fd_small_sqrtm)).toBeLessThan(1e-6);
   });
-  it('2048-d, 300 samples (rank-deficient) vs a full-rank Gaussian: ≤ 1e-6 relative to the numpy eigen form', () => {
+  it('2048-d, 300 samples (rank-deficient) vs a full-rank Gaussian: equals the exact low-rank value within its rounding bound', () => {
     const d = 2048;
     const r = mulberry32(21);
     const feats = Float64Array.from({ length: 300 * d }, () => r());
@@ -72,9 +72,14 @@ describe('Fréchet distance vs scipy / numpy', () => {
     const b = { dim: d, mu: w.map((x) => 0.5 + 0.01 * x), sigma };
     const t0 = performance.now();
     const fd = frechetDistance(a, b);
-    console.log(`fd 2048 (rank 299): ts ${fd} eigh ${G.fd_2048_eigh} eigvals ${G.fd_2048_eigvals} sqrtm ${G.fd_2048_sqrtm}; rel vs eigh ${rel(fd, G.fd_2048_eigh).toExponential(2)}, vs eigvals ${rel(fd, G.fd_2048_eigvals).toExponential(2)}; ${(performance.now() - t0).toFixed(0)} ms`);
-    expect(rel(fd, G.fd_2048_eigh)).toBeLessThan(1e-6);
-    expect(rel(fd, G.fd_2048_eigvals)).toBeLessThan(1e-5);
+    console.log(`fd 2048 (rank 299): ts ${fd} exact ${G.fd_2048_exact} eigh ${G.fd_2048_eigh} eigvals ${G.fd_2048_eigvals} sqrtm ${G.fd_2048_sqrtm}; rel vs exact ${rel(fd, G.fd_2048_exact).toExponential(2)}, vs sqrtm ${rel(fd, G.fd_2048_sqrtm).toExponential(2)}; ${(performance.now() - t0).toFixed(0)} ms`);
+    // The exact value comes from a well-conditioned (299 × 299) problem; its bound is its own rounding error.
+    expect(Math.abs(fd - G.fd_2048_exact)).toBeLessThanOrEqual(G.tolerances.fd_2048_exact);
+    // scipy / numpy on the d × d product add the roots of ~1749 rounding-noise eigenvalues (kernel-dependent):
+    // they lie within their noise bound of the exact value, so within that bound (+ ours) of our value.
+    for (const k of ['fd_2048_eigh', 'fd_2048_eigvals', 'fd_2048_sqrtm'] as const) {
+      expect(Math.abs(fd - G[k])).toBeLessThanOrEqual(G.tolerances[k] + G.tolerances.fd_2048_exact);
+    }
   });
 });
 
