@@ -181,6 +181,9 @@ MailProg=/bin/true
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core
 SchedulerType=sched/backfill
+# NOTE: batch_sched_delay (default 3 s) holds each wave of batch jobs back; with 2 CPUs a 3-task array and its merge job
+# are three waves, 8-10 s end to end by default and 4 s with 0.
+SchedulerParameters=batch_sched_delay=0
 # A node that registers with a valid configuration comes back by itself, even after it was DOWN for any reason.
 ReturnToService=2
 # NOTE: sbatch --wait polls after 2 s, then multiplies its sleep by 4 (up to 32 s) while it is under MinJobAge/2, so
@@ -233,14 +236,15 @@ do_install() {
   command -v apt-get >/dev/null || die "cannot install: no apt-get on this machine (need Debian's slurm-wlm and munge)"
   [[ "$(id -u)" == 0 ]] || die "cannot install: apt-get needs root"
   export DEBIAN_FRONTEND=noninteractive
+  # DPkg::Lock::Timeout: wait for a concurrent apt-get (another test run, .ci/run's chromium step) instead of failing.
   local pkgs=(slurm-wlm munge) log
   log="$(mktemp)"
   # NOTE: --no-install-recommends: the recommends pull ~30 more packages (HDF5, InfluxDB, IPMI, ROCm plugins).
   # Debian's postinst scripts try to start the services; without systemd (or with a policy-rc.d) that is refused,
   # harmlessly: `start` runs the daemons itself.
-  if ! apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >"$log" 2>&1; then
+  if ! apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=120 "${pkgs[@]}" >"$log" 2>&1; then
     apt-get update -qq >>"$log" 2>&1 || true
-    apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >>"$log" 2>&1 \
+    apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=120 "${pkgs[@]}" >>"$log" 2>&1 \
       || { tail -n 20 "$log" >&2; rm -f "$log"; die "apt-get install ${pkgs[*]} failed"; }
   fi
   rm -f "$log"
