@@ -45,8 +45,7 @@ while [[ $# -gt 0 ]]; do
     *) die "unknown argument: $1 (see: $0 with no arguments)" ;;
   esac
 done
-mkdir -p "$DIR"
-DIR="$(cd "$DIR" && pwd -P)"
+DIR="$(realpath -m "$DIR")"
 CONF="$DIR/etc/slurm.conf"
 MUNGE_DIR="$DIR/munge"
 MUNGE_SOCKET="$MUNGE_DIR/munge.socket"
@@ -230,7 +229,7 @@ start_munged() {
 
 do_install() {
   if command -v sbatch >/dev/null && command -v slurmctld >/dev/null && command -v slurmd >/dev/null && command -v munged >/dev/null; then
-    say "already installed ($(sbatch --version))"
+    say "already installed ($(slurmctld -V))"
     return 0
   fi
   command -v apt-get >/dev/null || die "cannot install: no apt-get on this machine (need Debian's slurm-wlm and munge)"
@@ -248,7 +247,7 @@ do_install() {
       || { tail -n 20 "$log" >&2; rm -f "$log"; die "apt-get install ${pkgs[*]} failed"; }
   fi
   rm -f "$log"
-  say "installed $(sbatch --version)"
+  say "installed $(slurmctld -V)"
 }
 
 do_start() {
@@ -257,6 +256,7 @@ do_start() {
   done
   local t0=$SECONDS
   mkdir -p "$DIR/state" "$DIR/spool" "$DIR/run" "$DIR/log"
+  lock
   if alive_all && [[ -f "$CONF" ]] && [[ "$(node_state)" == idle* || "$(node_state)" == mixed* || "$(node_state)" == allocated* ]]; then
     say "already running in $DIR (node $NODE $(node_state))"
     return 0
@@ -332,9 +332,9 @@ lock() { exec 9>"$DIR/.lock"; flock -w 120 9 || die "could not lock $DIR/.lock w
 
 case "$cmd" in
   install) do_install ;;
-  start) lock; do_start ;;
+  start) do_start ;;
   status) do_status ;;
-  stop) lock; do_stop ;;
+  stop) [[ -d "$DIR" ]] || exit 0; lock; do_stop ;;
   env) echo "export SLURM_CONF=$(printf '%q' "$CONF")" ;;
   *) die "unknown command: $cmd (install | start | status | stop | env)" ;;
 esac
