@@ -202,7 +202,8 @@ EOF
 
 start_munged() {
   mkdir -p "$MUNGE_DIR"
-  # munged insists: the socket folder searchable by all, the key folder writable by its owner only.
+  # munged refuses a socket unless every folder above it is searchable by all (a mkdtemp folder is 0700): --force
+  # turns that into a warning. Harmless here: munged, the daemons and the clients all run as the same user.
   chmod 0755 "$MUNGE_DIR"
   if [[ ! -s "$MUNGE_DIR/munge.key" ]]; then
     # A fresh 1024-byte key, private to this instance (the system's /etc/munge/munge.key is left alone).
@@ -212,7 +213,7 @@ start_munged() {
   chmod 0400 "$MUNGE_DIR/munge.key"
   if ! pid_of munged >/dev/null; then
     rm -f "$MUNGE_SOCKET" "$MUNGE_SOCKET.lock" "$MUNGE_DIR/munged.pid"
-    munged 9>&- --key-file="$MUNGE_DIR/munge.key" --socket="$MUNGE_SOCKET" --pid-file="$MUNGE_DIR/munged.pid" \
+    munged 9>&- --force --key-file="$MUNGE_DIR/munge.key" --socket="$MUNGE_SOCKET" --pid-file="$MUNGE_DIR/munged.pid" \
       --log-file="$MUNGE_DIR/munged.log" --seed-file="$MUNGE_DIR/munged.seed" \
       || { print_logs; die "munged did not start"; }
   fi
