@@ -223,6 +223,7 @@ start_munged() {
     sleep 0.1
   done
   print_logs
+  stop_daemons munged >&2
   die "munged does not answer on $MUNGE_SOCKET"
 }
 
@@ -271,8 +272,8 @@ do_start() {
   start_munged
   write_conf
   # -i: ignore unreadable state files (a controller killed while writing them); job and node state are kept otherwise.
-  slurmctld 9>&- -i -f "$CONF" || { print_logs; die "slurmctld did not start"; }
-  slurmd 9>&- -f "$CONF" -N "$NODE" || { print_logs; die "slurmd did not start"; }
+  slurmctld 9>&- -i -f "$CONF" || { print_logs; do_stop >&2; die "slurmctld did not start"; }
+  slurmd 9>&- -f "$CONF" -N "$NODE" || { print_logs; do_stop >&2; die "slurmd did not start"; }
   local state resumed=0
   while ((SECONDS - t0 < TIMEOUT)); do
     state="$(node_state)"
@@ -292,6 +293,7 @@ do_start() {
   echo "slurm-local: node $NODE not idle after ${TIMEOUT} s (state: '${state:-no answer from slurmctld}')" >&2
   sinfo -N -l >&2 2>/dev/null || true
   print_logs
+  do_stop >&2  # a failed start leaves nothing running
   exit 1
 }
 
