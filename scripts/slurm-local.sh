@@ -19,11 +19,13 @@
 # status   exit 0 when munged, slurmctld and slurmd are alive and the controller answers; 3 otherwise.
 # stop     cancels this instance's jobs, stops its daemons by their pid files (TERM, then KILL), leaves nothing
 #          running. Only processes whose pid files are in DIR are touched.
-# Ports default to those in an existing DIR/etc/slurm.conf, else to the first free pair from 6817/6818.
+# Ports default to those of the folder's previous start when free, else to the first free ones from 6817/6818.
 # `start` needs no root: every daemon runs as the invoking user (SlurmUser = SlurmdUser = `id -un`), and jobs may then
 # be submitted by that user only (a root slurmd would be needed to run jobs as other users). `install` needs root.
 # See docs/slurm.md for the gotchas this script handles.
-set -euo pipefail
+set -Eeuo pipefail
+# An unexpected failure says where, instead of exiting silently under set -e.
+trap 'echo "slurm-local: failed (exit $?) at line $LINENO: $BASH_COMMAND" >&2' ERR
 
 DIR="${REFBENCH_SLURM_DIR:-/tmp/refbench-slurm}"
 CTLD_PORT=""
@@ -130,16 +132,29 @@ print_logs() {
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# Explicit ports are used as given (start fails if one is busy). Otherwise the ports of this folder's previous start
+# are reused when still free (a daemon's port may have been taken by another instance since), else the first free
+# ones from 6817 (slurmctld) and 6818 (slurmd) on.
 choose_ports() {
-  if [[ -z "$CTLD_PORT" && -f "$CONF" ]]; then CTLD_PORT="$(sed -n 's/^SlurmctldPort=//p' "$CONF")"; fi
-  if [[ -z "$SLURMD_PORT" && -f "$CONF" ]]; then SLURMD_PORT="$(sed -n 's/^SlurmdPort=//p' "$CONF")"; fi
-  if [[ -z "$CTLD_PORT" || -z "$SLURMD_PORT" ]]; then
-    local p
-    for ((p = 6817; p < 6917; p += 2)); do
-      if port_free "$p" && port_free $((p + 1)); then CTLD_PORT="${CTLD_PORT:-$p}"; SLURMD_PORT="${SLURMD_PORT:-$((p + 1))}"; return; fi
-    done
-    die "no free port pair in 6817-6916; pass --ctld-port and --slurmd-port"
+  local saved p
+  if [[ -z "$CTLD_PORT" ]]; then
+    saved="$(sed -n 's/^SlurmctldPort=//p' "$CONF" 2>/dev/null || true)"
+    if [[ -n "$saved" && "$saved" != "$SLURMD_PORT" ]] && port_free "$saved"; then CTLD_PORT="$saved"; fi
   fi
+  if [[ -z "$SLURMD_PORT" ]]; then
+    saved="$(sed -n 's/^SlurmdPort=//p' "$CONF" 2>/dev/null || true)"
+    if [[ -n "$saved" && "$saved" != "$CTLD_PORT" ]] && port_free "$saved"; then SLURMD_PORT="$saved"; fi
+  fi
+  for ((p = 6817; p < 7017; p += 2)); do
+    [[ -z "$CTLD_PORT" ]] || break
+    if [[ "$p" != "$SLURMD_PORT" ]] && port_free "$p"; then CTLD_PORT="$p"; fi
+  done
+  for ((p = 6818; p < 7018; p += 2)); do
+    [[ -z "$SLURMD_PORT" ]] || break
+    if [[ "$p" != "$CTLD_PORT" ]] && port_free "$p"; then SLURMD_PORT="$p"; fi
+  done
+  [[ -n "$CTLD_PORT" && -n "$SLURMD_PORT" ]] || die "no free ports in 6817-7017; pass --ctld-port and --slurmd-port"
+  [[ "$CTLD_PORT" != "$SLURMD_PORT" ]] || die "--ctld-port and --slurmd-port must differ"
 }
 
 write_conf() {
@@ -305,7 +320,7 @@ do_status() {
     if pid="$(pid_of "$name")"; then echo "$name: running (pid $pid)"; else echo "$name: not running"; ok=3; fi
   done
   if ((ok == 0)) && sinfo -N -l 2>/dev/null; then squeue 2>/dev/null || true; else ok=3; fi
-  return "$ok"
+  exit "$ok"
 }
 
 do_stop() {
