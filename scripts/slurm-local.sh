@@ -13,7 +13,8 @@
 #        scripts/slurm-local.sh env    [--dir DIR]      (prints `export SLURM_CONF=...`)
 #
 # install  apt-get installs slurm-wlm and munge (no recommends: 9 packages, ~10 s); nothing when already there.
-# start    idempotent: a running, healthy instance is left as it is; daemons left over from a killed run are replaced.
+# start    idempotent: a running, healthy instance is left as it is (stop it first to change its ports); daemons left
+#          over from a killed run are replaced.
 #          Waits until `sinfo` shows the node idle (resuming it when the controller kept it DOWN from a previous run),
 #          or fails after --timeout seconds (default 60) printing the daemons' logs.
 # status   exit 0 when munged, slurmctld and slurmd are alive and the controller answers; 3 otherwise.
@@ -118,7 +119,8 @@ descendants() {
 
 alive_all() { pid_of munged >/dev/null && pid_of slurmctld >/dev/null && pid_of slurmd >/dev/null; }
 
-node_state() { sinfo -h -N -n "$NODE" -o '%T' 2>/dev/null | head -n1; }
+# The node's state as sinfo prints it (idle, down*, ...), or nothing while slurmctld does not answer.
+node_state() { sinfo -h -N -n "$NODE" -o '%T' 2>/dev/null | head -n1 || true; }
 
 print_logs() {
   local f
@@ -338,7 +340,9 @@ do_stop() {
   stepds="$(our_stepds)"
   if [[ -n "$stepds" ]]; then
     # shellcheck disable=SC2086
-    for pid in $(descendants $stepds) $stepds; do kill -KILL "$pid" 2>/dev/null && say "killed leftover job process $pid ($(cat "/proc/$pid/comm" 2>/dev/null))"; done
+    for pid in $(descendants $stepds) $stepds; do
+      if kill -KILL "$pid" 2>/dev/null; then say "killed leftover job process $pid"; fi
+    done
   fi
   stop_daemons munged
   rm -f "$MUNGE_SOCKET" "$MUNGE_SOCKET.lock"
