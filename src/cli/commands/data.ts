@@ -4,7 +4,8 @@
  */
 import type { Command } from 'commander';
 import { DATASETS } from '../../lib/server/datasets/index.ts';
-import { DEFAULT_SYNTHFACES_ROOT, ensureSynthfaces } from '../../lib/server/datasets/synthfaces.ts';
+import { DEFAULT_SYNTHFACES_ROOT } from '../../lib/server/datasets/synthfaces.ts';
+import { ensureSynthfaces } from '../../lib/server/datasets/synthfaces/generate.ts';
 import { degradeFolder } from '../../lib/server/degrade.ts';
 import { DEGRADATION_PRESETS } from '../../lib/eval/degradation/presets.ts';
 
@@ -41,7 +42,7 @@ Examples:
   refbench data inspect ffhq-ref --root data/FFHQ-Ref --hq-dir data/ffhq/images1024x1024 --level severe
   refbench data inspect celeba-test-ref --root data/celeba-test-ref --opt refDir=data/CelebA-HQ-img
   refbench data inspect folder --root my-faces
-  refbench data inspect synthfaces-ref --level moderate
+  refbench data inspect synthfaces-ref --level moderate   (after \`refbench data synth\`: inspecting never generates)
 Exit status 1 when any problem is found; every problem names its file (and CSV line).`,
     )
     .action(async (adapter: string, o: { root?: string; hqDir?: string; split?: string; level?: string; opt: Record<string, unknown> }) => {
@@ -91,7 +92,7 @@ FFHQ-Ref test images.`,
 
   data
     .command('synth')
-    .description('Generate the synthfaces-ref benchmark (FFHQ-Ref layout; skipped when its manifest is current)')
+    .description('Generate the synthfaces-ref benchmark (FFHQ-Ref layout; skipped when its manifest is current; only into an empty folder or one it made)')
     .option('--out <dir>', 'output folder', DEFAULT_SYNTHFACES_ROOT)
     .addHelpText('after', `\nExamples:\n  refbench data synth\n  refbench data synth --out /tmp/synthfaces-ref`)
     .action(async (o: { out: string }) => {

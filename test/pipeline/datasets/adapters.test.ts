@@ -140,6 +140,42 @@ describe('celeba-test-ref and folder adapters', () => {
     await expect(ds.samples()).rejects.toThrow(/duplicate sample id 'a'/);
   });
 
+  it('every adapter rejects sample ids that could name a path, naming the file or CSV line', async () => {
+    // folder: the id is the LQ file stem, so '...png' would be the id '..'.
+    const root = join(dir, 'bad-ids');
+    await png(join(root, 'lq/ok.png'), 512);
+    await png(join(root, 'lq/...png'), 512);
+    await png(join(root, 'lq/tab\there.png'), 512);
+    const err = await createFolderDataset({ root }).then((ds) => ds.samples()).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DatasetError);
+    const msg = (err as Error).message;
+    expect(msg).toContain(`${join(root, 'lq', '...png')}: sample id '..' would name a folder`);
+    expect(msg).toMatch(/tab\\there.*control character U\+0009/);
+    // CSV adapters (ffhq-ref, celeba-test-ref, synthfaces-ref share the reader): bad ids and names that climb out.
+    const csvRoot = join(dir, 'bad-csv');
+    await mkdir(join(csvRoot, 'reference_mapping'), { recursive: true });
+    await writeFile(
+      join(csvRoot, 'reference_mapping/test_references.csv'),
+      [
+        'gt_image,lq_image,ref_image',
+        '...png,a.png,"[\'r.png\']"',
+        '00001.png,../../etc/passwd,"[\'r.png\']"',
+        '00002.png,b.png,"[\'../../../etc/shadow\']"',
+        '/etc/passwd,c.png,"[\'r.png\']"',
+        '00003.png,d.png,"[\'00000/r.png\']"',
+      ].join('\n') + '\n',
+    );
+    const csvErr = await createFfhqRef({ root: csvRoot, hqDir: join(csvRoot, 'hq') }).then((ds) => ds.samples()).catch((e: unknown) => e);
+    expect(csvErr).toBeInstanceOf(DatasetError);
+    const problems = (csvErr as DatasetError).problems.map((p) => `${p.line} ${p.field}: ${p.message}`);
+    expect(problems).toEqual([
+      expect.stringMatching(/^2 gt_image: sample id '\.\.' would name a folder/),
+      expect.stringMatching(/^3 lq_image: "\.\.\/\.\.\/etc\/passwd" climbs out of its folder/),
+      expect.stringMatching(/^4 ref_image: .*climbs out of its folder/),
+      expect.stringMatching(/^5 gt_image: absolute path "\/etc\/passwd"/),
+    ]);
+  });
+
   it('every adapter is registered', () => {
     for (const id of ['ffhq-ref', 'celeba-test-ref', 'folder', 'synthfaces-ref']) expect(DATASETS.has(id)).toBe(true);
   });

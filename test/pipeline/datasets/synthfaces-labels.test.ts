@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readLabelMap } from '../../../src/lib/server/metrics/flpips.ts';
 import { FLPIPS_FACE_CLASSES } from '../../../src/lib/eval/metrics/functional/lpips.ts';
-import { createSynthfacesRef, ensureSynthfaces, synthfacesMaskDir, type SynthfacesConfig } from '../../../src/lib/server/datasets/synthfaces.ts';
+import { createSynthfacesRef, synthfacesMaskDir, type SynthfacesConfig } from '../../../src/lib/server/datasets/synthfaces.ts';
+import { ensureSynthfaces } from '../../../src/lib/server/datasets/synthfaces/generate.ts';
 import { FACE_LABELS, sampleIdentity, sampleVariation } from '../../../src/lib/server/datasets/synthfaces/face-svg.ts';
 import { encodeGreyPng, renderFaceLabels } from '../../../src/lib/server/datasets/synthfaces/label-map.ts';
 import { readRgb } from '../../../src/lib/server/image/io.ts';
@@ -106,7 +107,7 @@ describe('synthfaces-ref face-parsing label maps', () => {
     expect(Buffer.compare(a, b)).toBe(0);
     expect(Buffer.compare(a, await readFile(join(root, 'face_parsing/00005.png')))).toBe(0);
 
-    const ds = await createSynthfacesRef({ root, level: 'severe' }, SMALL);
+    const ds = await createSynthfacesRef({ root, level: 'severe' });
     const samples = await ds.samples();
     expect(samples.map((s) => s.id)).toEqual(NAMES);
     for (const s of samples) expect(s.mask).toBe(join(synthfacesMaskDir(root), `${s.id}.png`));

@@ -1,10 +1,11 @@
-import { mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePythonStringList } from '../../../src/lib/eval/datasets/python-list.ts';
 import { createFfhqRef } from '../../../src/lib/server/datasets/ffhq-ref.ts';
-import { ensureSynthfaces, synthfacesIsValid, type SynthfacesConfig } from '../../../src/lib/server/datasets/synthfaces.ts';
+import { createSynthfacesRef, type SynthfacesConfig } from '../../../src/lib/server/datasets/synthfaces.ts';
+import { ensureSynthfaces, synthfacesIsValid } from '../../../src/lib/server/datasets/synthfaces/generate.ts';
 import { DATASETS } from '../../../src/lib/server/datasets/index.ts';
 
 // A shrunken benchmark (2 identities × 3 images) keeps the test fast; the full one uses the same code path.
@@ -56,7 +57,7 @@ describe('synthfaces-ref', () => {
     expect(await ds.inspect()).toEqual([]);
   });
 
-  it('detects a partial or corrupted folder and regenerates it', async () => {
+  it('detects a partial or corrupted folder of its own and regenerates it', async () => {
     const c = join(dir, 'c');
     await ensureSynthfaces(c, undefined, SMALL);
     const good = JSON.parse(await readFile(join(c, 'manifest.json'), 'utf8')).files;
@@ -65,9 +66,29 @@ describe('synthfaces-ref', () => {
     expect((await ensureSynthfaces(c, undefined, SMALL)).generated).toBe(true);
     await writeFile(join(c, 'images512x512/00001.png'), 'truncated');
     expect(await synthfacesIsValid(c, SMALL)).toBe(false);
-    await unlink(join(c, 'manifest.json'));
+    // A swap interrupted by a kill leaves the `complete: false` marker: still ours, regenerated, unreadable meanwhile.
+    const m = JSON.parse(await readFile(join(c, 'manifest.json'), 'utf8'));
+    await writeFile(join(c, 'manifest.json'), JSON.stringify({ ...m, files: {}, complete: false }));
+    await expect(createSynthfacesRef({ root: c })).rejects.toThrow(/incomplete.*refbench data synth --out/);
     expect((await ensureSynthfaces(c, undefined, SMALL)).generated).toBe(true);
     expect(JSON.parse(await readFile(join(c, 'manifest.json'), 'utf8')).files).toEqual(good);
+  });
+
+  it('refuses to generate into a non-empty folder that is not its own, and opening never generates', async () => {
+    const d = join(dir, 'd');
+    await mkdir(join(d, 'test_images'), { recursive: true });
+    await writeFile(join(d, 'notes.txt'), 'mine');
+    await writeFile(join(d, 'test_images', 'keep.png'), 'mine too');
+    await expect(ensureSynthfaces(d, undefined, SMALL)).rejects.toThrow(new RegExp(`${d}: the folder is not empty and has no synthfaces-ref manifest.json`));
+    // A manifest of something else is not our marker either.
+    await writeFile(join(d, 'manifest.json'), JSON.stringify({ generator: 'other-tool' }));
+    await expect(ensureSynthfaces(d, undefined, SMALL)).rejects.toThrow(/not refbench's own/);
+    await expect(createSynthfacesRef({ root: d })).rejects.toThrow(/not a synthfaces-ref manifest/);
+    const e = join(dir, 'e');
+    await expect(createSynthfacesRef({ root: e })).rejects.toThrow(new RegExp(`${e}: no synthfaces-ref benchmark here`));
+    expect(await readdir(d).then((x) => x.sort())).toEqual(['manifest.json', 'notes.txt', 'test_images']);
+    expect(await readFile(join(d, 'test_images', 'keep.png'), 'utf8')).toBe('mine too');
+    await expect(readdir(e)).rejects.toThrow(/ENOENT/);
   });
 
   it('is registered as a dataset adapter', () => {

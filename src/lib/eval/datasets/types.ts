@@ -38,6 +38,11 @@ export interface DatasetInfo {
 export interface Dataset {
   readonly info: DatasetInfo;
   /**
+   * Every folder the samples' files may live in (root, HQ/LQ/reference folders given as options), resolved.
+   * The dashboard serves a dataset file only when its real path lies under one of these. Default `[info.root]`.
+   */
+  readonly roots?: readonly string[];
+  /**
    * Lists the samples in a stable order. Throws `DatasetError` (listing every problem) if the index is malformed
    * (bad CSV line, duplicate ids); missing image files are reported by `inspect`, and per-sample at run time.
    */

@@ -14,6 +14,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { isAbsolute, join, parse, resolve } from 'node:path';
 import { parseCsvTable } from '../../eval/datasets/csv.ts';
 import { parsePythonStringList } from '../../eval/datasets/python-list.ts';
+import { sampleIdProblem } from '../../eval/datasets/sample-id.ts';
 import { DatasetError, type Dataset, type DatasetInfo, type DatasetProblem, type SampleRef } from '../../eval/datasets/types.ts';
 import { inspectImageFiles, type ImageFileCheck } from './load.ts';
 
@@ -79,6 +80,17 @@ export class ImageDirIndex {
   }
 }
 
+/**
+ * Why a file name from an index cannot be used, or null. Names are relative to their folder (FFHQ's `00000/x.png`
+ * form is fine) and may not climb out of it: no absolute path, no '..' segment, no NUL.
+ */
+export function indexNameProblem(name: string): string | null {
+  if (name.includes('\0')) return 'file name contains a NUL character';
+  if (isAbsolute(name) || /^[A-Za-z]:/.test(name)) return `absolute path ${JSON.stringify(name)} (names are relative to their folder)`;
+  if (name.split(/[/\\]/).includes('..')) return `${JSON.stringify(name)} climbs out of its folder ('..')`;
+  return null;
+}
+
 /** Where each CSV column's files live. */
 export interface RefCsvLayout {
   readonly csv: string;
@@ -113,18 +125,30 @@ export async function readRefCsv(layout: RefCsvLayout): Promise<{ samples: Sampl
       const gt = r.fields[gtIdx].trim();
       const lq = r.fields[lqIdx].trim();
       let bad = false;
-      if (!gt) {
-        problems.push({ file: layout.csv, line: r.line, field: 'gt_image', message: 'empty file name' });
-        bad = true;
-      }
-      if (!lq) {
-        problems.push({ file: layout.csv, line: r.line, field: 'lq_image', message: 'empty file name' });
-        bad = true;
+      const badName = (field: string, name: string): void => {
+        const why = name ? indexNameProblem(name) : 'empty file name';
+        if (why) {
+          problems.push({ file: layout.csv, line: r.line, field, message: why });
+          bad = true;
+        }
+      };
+      badName('gt_image', gt);
+      badName('lq_image', lq);
+      if (gt && !bad) {
+        const why = sampleIdProblem(parse(gt).name);
+        if (why) {
+          problems.push({ file: layout.csv, line: r.line, field: 'gt_image', message: `${why} (the sample id is the file stem of ${JSON.stringify(gt)})` });
+          bad = true;
+        }
       }
       let refs: string[] = [];
       try {
         refs = parsePythonStringList(r.fields[refIdx]);
         if (refs.some((x) => x.trim() === '')) throw new Error('empty file name in the list');
+        for (const x of refs) {
+          const why = indexNameProblem(x);
+          if (why) throw new Error(why);
+        }
       } catch (err) {
         problems.push({
           file: layout.csv,
@@ -165,6 +189,7 @@ export function refCsvChecks(layout: RefCsvLayout, samples: readonly SampleRef[]
 export function refCsvDataset(info: DatasetInfo, layout: RefCsvLayout): Dataset {
   return {
     info,
+    roots: [...new Set([info.root, layout.gtDir, layout.lqDir, layout.refDir])],
     async samples() {
       return (await readRefCsv(layout)).samples;
     },

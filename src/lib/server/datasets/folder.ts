@@ -10,6 +10,7 @@
  */
 import { readdir } from 'node:fs/promises';
 import { basename, extname, join, parse, resolve } from 'node:path';
+import { sampleIdProblem } from '../../eval/datasets/sample-id.ts';
 import { DatasetError, type Dataset, type DatasetProblem, type SampleRef } from '../../eval/datasets/types.ts';
 import { stringOption } from './ffhq-ref.ts';
 import { inspectImageFiles, type ImageFileCheck } from './load.ts';
@@ -27,11 +28,16 @@ async function listImages(dir: string): Promise<string[] | undefined> {
   }
 }
 
-/** Maps stem → file name, reporting duplicate stems (a.png + a.jpg) as problems. */
+/** Maps stem → file name, reporting duplicate stems (a.png + a.jpg) and invalid ids (`...png`) as problems. */
 function byStem(dir: string, names: readonly string[], problems: DatasetProblem[]): Map<string, string> {
   const m = new Map<string, string>();
   for (const n of names) {
     const stem = parse(n).name;
+    const why = sampleIdProblem(stem);
+    if (why) {
+      problems.push({ file: join(dir, n), message: `${why}; rename the file` });
+      continue;
+    }
     const prior = m.get(stem);
     if (prior) problems.push({ file: join(dir, n), message: `duplicate sample id '${stem}' (also ${join(dir, prior)})` });
     else m.set(stem, n);
@@ -70,6 +76,7 @@ export async function createFolderDataset(options: Readonly<Record<string, unkno
 
   return {
     info: { adapter: 'folder', id, version: '1', root },
+    roots: [root],
     samples: list,
     async inspect(onProgress) {
       let samples: SampleRef[];

@@ -1,9 +1,14 @@
 /**
  * @file The dataset-adapter registry: `adapter` id → factory taking the spec's dataset options.
+ *
+ * A factory OPENS a dataset: it reads its index and lists samples, and never generates, writes or deletes a file
+ * (the dashboard calls these on every page). Creating a benchmark's files is a separate capability,
+ * `materialise.ts`, that only `run`, `demo` and `data synth` use.
  */
 import type { Dataset } from '../../eval/datasets/types.ts';
 import { Registry } from '../../eval/registry.ts';
 
+/** Opens a dataset (read-only; see the file header). */
 export type DatasetFactory = (options: Readonly<Record<string, unknown>>) => Promise<Dataset>;
 
 export const DATASETS = new Registry<DatasetFactory>('dataset adapter');

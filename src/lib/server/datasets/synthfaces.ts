@@ -1,6 +1,6 @@
 /**
- * @file synthfaces-ref: a small synthetic benchmark generated deterministically on first use, in exactly the
- * FFHQ-Ref layout, so the whole suite (runner, metrics, dashboard) can be exercised without FFHQ.
+ * @file synthfaces-ref: a small synthetic benchmark generated deterministically, in exactly the FFHQ-Ref layout,
+ * so the whole suite (runner, metrics, dashboard) can be exercised without FFHQ.
  *
  * ```
  * <root>/images512x512/<00000..>.png                      HQ (procedural faces, face-svg.ts)
@@ -9,23 +9,20 @@
  * <root>/reference_mapping/test_references.csv            gt_image,lq_image,ref_image (Python-list refs)
  * <root>/test_images/{severe,moderate}_degrad/<name>.png  LQ from our degradation pipeline (server/degrade.ts)
  * <root>/params.jsonl                                      one line per LQ: level, file, sampled parameters
- * <root>/manifest.json                                     generator version + sha256 of every file (written last)
+ * <root>/manifest.json                                     generator version + sha256 of every file (written last);
+ *                                                          also refbench's marker that the folder is its own
  * ```
- * Generation is skipped when manifest.json matches the generator version and every listed file's sha256; a
- * folder left half-written (process killed) has no or a mismatching manifest and is regenerated. Files are
- * produced in a sibling temp folder and moved in, manifest last.
+ *
+ * This module only READS a benchmark (the `synthfaces-ref` dataset adapter): it never generates, writes or
+ * deletes anything, so every reader (the dashboard, `eval`, `data inspect`) is safe on any folder. Generating it
+ * ("materialising") lives in `synthfaces/generate.ts`, reached only through `materialise.ts` by `run`, `demo` and
+ * `data synth`.
  */
-import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
-import { SeededRng } from '../../eval/datasets/seeded-rng.ts';
-import { DEGRADATION_VERSION } from '../../eval/degradation/presets.ts';
-import type { Dataset } from '../../eval/datasets/types.ts';
-import { degradeWithPreset } from '../degrade.ts';
-import { encodePng, readRgb, renderSvg } from '../image/io.ts';
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { DatasetError, type Dataset } from '../../eval/datasets/types.ts';
+import { readRgb } from '../image/io.ts';
 import { createFfhqRef, enumOption } from './ffhq-ref.ts';
-import { faceSvg, sampleIdentity, sampleVariation } from './synthfaces/face-svg.ts';
-import { encodeGreyPng, renderFaceLabels } from './synthfaces/label-map.ts';
 
 /** Bump when the renderer, the layout or the reference assignment changes. */
 export const SYNTHFACES_VERSION = '2';
@@ -37,13 +34,16 @@ export const SYNTHFACES_LEVELS = ['severe', 'moderate'] as const;
 export const DEFAULT_SYNTHFACES_ROOT = '.cache/synthfaces-ref';
 /** Folder of the face-parsing label maps, relative to the root. */
 export const SYNTHFACES_MASK_DIR = 'face_parsing';
+/** The marker file: a folder holding one whose `generator` is `synthfaces-ref` is refbench's own. */
+export const SYNTHFACES_MANIFEST = 'manifest.json';
 
 /** The label-map folder of a synthfaces-ref root (`<root>/face_parsing`), e.g. for `flpips-vgg`'s `maskDir`. */
 export function synthfacesMaskDir(root: string): string {
   return join(resolve(root), SYNTHFACES_MASK_DIR);
 }
 
-interface Manifest {
+/** manifest.json. `complete: false` marks a folder whose (re)generation is under way or was interrupted. */
+export interface SynthfacesManifest {
   generator: 'synthfaces-ref';
   version: string;
   degradationVersion: string;
@@ -51,173 +51,61 @@ interface Manifest {
   identitySizes: number[];
   images: number;
   files: Record<string, string>;
+  complete?: boolean;
 }
 
-/** Generation settings; tests may shrink `identitySizes` (each ≥ 3, so every target has ≥ 2 references). */
+/** The generation settings of a synthfaces-ref folder; tests may shrink `identitySizes` (each ≥ 3). */
 export interface SynthfacesConfig {
   readonly identitySizes: readonly number[];
 }
 
-const DEFAULT_CONFIG: SynthfacesConfig = { identitySizes: SYNTHFACES_IDENTITY_SIZES };
-
-const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
-
-/** Python `repr` of a list of plain file names (single quotes), as pandas writes FFHQ-Ref's `ref_image`. */
-function pyList(names: readonly string[]): string {
-  return `[${names.map((n) => `'${n.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`).join(', ')}]`;
+/** The `root` option of a synthfaces-ref spec (default `./.cache/synthfaces-ref`), resolved. */
+export function synthfacesRoot(options: Readonly<Record<string, unknown>>): string {
+  return resolve(typeof options.root === 'string' && options.root ? options.root : DEFAULT_SYNTHFACES_ROOT);
 }
 
-/** CSV field quoting (RFC 4180). */
-function csvField(s: string): string {
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
-/** Reports whether `root` holds a complete, current benchmark (every file's sha256 checked). */
-export async function synthfacesIsValid(root: string, config: SynthfacesConfig = DEFAULT_CONFIG): Promise<boolean> {
-  let m: Manifest;
+/**
+ * Reads `<root>/manifest.json` (a pure read). `undefined` when it is missing or not JSON; a manifest whose
+ * `generator` is not synthfaces-ref is returned as is (callers check it).
+ */
+export async function readSynthfacesManifest(root: string): Promise<SynthfacesManifest | undefined> {
   try {
-    m = JSON.parse(await readFile(join(root, 'manifest.json'), 'utf8')) as Manifest;
+    return JSON.parse(await readFile(join(root, SYNTHFACES_MANIFEST), 'utf8')) as SynthfacesManifest;
   } catch {
-    return false;
+    return undefined;
   }
-  if (m.generator !== 'synthfaces-ref' || m.version !== SYNTHFACES_VERSION || m.degradationVersion !== DEGRADATION_VERSION) return false;
-  if (JSON.stringify(m.identitySizes) !== JSON.stringify(config.identitySizes)) return false;
-  // Per image: HQ, label map, one LQ per level; plus the CSV and params.jsonl.
-  const expectedCount = config.identitySizes.reduce((a, b) => a + b, 0) * (2 + SYNTHFACES_LEVELS.length) + 2;
-  if (!m.files || Object.keys(m.files).length !== expectedCount) return false;
-  for (const [rel, want] of Object.entries(m.files)) {
-    const buf = await readFile(join(root, rel)).catch(() => undefined);
-    if (!buf || sha(buf) !== want) return false;
-  }
-  return true;
-}
-
-/** Generates every file of the benchmark into `dir` (which must be empty or absent); returns the manifest. */
-async function generateInto(dir: string, config: SynthfacesConfig, onProgress?: (msg: string) => void): Promise<Manifest> {
-  const sizes = config.identitySizes;
-  if (sizes.length < 1 || sizes.some((n) => !Number.isInteger(n) || n < 3)) throw new Error(`synthfaces: identitySizes must be integers ≥ 3, got ${JSON.stringify(sizes)}`);
-  const files: Record<string, string> = {};
-  const put = async (rel: string, data: Uint8Array | string): Promise<void> => {
-    const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-    await mkdir(dirname(join(dir, rel)), { recursive: true });
-    await writeFile(join(dir, rel), buf);
-    files[rel] = sha(buf);
-  };
-  // 1. Identities and HQ images.
-  const groups: string[][] = [];
-  const hq = new Map<string, Awaited<ReturnType<typeof renderSvg>>>();
-  let idx = 0;
-  for (let i = 0; i < sizes.length; i++) {
-    const identity = sampleIdentity(String(i));
-    const names: string[] = [];
-    for (let k = 0; k < sizes[i]; k++) {
-      const name = `${String(idx++).padStart(5, '0')}.png`;
-      const variation = sampleVariation(`${i}|${k}`);
-      const img = await renderSvg(faceSvg(identity, variation));
-      hq.set(name, img);
-      await put(`images512x512/${name}`, await encodePng(img));
-      await put(`${SYNTHFACES_MASK_DIR}/${name}`, encodeGreyPng(await renderFaceLabels(identity, variation, 512, `synthfaces ${SYNTHFACES_MASK_DIR}/${name}`)));
-      names.push(name);
-    }
-    groups.push(names);
-  }
-  onProgress?.(`rendered ${hq.size} HQ images and their label maps`);
-  // 2. References: every image is a target; its refs are a seeded shuffle of the other images of its identity,
-  //    keeping between 2 and all of them.
-  const rows = ['gt_image,lq_image,ref_image'];
-  for (const names of groups) {
-    for (const name of names) {
-      const rng = new SeededRng(`synthfaces|refs|${name}`);
-      const others = names.filter((n) => n !== name);
-      for (let j = others.length - 1; j > 0; j--) {
-        const t = rng.int(0, j);
-        [others[j], others[t]] = [others[t], others[j]];
-      }
-      const refs = others.slice(0, rng.int(2, others.length));
-      rows.push([name, name, pyList(refs)].map(csvField).join(','));
-    }
-  }
-  await put('reference_mapping/test_references.csv', rows.join('\n') + '\n');
-  // 3. LQ images, per level, seeded per image.
-  const params: string[] = [];
-  for (const level of SYNTHFACES_LEVELS) {
-    for (const [name, img] of hq) {
-      const { lq, params: p } = await degradeWithPreset(img, level, SYNTHFACES_SEED, name.replace(/\.png$/, ''));
-      await put(`test_images/${level}_degrad/${name}`, await encodePng(lq));
-      params.push(JSON.stringify({ level, file: name, ...p }));
-    }
-    onProgress?.(`degraded ${hq.size} images (${level})`);
-  }
-  await put('params.jsonl', params.join('\n') + '\n');
-  const sorted = Object.fromEntries(Object.entries(files).sort(([a], [b]) => a.localeCompare(b)));
-  return {
-    generator: 'synthfaces-ref',
-    version: SYNTHFACES_VERSION,
-    degradationVersion: DEGRADATION_VERSION,
-    seed: SYNTHFACES_SEED,
-    identitySizes: [...sizes],
-    images: hq.size,
-    files: sorted,
-  };
-}
-
-/** Manifests already fully validated in this process, keyed by path + config + manifest mtime/size. */
-const VALIDATED = new Set<string>();
-
-async function manifestStamp(abs: string, config: SynthfacesConfig): Promise<string | undefined> {
-  const st = await stat(join(abs, 'manifest.json')).catch(() => undefined);
-  return st ? `${abs}|${config.identitySizes.join(',')}|${st.mtimeMs}|${st.size}` : undefined;
-}
-
-const OWNED_ENTRIES = ['images512x512', SYNTHFACES_MASK_DIR, 'reference_mapping', 'test_images', 'params.jsonl', 'manifest.json'];
-
-/**
- * Ensures `root` holds the current benchmark, generating it when absent, stale or incomplete.
- * Only the benchmark's own entries in `root` are ever removed.
- * @returns whether it was (re)generated.
- */
-export async function ensureSynthfaces(
-  root: string,
-  onProgress?: (msg: string) => void,
-  config: SynthfacesConfig = DEFAULT_CONFIG,
-): Promise<{ generated: boolean; root: string }> {
-  const abs = resolve(root);
-  // Hashing every file once per process is enough: later calls (one per run of a multi-run demo) only check
-  // that the manifest file is the one validated.
-  const stamp = await manifestStamp(abs, config);
-  if (stamp && VALIDATED.has(stamp)) return { generated: false, root: abs };
-  if (await synthfacesIsValid(abs, config)) {
-    if (stamp) VALIDATED.add(stamp);
-    return { generated: false, root: abs };
-  }
-  const tmp = `${abs}.tmp-${process.pid}-${Date.now()}`;
-  await rm(tmp, { recursive: true, force: true });
-  try {
-    const manifest = await generateInto(tmp, config, onProgress);
-    await mkdir(abs, { recursive: true });
-    // Remove our stale entries, manifest first so a crash mid-swap leaves an invalid (regenerable) folder.
-    for (const e of ['manifest.json', ...OWNED_ENTRIES]) await rm(join(abs, e), { recursive: true, force: true });
-    for (const e of OWNED_ENTRIES.filter((x) => x !== 'manifest.json')) await rename(join(tmp, e), join(abs, e));
-    await writeFile(join(abs, 'manifest.json'), JSON.stringify(manifest, null, 1) + '\n');
-  } finally {
-    await rm(tmp, { recursive: true, force: true });
-  }
-  return { generated: true, root: abs };
 }
 
 /**
- * `synthfaces-ref` factory. Options: `root` (default `./.cache/synthfaces-ref`), `level` ('severe' | 'moderate',
- * default 'severe'). Generates the benchmark on first use. Every sample carries `mask`: its face-parsing label
- * map (`<root>/face_parsing/<name>.png`).
+ * Why `root` cannot be read as a synthfaces-ref benchmark, or `null` when its manifest says it is complete and of
+ * this version. Only the manifest is read (listing must stay cheap: the dashboard lists on every page).
  */
-export async function createSynthfacesRef(options: Readonly<Record<string, unknown>>, config: SynthfacesConfig = DEFAULT_CONFIG): Promise<Dataset> {
-  const root = typeof options.root === 'string' && options.root ? options.root : DEFAULT_SYNTHFACES_ROOT;
+export async function synthfacesReadProblem(root: string): Promise<string | null> {
+  const regen = `generate it with \`refbench data synth --out ${root}\` (or \`refbench run\` a synthfaces-ref spec)`;
+  const m = await readSynthfacesManifest(root);
+  if (!m) return `no synthfaces-ref benchmark here (${SYNTHFACES_MANIFEST} missing or unreadable); ${regen}`;
+  if (m.generator !== 'synthfaces-ref') return `${SYNTHFACES_MANIFEST} is not a synthfaces-ref manifest (generator ${JSON.stringify(m.generator)})`;
+  if (m.complete === false || !m.files || Object.keys(m.files).length === 0) return `the benchmark is incomplete (its generation was interrupted); ${regen}`;
+  if (m.version !== SYNTHFACES_VERSION) return `the benchmark was made by generator version ${m.version}, this refbench reads version ${SYNTHFACES_VERSION}; ${regen}`;
+  return null;
+}
+
+/**
+ * `synthfaces-ref` factory (read-only). Options: `root` (default `./.cache/synthfaces-ref`), `level` ('severe' |
+ * 'moderate', default 'severe'). Every sample carries `mask`: its face-parsing label map
+ * (`<root>/face_parsing/<name>.png`).
+ * @throws DatasetError naming the folder when it holds no complete benchmark of this version (never generates).
+ */
+export async function createSynthfacesRef(options: Readonly<Record<string, unknown>>): Promise<Dataset> {
+  const abs = synthfacesRoot(options);
   const level = enumOption(options, 'level', 'synthfaces-ref', SYNTHFACES_LEVELS, 'severe');
-  const { root: abs } = await ensureSynthfaces(root, undefined, config);
+  const problem = await synthfacesReadProblem(abs);
+  if (problem) throw new DatasetError([{ file: abs, message: problem }]);
   const inner = await createFfhqRef({ root: abs, hqDir: join(abs, 'images512x512'), split: 'test', level });
   const maskDir = synthfacesMaskDir(abs);
   return {
     info: { adapter: 'synthfaces-ref', id: `synthfaces-ref-${level}`, version: SYNTHFACES_VERSION, root: abs, split: 'test', level },
+    roots: [abs],
     samples: async () => (await inner.samples()).map((s) => ({ ...s, mask: join(maskDir, `${s.id}.png`) })),
     inspect: async (p) => {
       const problems = [...(await inner.inspect(p))];

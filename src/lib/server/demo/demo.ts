@@ -14,7 +14,8 @@ import type { RunSpecSchema } from '../../eval/spec/run-spec.ts';
 
 type RunSpecInput = z.input<typeof RunSpecSchema>;
 import { readRgb } from '../image/io.ts';
-import { ensureSynthfaces, DEFAULT_SYNTHFACES_ROOT, synthfacesMaskDir } from '../datasets/synthfaces.ts';
+import { DEFAULT_SYNTHFACES_ROOT, synthfacesMaskDir } from '../datasets/synthfaces.ts';
+import { ensureSynthfaces } from '../datasets/synthfaces/generate.ts';
 import { createFidExtractor, writeGaussianStats } from '../metrics/fid.ts';
 import { writeNpz } from '../metrics/npz.ts';
 import { gaussianFromMoments, initMoments, updateMoments } from '../../eval/metrics/functional/frechet-distance.ts';

@@ -12,7 +12,8 @@
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { DatasetError, type Dataset, type SampleRef } from '../../eval/datasets/types.ts';
+import { sampleIdProblem } from '../../eval/datasets/sample-id.ts';
+import { DatasetError, type Dataset, type DatasetProblem, type SampleRef } from '../../eval/datasets/types.ts';
 import type { Metric, MetricItem } from '../../eval/metrics/metric.ts';
 import { UnknownIdError } from '../../eval/registry.ts';
 import { RESULTS_SCHEMA_VERSION, TIME_METRIC, type MetricInfo, type RunJson, type SampleLine, type Summary } from '../../eval/results/schema.ts';
@@ -20,6 +21,7 @@ import type { Restorer } from '../../eval/restorers/restorer.ts';
 import { canonicalJson, identityOfSpec, parseRunSpec, applyOverrides, type ResolvedRunSpec, type SpecOverrides } from '../../eval/spec/run-spec.ts';
 import { assertSize, type RgbImage } from '../../eval/types.ts';
 import { DATASETS } from '../datasets/index.ts';
+import { materialiseDataset } from '../datasets/materialise.ts';
 import { encodePng, readRgb } from '../image/io.ts';
 import { METRICS } from '../metrics/index.ts';
 import { RESTORERS } from '../restorers/index.ts';
@@ -193,9 +195,14 @@ export async function runSpec(specArg: string | unknown, opts: RunOptions = {}):
   const fileLabel = file ?? 'spec';
   validateIds(spec, fileLabel, { skipDataset: !!opts.dataset });
 
-  // 1. Dataset (index errors are whole-run errors, surfaced whole).
+  // 1. Dataset (index errors are whole-run errors, surfaced whole). `run` is one of the commands allowed to
+  //    generate a benchmark refbench makes itself (synthfaces-ref); opening it afterwards is a pure read.
   let dataset: Dataset;
   try {
+    if (!opts.dataset) {
+      const m = await materialiseDataset(spec.dataset.adapter, spec.dataset.options, (msg) => log(`  ${msg}`));
+      if (m?.generated) log(`generated ${spec.dataset.adapter} in ${m.root}`);
+    }
     dataset = opts.dataset ?? (await DATASETS.get(spec.dataset.adapter)(spec.dataset.options));
   } catch (err) {
     if (err instanceof DatasetError) throw err;
@@ -203,10 +210,16 @@ export async function runSpec(specArg: string | unknown, opts: RunOptions = {}):
   }
   const all = await dataset.samples();
   const ids = new Set<string>();
+  const badIds: DatasetProblem[] = [];
   for (const s of all) {
+    // The adapters reject bad ids with the file/line that made them; this backstop covers datasets registered
+    // from elsewhere (plugins, tests), because an id becomes file names downstream.
+    const why = sampleIdProblem(s.id);
+    if (why) badIds.push({ file: s.lq, message: why });
     if (ids.has(s.id)) throw new DatasetError([{ file: dataset.info.root, message: `duplicate sample id '${s.id}'` }]);
     ids.add(s.id);
   }
+  if (badIds.length) throw new DatasetError(badIds);
   const samples = spec.dataset.limit !== undefined ? all.slice(0, spec.dataset.limit) : all;
 
   // 2. Restorer and metrics (missing model files etc. fail here, before any image).
@@ -216,6 +229,7 @@ export async function runSpec(specArg: string | unknown, opts: RunOptions = {}):
   } catch (err) {
     throw prefixError(err, `${fileLabel}: restorer '${spec.restorer.id}': `);
   }
+  for (const w of restorer.warnings ?? []) log(`warning: ${fileLabel}: ${w}`);
   const metrics = await createMetrics(spec.metrics, { device: spec.device, threads: spec.threads, file: fileLabel }).catch(async (err) => {
     await restorer.dispose();
     throw err;
