@@ -47,6 +47,8 @@ export interface RestoreOutput {
 
 export interface Restorer {
   readonly info: RestorerInfo;
+  /** Things the user should know about the options (e.g. a shell template); the runner prints each before any work. */
+  readonly warnings?: readonly string[];
   restore(input: RestoreInput, opts?: RestoreOptions): Promise<RestoreOutput>;
   dispose(): Promise<void>;
 }

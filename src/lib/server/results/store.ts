@@ -177,10 +177,14 @@ function readJsonFile<S extends z.ZodType>(path: string, schema: S): z.output<S>
   return r.data;
 }
 
-/** A file-system-safe name for a sample id (ids with unsafe characters get a short hash suffix, no collisions). */
+/**
+ * A file-system-safe name for a sample id (ids with unsafe characters get a short hash suffix, no collisions).
+ * The result only holds letters, digits, '.', '_', '-' and never starts with '.' or '-', so it is also safe as
+ * a command-line argument (the command restorer's `{id}`).
+ */
 export function sampleFileStem(sampleId: string): string {
   if (/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(sampleId) && sampleId.length <= 120) return sampleId;
-  return `${sampleId.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 100)}-${sha256Hex(sampleId).slice(0, 8)}`;
+  return `${sampleId.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^[.-]/, '_').slice(0, 100)}-${sha256Hex(sampleId).slice(0, 8)}`;
 }
 
 /** The runs folder under a results root. */
