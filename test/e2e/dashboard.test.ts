@@ -2,7 +2,7 @@
  * The dashboard's server side end to end: runs made by the real runner over a folder dataset → the data module
  * the SvelteKit routes call (runs index through DuckDB, run detail, image files, comparison).
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -59,10 +59,11 @@ describe('dashboard data', () => {
     ]);
     expect(d.samples[1].error).toMatch(/s01\.png/);
     expect(d.samples[0].numRefs).toBe(2);
-    expect(await imageFile(ids.lq, 's00', 'gt', results)).toBe(join(root, 'a', 'gt', 's00.png'));
-    expect(await imageFile(ids.lq, 's00', 'ref-1', results)).toBe(join(root, 'a', 'refs', 's00', '1.png'));
+    expect((await imageFile(ids.lq, 's00', 'gt', results)).path).toBe(realpathSync(join(root, 'a', 'gt', 's00.png')));
+    expect((await imageFile(ids.lq, 's00', 'ref-1', results)).path).toBe(realpathSync(join(root, 'a', 'refs', 's00', '1.png')));
     const out = await imageFile(ids.lq, 's00', 'output', results);
-    expect(readFileSync(out).subarray(1, 4).toString()).toBe('PNG');
+    expect(out.contentType).toBe('image/png');
+    expect(Buffer.from(out.body).equals(readFileSync(out.path))).toBe(true);
     await expect(imageFile(ids.lq, 's01', 'output', results)).rejects.toThrow(/no output/);
     await expect(imageFile(ids.lq, 's00', 'ref-7', results)).rejects.toThrow(/no image 'ref-7'/);
   });

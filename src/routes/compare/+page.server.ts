@@ -1,6 +1,7 @@
 import { error } from '@sveltejs/kit';
 import type { PageServerLoad } from './$types';
 import { compareRuns } from '$lib/server/dashboard/data.ts';
+import { publicError } from '$lib/server/dashboard/serve-file.ts';
 
 // The URL is the state: ?runs=a,b&metric=psnr&sample=00003
 export const load: PageServerLoad = async ({ url }) => {
@@ -13,6 +14,7 @@ export const load: PageServerLoad = async ({ url }) => {
     const sample = url.searchParams.get('sample') ?? cmp.sampleIds[0] ?? null;
     return { ...cmp, metric, metrics, sample };
   } catch (err) {
-    error(404, err instanceof Error ? err.message : String(err));
+    const e = publicError(err);
+    error(e.status, e.message);
   }
 };

@@ -2,14 +2,19 @@
  * @file What the dashboard shows, computed on the server from run directories: the runs index (aggregates through
  * DuckDB, facts from run.json), one run's samples with their input files, and cross-run comparisons. The routes
  * call only these functions (realworld's one-I/O-module rule); image bytes are served by `imageFile`.
+ *
+ * Serving is read-only: datasets are opened through the read-only registry (`DATASETS`, which can list samples
+ * but never generate, write or delete), and every id and file goes through `serve-file.ts` (run ids are ids,
+ * files must lie inside the results folder or the run's declared dataset folders, images by magic bytes).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { SampleRef } from '../../eval/datasets/types.ts';
 import { SummarySchema, type RunJson, type SampleLine, type Summary } from '../../eval/results/schema.ts';
 import { DATASETS } from '../datasets/index.ts';
 import { aggregateRuns } from '../results/query.ts';
-import { listRunIds, resolveRunDir, RunStore } from '../results/store.ts';
+import { listRunIds, RunStore } from '../results/store.ts';
+import { DashboardError, dashboardRunDir, readServableImage, realRoots, redactPaths, type ServedImage } from './serve-file.ts';
 
 /** The results root the dashboard reads: `REFBENCH_RESULTS_DIR` or `./results`. */
 export function resultsDir(): string {
@@ -130,25 +135,71 @@ export interface RunDetail {
   readonly problems: string[];
 }
 
-/** Lists the dataset's samples again from run.json's resolved spec (paths are not stored per line). */
-async function datasetSamples(run: RunJson): Promise<Map<string, SampleRef>> {
+/** A run's dataset as the dashboard sees it: its samples, the folders declared for it, or why it cannot be listed. */
+interface DatasetView {
+  readonly samples: Map<string, SampleRef>;
+  /** run.json's dataset root plus the folders the adapter reads, as declared by run.json's spec options. */
+  readonly roots: readonly string[];
+  /** Why the samples could not be listed (paths redacted), or null. */
+  readonly problem: string | null;
+}
+
+/** Recent dataset listings, keyed by run folder + run.json stamp: the ~100 image requests of one page share one. */
+const VIEWS = new Map<string, { at: number; view: Promise<DatasetView> }>();
+const VIEW_TTL_MS = 10_000;
+
+/**
+ * Lists the dataset's samples again from run.json's resolved spec (paths are not stored per line), through the
+ * read-only dataset registry: nothing is ever generated or written here.
+ */
+async function datasetView(dir: string, run: RunJson): Promise<DatasetView> {
+  const st = statSync(join(dir, 'run.json'), { throwIfNoEntry: false });
+  const key = `${dir}|${st?.mtimeMs}|${st?.size}`;
+  const now = Date.now();
+  for (const [k, v] of VIEWS) if (now - v.at > VIEW_TTL_MS) VIEWS.delete(k);
+  let hit = VIEWS.get(key);
+  if (!hit) {
+    hit = { at: now, view: listDataset(run) };
+    VIEWS.set(key, hit);
+  }
+  return hit.view;
+}
+
+async function listDataset(run: RunJson): Promise<DatasetView> {
   const ds = (run.spec as { dataset?: { adapter?: string; options?: Record<string, unknown> } }).dataset;
-  if (!ds?.adapter || !DATASETS.has(ds.adapter)) return new Map();
+  const declared = [run.dataset.root];
+  const known: [string, string][] = [[run.dataset.root, `<${run.dataset.adapter} root>`]];
+  if (!ds?.adapter || !DATASETS.has(ds.adapter)) {
+    return { samples: new Map(), roots: declared, problem: `dataset adapter '${ds?.adapter ?? '?'}' is not available in this refbench; its images cannot be shown` };
+  }
   try {
-    const dataset = await (DATASETS.get(ds.adapter))(ds.options ?? {});
-    return new Map((await dataset.samples()).map((s) => [s.id, s]));
-  } catch {
-    return new Map();
+    const dataset = await DATASETS.get(ds.adapter)(ds.options ?? {});
+    const samples = new Map((await dataset.samples()).map((s) => [s.id, s]));
+    return { samples, roots: [...declared, ...(dataset.roots ?? [dataset.info.root])], problem: null };
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    return { samples: new Map(), roots: declared, problem: `dataset '${ds.adapter}' cannot be listed, so its images are not shown: ${redactPaths(msg, known)}` };
+  }
+}
+
+/** Opens a run for the dashboard: the id must be an existing run id (serve-file.ts). */
+function openRun(runId: string, root: string): { dir: string; store: RunStore; run: RunJson } {
+  const dir = dashboardRunDir(root, runId);
+  const store = new RunStore(dir);
+  try {
+    return { dir, store, run: store.readRunJson() };
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    throw new DashboardError(500, `run '${runId}': ${redactPaths(msg, [[join(dir, 'run.json'), `runs/${runId}/run.json`]])}`);
   }
 }
 
 /** One run: run.json, summary.json and every sample's latest line. */
 export async function runDetail(runId: string, root = resultsDir()): Promise<RunDetail> {
-  const dir = resolveRunDir(root, runId);
-  const store = new RunStore(dir);
-  const run = store.readRunJson();
+  const { dir, store, run } = openRun(runId, root);
   const state = store.readSamples();
-  const refs = await datasetSamples(run);
+  const view = await datasetView(dir, run);
+  const refs = view.samples;
   const samples = [...state.latest.values()]
     .sort((a, b) => a.sampleId.localeCompare(b.sampleId))
     .map((l) => ({
@@ -160,30 +211,36 @@ export async function runDetail(runId: string, root = resultsDir()): Promise<Run
       numRefs: l.numRefs ?? refs.get(l.sampleId)?.refs.length ?? 0,
       hasGt: Boolean(refs.get(l.sampleId)?.gt),
     }));
-  return { run, summary: readSummary(dir), samples, problems: state.problems.map((p) => `${p.file}:${p.line}: ${p.message}`) };
+  const problems = state.problems.map((p) => `runs/${runId}/samples.jsonl:${p.line}: ${p.message}`);
+  if (view.problem) problems.push(view.problem);
+  return { run, summary: readSummary(dir), samples, problems };
 }
 
 /** Which image of a sample: the restored output, the LQ input, the ground truth or the i-th reference. */
 export type ImageKind = 'output' | 'lq' | 'gt' | `ref-${number}`;
 
 /**
- * Resolves the file behind one image of one sample of one run.
- * @throws Error (→ 404) when the run, sample or image does not exist.
+ * Reads one image of one sample of one run for serving: the file must lie (after realpath) inside the results
+ * folder or one of the dataset folders the run's run.json declares, and be an image by its magic bytes.
+ * @throws DashboardError (404 unknown run/sample/image, 400 bad kind, 403 outside the allowed folders, 415 not
+ *   an image); messages never hold a path.
  */
-export async function imageFile(runId: string, sampleId: string, kind: string, root = resultsDir()): Promise<string> {
-  const dir = resolveRunDir(root, runId);
-  const store = new RunStore(dir);
+export async function imageFile(runId: string, sampleId: string, kind: string, root = resultsDir()): Promise<ServedImage> {
+  const m = /^ref-(\d{1,3})$/.exec(kind);
+  if (kind !== 'output' && kind !== 'lq' && kind !== 'gt' && !m) throw new DashboardError(400, `unknown image kind '${kind}' (output, lq, gt or ref-<i>)`);
+  const { dir, store, run } = openRun(runId, root);
+  const what = `run '${runId}': the ${kind} image of sample '${sampleId}'`;
   if (kind === 'output') {
     const line = store.readSamples().latest.get(sampleId);
-    if (!line?.output) throw new Error(`run ${runId}: sample '${sampleId}' has no output`);
-    return store.outputPath(line.output);
+    if (!line?.output) throw new DashboardError(404, `run '${runId}': sample '${sampleId}' has no output`);
+    return readServableImage(join(dir, line.output), await realRoots([root]), what);
   }
-  const s = (await datasetSamples(store.readRunJson())).get(sampleId);
-  if (!s) throw new Error(`run ${runId}: sample '${sampleId}' is not in its dataset`);
-  const m = /^ref-(\d+)$/.exec(kind);
-  const path = kind === 'lq' ? s.lq : kind === 'gt' ? s.gt : m ? s.refs[Number(m[1])] : undefined;
-  if (!path) throw new Error(`run ${runId}: sample '${sampleId}' has no image '${kind}'`);
-  return path;
+  const view = await datasetView(dir, run);
+  const s = view.samples.get(sampleId);
+  if (!s) throw new DashboardError(404, view.problem ? `run '${runId}': its dataset cannot be listed (see the run page)` : `run '${runId}': sample '${sampleId}' is not in its dataset`);
+  const path = kind === 'lq' ? s.lq : kind === 'gt' ? s.gt : s.refs[Number(m![1])];
+  if (!path) throw new DashboardError(404, `run '${runId}': sample '${sampleId}' has no image '${kind}'`);
+  return readServableImage(path, await realRoots([root, ...view.roots]), what);
 }
 
 export interface Comparison {
@@ -200,7 +257,7 @@ export async function compareRuns(runIds: readonly string[], metric: string, roo
   const all = await listRuns(root);
   const runs = runIds.map((id) => {
     const r = all.find((x) => x.runId === id);
-    if (!r) throw new Error(`unknown run '${id}'`);
+    if (!r) throw new DashboardError(404, `unknown run '${id}'`);
     return r;
   });
   const values: Record<string, Record<string, number>> = {};

@@ -1,6 +1,7 @@
 import { error } from '@sveltejs/kit';
 import type { PageServerLoad } from './$types';
 import { runDetail } from '$lib/server/dashboard/data.ts';
+import { publicError } from '$lib/server/dashboard/serve-file.ts';
 
 const PAGE_SIZE = 24;
 
@@ -9,7 +10,8 @@ export const load: PageServerLoad = async ({ params, url }) => {
   try {
     detail = await runDetail(params.runId);
   } catch (err) {
-    error(404, err instanceof Error ? err.message : String(err));
+    const e = publicError(err);
+    error(e.status, e.message);
   }
   const page = Math.max(0, Number(url.searchParams.get('page') ?? 0) || 0);
   const pages = Math.max(1, Math.ceil(detail.samples.length / PAGE_SIZE));

@@ -1,18 +1,18 @@
 import { error } from '@sveltejs/kit';
-import { readFile } from 'node:fs/promises';
 import type { RequestHandler } from './$types';
 import { imageFile } from '$lib/server/dashboard/data.ts';
+import { publicError } from '$lib/server/dashboard/serve-file.ts';
 
-const TYPES: Record<string, string> = { png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', webp: 'image/webp', bmp: 'image/bmp' };
-
+// Containment, magic-byte typing and path-free errors live in $lib/server/dashboard/serve-file.ts.
 export const GET: RequestHandler = async ({ params }) => {
-  let path: string;
+  let img;
   try {
-    path = await imageFile(params.runId, params.sampleId, params.kind);
+    img = await imageFile(params.runId, params.sampleId, params.kind);
   } catch (err) {
-    error(404, err instanceof Error ? err.message : String(err));
+    const e = publicError(err);
+    error(e.status, e.message);
   }
-  const body = await readFile(path).catch(() => error(404, `${path}: not found`));
-  const ext = path.split('.').pop()?.toLowerCase() ?? '';
-  return new Response(new Uint8Array(body), { headers: { 'content-type': TYPES[ext] ?? 'application/octet-stream', 'cache-control': 'max-age=60' } });
+  return new Response(new Uint8Array(img.body), {
+    headers: { 'content-type': img.contentType, 'cache-control': 'max-age=60', 'x-content-type-options': 'nosniff' },
+  });
 };

@@ -1,0 +1,240 @@
+/**
+ * The dashboard over HTTP as a hostile or careless client meets it (docs/security.md): the SvelteKit server is
+ * started the way `refbench dashboard` starts it (vite, in-process, loopback), over a results folder holding
+ * legitimate runs, a tampered run and a synthfaces-ref run.
+ * - Reading never writes: parallel page and image loads of a synthfaces-ref run leave every file of its root
+ *   byte-identical (sha256 before/after), generate nothing, and all answer 200.
+ * - Run ids are ids: encoded and double-encoded paths are unknown runs.
+ * - Files outside the results folder and the run's declared dataset folders are refused, however they are named
+ *   ('..' in samples.jsonl, absolute paths, symlinks out of the tree); non-images inside are refused too.
+ * - Content-type comes from the magic bytes; no error body names an absolute path.
+ */
+import { createHash } from 'node:crypto';
+import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join, relative, resolve } from 'node:path';
+import sharp from 'sharp';
+import { createServer, type ViteDevServer } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSynthfacesRef } from '../../src/lib/server/datasets/synthfaces.ts';
+import { ensureSynthfaces } from '../../src/lib/server/datasets/synthfaces/generate.ts';
+import { encodePng } from '../../src/lib/server/image/io.ts';
+import { runSpec } from '../../src/lib/server/runner/evaluate.ts';
+import { patternImage, writeFolderDataset } from '../pipeline/runner/folder-dataset.ts';
+
+let server: ViteDevServer;
+let base = '';
+let root: string;
+let results: string;
+let synthRoot: string;
+const ids: Record<string, string> = {};
+
+/** sha256 of every file under `dir`, by relative path. */
+function hashTree(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else out[relative(dir, p)] = `${createHash('sha256').update(readFileSync(p)).digest('hex')} ${statSync(p).mtimeMs}`;
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+/** GET with the path sent byte for byte (fetch would normalise `%2e%2e` segments away before sending). */
+function get(path: string): Promise<{ status: number; type: string; body: Buffer }> {
+  return new Promise((done, fail) => {
+    const accept = path.startsWith('/api/') ? 'image/avif,image/webp,*/*' : 'text/html';
+    const req = request(`${base}/`, { path, method: 'GET', headers: { accept } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => done({ status: res.statusCode ?? 0, type: String(res.headers['content-type'] ?? ''), body: Buffer.concat(chunks) }));
+    });
+    req.on('error', fail);
+    req.end();
+  });
+}
+
+/**
+ * An error answer: a 4xx whose error message names no absolute path (results, datasets, temp folder, checkout)
+ * and that carries no file content. NOTE: for HTML pages the message is taken from SvelteKit's error payload,
+ * because vite's dev server itself writes the checkout path into every page's script tags (docs/security.md).
+ */
+function expectSafeRefusal(r: { status: number; type: string; body: Buffer }, statuses: number[]): void {
+  expect(statuses).toContain(r.status);
+  const text = r.body.toString('utf8');
+  const message = r.type.startsWith('text/html') ? (/error: \{message:("(?:[^"\\]|\\.)*")\}/.exec(text)?.[1] ?? '') : text;
+  if (r.type.startsWith('text/html')) expect(message).not.toBe('');
+  for (const p of [root, realpathSync(root), tmpdir(), resolve(import.meta.dirname, '../..')]) expect(message).not.toContain(p);
+  expect(text).not.toContain(root);
+  expect(text).not.toMatch(/(root:x:0|PNG\r\n)/);
+}
+
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), 'refbench-dash-sec-'));
+  results = join(root, 'results');
+  const ds = join(root, 'ds');
+  await writeFolderDataset(ds, 3, 1);
+  // s01's GT is a JPEG in a .png file: served as image/jpeg (magic bytes), not image/png (name).
+  writeFileSync(join(ds, 'gt', 's01.png'), await sharp(Buffer.from(patternImage(1).data), { raw: { width: 512, height: 512, channels: 3 } }).jpeg().toBuffer());
+  const spec = (name: string) => ({ name, dataset: { adapter: 'folder', options: { root: ds } }, restorer: { id: 'lq' }, metrics: ['psnr'] });
+  ids.good = (await runSpec(spec('good'), { resultsDir: results, quiet: true })).runId;
+
+  // A secret image outside every allowed root, and paths that lead to it.
+  const outside = join(root, 'outside');
+  mkdirSync(outside);
+  writeFileSync(join(outside, 'secret.png'), await encodePng(patternImage(9)));
+  writeFileSync(join(outside, 'passwd'), 'root:x:0:0:root:/root:/bin/bash\n');
+
+  // A second copy of a run OUTSIDE the results folder: the old code served it for /api/runs/%2F...
+  cpSync(join(results, 'runs', ids.good), join(outside, 'run-copy'), { recursive: true });
+
+  // A tampered run: samples.jsonl outputs pointing out of the tree, at a symlink out, and at run.json.
+  ids.evil = 'evil-0000000000';
+  const evil = join(results, 'runs', ids.evil);
+  cpSync(join(results, 'runs', ids.good), evil, { recursive: true });
+  const rj = JSON.parse(readFileSync(join(evil, 'run.json'), 'utf8'));
+  writeFileSync(join(evil, 'run.json'), JSON.stringify({ ...rj, runId: ids.evil }));
+  symlinkSync(join(outside, 'secret.png'), join(evil, 'outputs', 'link.png'));
+  const line = JSON.parse(readFileSync(join(evil, 'samples.jsonl'), 'utf8').split('\n')[0]);
+  const depth = '../'.repeat(evil.split('/').length);
+  const outputs: Record<string, string> = {
+    s00: `${depth}${outside.slice(1)}/secret.png`,
+    s01: 'outputs/link.png',
+    s02: 'run.json',
+    s03: join(outside, 'secret.png'),
+    s04: `outputs/../../../../../../../../../../..${outside}/passwd`,
+  };
+  let seq = 100;
+  for (const [sampleId, output] of Object.entries(outputs)) appendFileSync(join(evil, 'samples.jsonl'), `${JSON.stringify({ ...line, sampleId, output, seq: seq++ })}\n`);
+
+  // A dataset whose files lead out through symlinks (a file, and a subfolder named in the CSV).
+  const ffhq = join(root, 'ffhq');
+  mkdirSync(join(ffhq, 'reference_mapping'), { recursive: true });
+  mkdirSync(join(ffhq, 'test_images', 'severe_degrad'), { recursive: true });
+  mkdirSync(join(ffhq, 'hq'), { recursive: true });
+  for (const n of ['00000', '00001']) {
+    writeFileSync(join(ffhq, 'hq', `${n}.png`), await encodePng(patternImage(Number(n))));
+    writeFileSync(join(ffhq, 'test_images', 'severe_degrad', `${n}.png`), await encodePng(patternImage(Number(n) + 5)));
+  }
+  writeFileSync(join(ffhq, 'hq', 'notes.png'), 'not an image at all');
+  symlinkSync(join(outside, 'secret.png'), join(ffhq, 'hq', 'escape.png'));
+  symlinkSync(outside, join(ffhq, 'hq', 'sub'));
+  writeFileSync(
+    join(ffhq, 'reference_mapping', 'test_references.csv'),
+    `gt_image,lq_image,ref_image\n00000.png,00000.png,"['escape.png', 'sub/secret.png', 'notes.png']"\n00001.png,00001.png,"['00000.png']"\n`,
+  );
+  ids.ffhq = (
+    await runSpec(
+      { name: 'ffhq', dataset: { adapter: 'ffhq-ref', options: { root: ffhq, hqDir: join(ffhq, 'hq') } }, restorer: { id: 'lq' }, metrics: [] },
+      { resultsDir: results, quiet: true },
+    )
+  ).runId;
+
+  // synthfaces-ref, shrunk (2 identities × 3); the run passes the opened dataset, so nothing regenerates it here.
+  synthRoot = join(root, 'synthfaces');
+  await ensureSynthfaces(synthRoot, undefined, { identitySizes: [3, 3] });
+  ids.synth = (
+    await runSpec(
+      { name: 'synth', dataset: { adapter: 'synthfaces-ref', options: { root: synthRoot, level: 'severe' } }, restorer: { id: 'lq' }, metrics: [] },
+      { resultsDir: results, quiet: true, dataset: await createSynthfacesRef({ root: synthRoot, level: 'severe' }) },
+    )
+  ).runId;
+
+  process.env.REFBENCH_RESULTS_DIR = results;
+  const repo = resolve(import.meta.dirname, '../..');
+  server = await createServer({ root: repo, configFile: join(repo, 'vite.config.ts'), mode: 'development', logLevel: 'silent', server: { host: '127.0.0.1', port: 0 } });
+  await server.listen();
+  const addr = server.httpServer!.address();
+  base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+}, 240_000);
+
+afterAll(async () => {
+  await server?.close();
+});
+
+describe('dashboard: a read never writes', () => {
+  it('parallel page and image loads of a synthfaces-ref run change no file of its root and all succeed', async () => {
+    const before = hashTree(synthRoot);
+    const siblingsBefore = readdirSync(root).sort();
+    const pages = Array.from({ length: 4 }, () => get(`/runs/${ids.synth}`));
+    const images = ['00000', '00003', '00005'].flatMap((s) => ['lq', 'gt', 'ref-0', 'output'].map((k) => get(`/api/runs/${ids.synth}/images/${s}/${k}`)));
+    const answers = await Promise.all([...pages, ...images]);
+    expect(answers.map((a) => a.status)).toEqual(answers.map(() => 200));
+    for (const a of answers.slice(pages.length)) expect(a.type).toBe('image/png');
+    expect(answers[0].body.toString()).toContain('00005');
+    expect(hashTree(synthRoot)).toEqual(before);
+    expect(readdirSync(root).sort()).toEqual(siblingsBefore); // no `<root>.tmp-*` generation folder either
+  });
+
+  it('a missing synthfaces-ref root is reported on the page, not generated', async () => {
+    const gone = join(root, 'never-made');
+    const id = (
+      await runSpec(
+        { name: 'gone', dataset: { adapter: 'synthfaces-ref', options: { root: gone } }, restorer: { id: 'lq' }, metrics: [] },
+        { resultsDir: results, quiet: true, dataset: await createSynthfacesRef({ root: synthRoot }) },
+      )
+    ).runId;
+    const page = await get(`/runs/${id}`);
+    expect(page.status).toBe(200);
+    expect(page.body.toString()).toMatch(/cannot be listed.*no synthfaces-ref benchmark here/);
+    expectSafeRefusal(await get(`/api/runs/${id}/images/00000/lq`), [404]);
+    expect(readdirSync(root)).not.toContain('never-made');
+  });
+});
+
+describe('dashboard: only files inside the allowed roots, only images', () => {
+  it('serves the legitimate images, typed by their magic bytes', async () => {
+    const out = await get(`/api/runs/${ids.good}/images/s00/output`);
+    expect([out.status, out.type]).toEqual([200, 'image/png']);
+    expect(out.body.equals(readFileSync(join(results, 'runs', ids.good, 'outputs', 's00.png')))).toBe(true);
+    const jpeg = await get(`/api/runs/${ids.good}/images/s01/gt`);
+    expect([jpeg.status, jpeg.type]).toEqual([200, 'image/jpeg']);
+    expect((await get(`/api/runs/${ids.good}/images/s00/ref-0`)).status).toBe(200);
+    expect((await get(`/api/runs/${ids.ffhq}/images/00001/ref-0`)).status).toBe(200);
+    expect((await get(`/runs/${ids.good}`)).status).toBe(200);
+  });
+
+  it('run ids are ids: encoded and double-encoded paths are unknown runs', async () => {
+    const copy = join(root, 'outside', 'run-copy');
+    for (const runId of [
+      encodeURIComponent(copy),
+      encodeURIComponent(encodeURIComponent(copy)),
+      encodeURIComponent(`../outside/run-copy`),
+      encodeURIComponent(`../../outside/run-copy`),
+      '..%2F..%2Foutside%2Frun-copy',
+      '%2e%2e',
+      '%2e%2e%2f%2e%2e%2foutside%2frun-copy',
+      ids.good.slice(0, 6), // a prefix is not an id
+    ]) {
+      const api = await get(`/api/runs/${runId}/images/s00/output`);
+      expect(api.status, runId).toBe(404);
+      expectSafeRefusal(api, [404]);
+      // NOTE: `/runs/%2e%2e` is the URL `/runs/..`, i.e. the index page, by URL normalisation: not a run lookup.
+      if (runId === '%2e%2e') continue;
+      const page = await get(`/runs/${runId}`);
+      expect(page.status, runId).toBe(404);
+      expectSafeRefusal(page, [404]);
+    }
+    expectSafeRefusal(await get(`/compare?runs=${encodeURIComponent(copy)}`), [404]);
+  });
+
+  it("samples.jsonl outputs with '..', absolute paths, symlinks out or a non-image are refused", async () => {
+    for (const s of ['s00', 's01', 's03', 's04']) expectSafeRefusal(await get(`/api/runs/${ids.evil}/images/${s}/output`), [403, 404]);
+    expectSafeRefusal(await get(`/api/runs/${ids.evil}/images/s02/output`), [415]); // run.json asked for as an image
+    expect((await get(`/api/runs/${ids.evil}/images/s01/output`)).status).toBe(403);
+    expect((await get(`/runs/${ids.evil}`)).status).toBe(200);
+  });
+
+  it('dataset files that lead out through symlinks, or are not images, are refused', async () => {
+    expectSafeRefusal(await get(`/api/runs/${ids.ffhq}/images/00000/ref-0`), [403]); // hq/escape.png → outside/secret.png
+    expectSafeRefusal(await get(`/api/runs/${ids.ffhq}/images/00000/ref-1`), [403]); // hq/sub/ → outside/
+    expectSafeRefusal(await get(`/api/runs/${ids.ffhq}/images/00000/ref-2`), [415]); // text named .png
+    expectSafeRefusal(await get(`/api/runs/${ids.ffhq}/images/00000/ref-9`), [404]);
+    expectSafeRefusal(await get(`/api/runs/${ids.ffhq}/images/00000/passwd`), [400]);
+    expectSafeRefusal(await get(`/api/runs/${ids.ffhq}/images/${encodeURIComponent('../../etc/passwd')}/lq`), [404]);
+  });
+});
