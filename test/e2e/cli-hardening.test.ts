@@ -159,7 +159,7 @@ describe('sample ids and the command restorer, through `refbench run`', () => {
 });
 
 describe('generation only where it is allowed', () => {
-  it('`data synth --out` a non-empty folder that is not its own is refused, naming it, and nothing changes', async () => {
+  it('`data synth --out` and `run` refuse a non-empty folder that is not synthfaces-ref\'s own, naming it; nothing changes', async () => {
     const dir = join(root, 'my-photos');
     mkdirSync(join(dir, 'images512x512'), { recursive: true });
     writeFileSync(join(dir, 'images512x512', 'holiday.png'), 'precious');
@@ -170,6 +170,12 @@ describe('generation only where it is allowed', () => {
     expect(readdirSync(dir).sort()).toEqual(['images512x512', 'params.jsonl']);
     expect(readFileSync(join(dir, 'images512x512', 'holiday.png'), 'utf8')).toBe('precious');
     expect(readdirSync(root).filter((n) => n.startsWith('my-photos.tmp'))).toEqual([]);
+    // `run` materialises synthfaces-ref under the same rule.
+    const spec = writeSpec('synth-foreign', { name: 'synth-foreign', dataset: { adapter: 'synthfaces-ref', options: { root: dir } }, restorer: { id: 'lq' } });
+    const run = await cli(['run', spec, '--results-dir', join(root, 'results-foreign'), '-q']).done;
+    expect(run.code).toBe(1);
+    expect(run.err).toContain(`synth-foreign.json: dataset 'synthfaces-ref': ${dir}: the folder is not empty`);
+    expect(readdirSync(dir).sort()).toEqual(['images512x512', 'params.jsonl']);
   });
 });
 
