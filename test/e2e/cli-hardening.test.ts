@@ -8,11 +8,11 @@
  * - `dashboard --port <busy>` says so at once and exits non-zero.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFolderDataset } from '../pipeline/runner/folder-dataset.ts';
 
 const REPO = resolve(import.meta.dirname, '../..');
@@ -70,6 +70,9 @@ function fakeTmp(name: string): string {
 
 beforeAll(() => {
   root = mkdtempSync(join(tmpdir(), 'refbench-cli-hard-'));
+});
+afterAll(() => {
+  rmSync(root, { recursive: true, force: true });
 });
 
 describe('sample ids and the command restorer, through `refbench run`', () => {

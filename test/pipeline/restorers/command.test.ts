@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync as mkdtempFs, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createCommandRestorer, expandArgs, isShellTemplate } from '../../../src/lib/server/restorers/command.ts';
 import { reapStaleWorkDirs, WORK_DIR_PREFIX } from '../../../src/lib/server/restorers/command-process.ts';
 import { SampleFailure } from '../../../src/lib/eval/restorers/restorer.ts';
@@ -64,17 +64,26 @@ function alive(pid: number): boolean {
 
 describe('command restorer safety (defence in depth, whatever the dataset lets through)', () => {
   const savedTmp = process.env.TMPDIR;
+  const made: string[] = [];
+  const mkdtempSync = (prefix: string): string => {
+    const d = mkdtempFs(prefix);
+    made.push(d);
+    return d;
+  };
   afterEach(() => {
     if (savedTmp === undefined) delete process.env.TMPDIR;
     else process.env.TMPDIR = savedTmp;
+  });
+  afterAll(() => {
+    for (const d of made) rmSync(d, { recursive: true, force: true });
   });
 
   it("works in mkdtemp folders: ids like '..' or '../x' never reach $TMPDIR, and cleanup removes only its own folders", async () => {
     const tmp = mkdtempSync(join(tmpdir(), 'refbench-cmd-tmp-'));
     writeFileSync(join(tmp, 'canary.txt'), 'still here');
     mkdirSync(join(tmp, 'someone-elses-dir'));
+    const seen = join(mkdtempSync(join(tmpdir(), 'refbench-cmd-seen-')), 'seen.txt');
     process.env.TMPDIR = tmp;
-    const seen = join(tmp, '..', `seen-${process.pid}.txt`);
     const r = await createCommandRestorer({
       program: process.execPath,
       args: ['-e', `const fs=require('fs');fs.appendFileSync(${JSON.stringify(seen)}, process.argv[1]+'|'+process.argv[3]+'\\n');fs.copyFileSync(process.argv[1], process.argv[2])`, '{in}', '{out}', '{id}'],
