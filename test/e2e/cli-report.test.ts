@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { z } from 'zod';
 import type { Dataset } from '../../src/lib/eval/datasets/types.ts';
 import { main } from '../../src/cli/main.ts';
 import { DATASETS } from '../../src/lib/server/datasets/index.ts';
@@ -37,7 +38,7 @@ beforeAll(async () => {
   writeFileSync(join(root, 'ds', 'lq', 's02.png'), 'not a png'); // one failing sample
   const base = folderDataset(join(root, 'ds'));
   ds = base;
-  if (!DATASETS.has('test-folder-e2e')) DATASETS.register('test-folder-e2e', async () => base, 'test/e2e/cli-report.test.ts');
+  if (!DATASETS.has('test-folder-e2e')) DATASETS.register('test-folder-e2e', { options: z.object({}).strict(), create: async () => base }, 'test/e2e/cli-report.test.ts');
   const r = await runSpec(
     { name: 'e2e', dataset: { adapter: 'test-folder-e2e' }, restorer: { id: 'classical' }, metrics: ['psnr'] },
     { resultsDir: join(root, 'results'), quiet: true },
@@ -98,9 +99,12 @@ describe('refbench report / eval / ls', () => {
 
   it('marks runs with random-init weights as UNTRAINED in md, csv and run.json', async () => {
     if (!RESTORERS.has('test-random-init')) {
-      RESTORERS.register('test-random-init', async () => {
-        const inner = await RESTORERS.get('lq')({});
-        return { ...inner, info: { ...inner.info, id: 'test-random-init', weights: { kind: 'random-init', seed: 1, files: [] } } };
+      RESTORERS.register('test-random-init', {
+        options: z.object({}).strict(),
+        create: async () => {
+          const inner = await RESTORERS.get('lq')({});
+          return { ...inner, info: { ...inner.info, id: 'test-random-init', weights: { kind: 'random-init', seed: 1, files: [] } } };
+        },
       }, 'test');
     }
     const r = await runSpec({ name: 'untrained', dataset: { adapter: 'test-folder-e2e' }, restorer: { id: 'test-random-init' } }, { resultsDir: join(root, 'results'), quiet: true });
@@ -116,7 +120,7 @@ describe('refbench report / eval / ls', () => {
 
   it('eval computes a distribution metric once over the saved outputs', async () => {
     if (!METRICS.has('test-dist-mean')) {
-      METRICS.register('test-dist-mean', async () => ({
+      METRICS.register('test-dist-mean', { options: z.object({}).strict(), create: async () => ({
         spec: { id: 'test-dist-mean', version: '1', kind: 'distribution', higherIsBetter: false, decimals: 3, description: 'mean pixel', input: {}, weights: 'none' },
         init: () => ({ sum: 0, n: 0 }),
         async update(st: { sum: number; n: number }, items: readonly { pred: { data: Uint8Array } }[]) {
@@ -125,7 +129,7 @@ describe('refbench report / eval / ls', () => {
         },
         merge: (a: { sum: number; n: number }, b: { sum: number; n: number }) => ({ sum: a.sum + b.sum, n: a.n + b.n }),
         compute: (st: { sum: number; n: number }) => ({ value: st.sum / st.n, n: st.n }),
-      }), 'test');
+      }) }, 'test');
     }
     const a = await evalRun(runDir, ['test-dist-mean'], { dataset: ds, quiet: true });
     expect(a.summary.metrics['test-dist-mean']).toMatchObject({ n: 3, coverage: '3/4', kind: 'distribution', ci95: null });

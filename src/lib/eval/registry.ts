@@ -4,31 +4,11 @@
  * are factories that run only on `create`.
  */
 
-/** Levenshtein distance, used for suggestions. */
-export function editDistance(a: string, b: string): number {
-  const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = dp[0];
-    dp[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = dp[j];
-      dp[j] = Math.min(dp[j] + 1, dp[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return dp[b.length];
-}
+import { z } from 'zod';
+import { parseOptions } from './spec/run-spec.ts';
+import { suggest } from './suggest.ts';
 
-/** Up to `max` known ids closest to `id` (edit distance ≤ max(2, len/3), or a prefix/substring match). */
-export function suggest(id: string, known: readonly string[], max = 3): string[] {
-  const limit = Math.max(2, Math.floor(id.length / 3));
-  return known
-    .map((k) => ({ k, d: k.includes(id) || id.includes(k) ? 0.5 : editDistance(id, k) }))
-    .filter(({ d }) => d <= limit)
-    .sort((x, y) => x.d - y.d || x.k.localeCompare(y.k))
-    .slice(0, max)
-    .map(({ k }) => k);
-}
+export { editDistance, suggest } from './suggest.ts';
 
 /** Thrown for an unknown id; the message lists suggestions and every available id. */
 export class UnknownIdError extends Error {
@@ -78,5 +58,85 @@ export class Registry<T> {
 
   ids(): string[] {
     return [...this.entries.keys()].sort();
+  }
+}
+
+/** The options schema every component declares: a strict `z.object` (an unknown key is an error, never ignored). */
+export type OptionsSchema = z.ZodObject<z.ZodRawShape>;
+
+/** Whether `schema` is a `z.object(...).strict()`. */
+export function isStrictObject(schema: unknown): schema is OptionsSchema {
+  const def = (schema as { _zod?: { def?: { type?: string; catchall?: { _zod?: { def?: { type?: string } } } } } })?._zod?.def;
+  return def?.type === 'object' && def.catchall?._zod?.def?.type === 'never';
+}
+
+/** One registered component: its lazy factory and the schema of the options it takes. */
+export interface Component<F> {
+  readonly create: F;
+  readonly options: OptionsSchema;
+}
+
+/** Where options come from, for error messages: `spec.yaml: dataset.options.levle: ...`. */
+export interface OptionsSite {
+  readonly file?: string;
+  readonly path: readonly PropertyKey[];
+}
+
+/**
+ * A registry of components (datasets, restorers, metrics) whose every entry carries a strict options schema.
+ * Registering without one is impossible (the schema is a required, checked argument), and `get(id)` returns the
+ * factory wrapped so that it validates its options first: no caller, and no new adapter, can skip the check.
+ * `parseOptions` is the same check with the spec file and field path in the message (run before anything runs).
+ */
+export class ComponentRegistry<F extends (options: any) => Promise<unknown>> {
+  private readonly entries: Registry<Component<F>>;
+
+  constructor(readonly kind: string) {
+    this.entries = new Registry<Component<F>>(kind);
+  }
+
+  /**
+   * @param origin where the entry is defined (a module path), printed in duplicate errors.
+   * @throws Error on a duplicate id, or when `component.options` is not a strict z.object.
+   */
+  register(id: string, component: Component<F>, origin = 'unknown'): this {
+    if (!isStrictObject(component.options)) {
+      throw new Error(`${this.kind} '${id}' (${origin}): its options schema must be a strict z.object(...).strict(), so that unknown keys are errors`);
+    }
+    this.entries.register(id, component, origin);
+    return this;
+  }
+
+  /** The validating factory. @throws UnknownIdError with suggestions. */
+  get(id: string): F {
+    const c = this.entries.get(id);
+    const wrapped = async (options: unknown, ...rest: unknown[]) => {
+      this.parseOptions(id, options ?? {}, { file: `${this.kind} '${id}'`, path: ['options'] });
+      return (c.create as (...a: unknown[]) => Promise<unknown>)(options ?? {}, ...rest);
+    };
+    return wrapped as unknown as F;
+  }
+
+  has(id: string): boolean {
+    return this.entries.has(id);
+  }
+
+  ids(): string[] {
+    return this.entries.ids();
+  }
+
+  /** The option keys `id` accepts. @throws UnknownIdError. */
+  optionKeys(id: string): string[] {
+    return Object.keys(this.entries.get(id).options.shape);
+  }
+
+  /**
+   * Validates `raw` against `id`'s options schema.
+   * @returns the parsed options (defaults applied).
+   * @throws SpecError whose lines name the file and field path, and for an unknown key the closest valid key and
+   *   every valid one.
+   */
+  parseOptions(id: string, raw: unknown, where: OptionsSite): Record<string, unknown> {
+    return parseOptions(this.entries.get(id).options, raw, where) as Record<string, unknown>;
   }
 }

@@ -100,9 +100,10 @@ describe('ffhq-ref adapter', () => {
   });
 
   it('validates options with the field name', async () => {
-    await expect(createFfhqRef({})).rejects.toThrow(/'ffhq-ref': option 'root'/);
-    await expect(createFfhqRef({ root: dir, level: 'mild' })).rejects.toThrow(/'level' must be one of severe, moderate/);
-    await expect(createFfhqRef({ root: dir, split: 'val' })).rejects.toThrow(/'lqDir'/);
+    await expect(createFfhqRef({})).rejects.toThrow("dataset adapter 'ffhq-ref': options.root: expected string, got nothing (missing)");
+    await expect(createFfhqRef({ root: dir, level: 'mild' })).rejects.toThrow('options.level: expected one of "severe", "moderate", got "mild"');
+    await expect(createFfhqRef({ root: dir, levle: 'moderate' })).rejects.toThrow("options.levle: unknown key 'levle'; did you mean 'level'?");
+    await expect(createFfhqRef({ root: dir, split: 'val' })).rejects.toThrow(/options\.lqDir is required for split 'val'/);
   });
 });
 

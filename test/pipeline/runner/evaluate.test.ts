@@ -3,6 +3,8 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import type { RestoreInput, RestoreOptions } from '../../../src/lib/eval/restorers/restorer.ts';
 import { DatasetError, type Dataset } from '../../../src/lib/eval/datasets/types.ts';
 import { RunStore } from '../../../src/lib/server/results/store.ts';
 import { RESTORERS } from '../../../src/lib/server/restorers/index.ts';
@@ -78,7 +80,7 @@ describe('runSpec', () => {
     expect(byId.s01.error).toMatch(/not a readable image/);
     expect(byId.s02.error).toContain(missingRef);
     expect(byId.s02.error).toMatch(/file not found/);
-    expect(byId.s03.error).toMatch(/expected a 512×512 image, got 256×256/);
+    expect(byId.s03.error).toMatch(/s03\.png: lq image is 256×256, expected 512×512/);
     // Resume without --retry-failed does nothing; with it, fixed inputs succeed.
     writeFileSync(trunc, good);
     const again = await runSpec(spec('bad', 'classical'), { resultsDir: join(root, 'r2'), dataset: ds, quiet: true });
@@ -119,9 +121,12 @@ describe('runSpec', () => {
     const ac = new AbortController();
     let calls = 0;
     if (!RESTORERS.has('test-abort-after-2')) {
-      RESTORERS.register('test-abort-after-2', async () => {
-        const inner = await RESTORERS.get('lq')({});
-        return { ...inner, restore: async (input, o) => { const out = await inner.restore(input, o); if (++calls === 2) ac.abort(); return out; } };
+      RESTORERS.register('test-abort-after-2', {
+        options: z.object({}).strict(),
+        create: async () => {
+          const inner = await RESTORERS.get('lq')({});
+          return { ...inner, restore: async (input: RestoreInput, o?: RestoreOptions) => { const out = await inner.restore(input, o); if (++calls === 2) ac.abort(); return out; } };
+        },
       }, 'test');
     }
     const a = await runSpec(spec('ab', 'test-abort-after-2'), { resultsDir: join(root, 'r4'), dataset: ds, quiet: true, signal: ac.signal });

@@ -22,7 +22,7 @@ describe('weight-free restorers', () => {
     expect(out.image.data).toBe(img.data);
     expect(out.timings.total).toBeGreaterThanOrEqual(0);
     expect(r.info.weights).toEqual({ kind: 'none' });
-    await expect(RESTORERS.get('lq')({ steps: 3 })).rejects.toThrow("restorer.options: unknown key(s) 'steps'");
+    await expect(RESTORERS.get('lq')({ steps: 3 })).rejects.toThrow("restorer 'lq': options.steps: unknown key 'steps' (no keys are accepted here)");
   });
 
   it('classical (bilateral only) reduces noise on a smooth image; sharpening adds high-frequency energy back', async () => {
@@ -37,6 +37,6 @@ describe('weight-free restorers', () => {
     const o2 = (await sharp.restore({ sampleId: 'a', lq: clean, refs: [] })).image;
     expect(mse(o2.data, clean.data)).toBeGreaterThan(0);
     expect(o2.width).toBe(64);
-    await expect(RESTORERS.get('classical')({ radius: -1 })).rejects.toThrow(/restorer\.options\.radius/);
+    await expect(RESTORERS.get('classical')({ radius: -1 })).rejects.toThrow(/restorer 'classical': options\.radius: Too small/);
   });
 });

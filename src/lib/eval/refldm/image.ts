@@ -96,10 +96,14 @@ export function joinWidth(lat: Float32Array, channels: number, height: number, w
 /**
  * Decoded CHW float image ([1, 3, H, W], ≈[-1, 1]) → u8 HWC.
  * `trunc`: floor(clamp((x+1)/2, 0, 1)·255) in float32, like torch `((x+1)/2).clamp(0,1).mul(255).byte()`.
+ * @throws Error when a value is NaN or ±Inf (torch's `.byte()` would turn NaN into 0: a silent wrong output).
  */
 export function quantiseImage(chw: Float32Array, width: number, height: number, mode: QuantiseMode = 'trunc'): RgbImage {
   const plane = width * height;
   if (chw.length !== 3 * plane) throw new Error(`quantiseImage: got ${chw.length} values, expected 3·${height}·${width}`);
+  let bad = 0;
+  for (let i = 0; i < chw.length; i++) if (!Number.isFinite(chw[i])) bad++;
+  if (bad) throw new Error(`decoded image holds ${bad} non-finite value(s) (NaN/±Inf); no output is made from it`);
   const data = new Uint8Array(3 * plane);
   const f = Math.fround;
   for (let c = 0; c < 3; c++) {

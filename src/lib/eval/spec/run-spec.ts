@@ -5,6 +5,7 @@
  * Runtime-neutral: file reading and hashing live in `server/runner/spec-file.ts`.
  */
 import { z } from 'zod';
+import { suggest } from '../suggest.ts';
 
 const Options = z.record(z.string(), z.unknown());
 
@@ -94,18 +95,72 @@ export function fieldPath(path: readonly PropertyKey[]): string {
   return s || '(root)';
 }
 
+type Def = { type?: string; innerType?: z.ZodType; in?: z.ZodType; shape?: Record<string, z.ZodType>; element?: z.ZodType; valueType?: z.ZodType; options?: z.ZodType[] };
+const defOf = (s: z.ZodType | undefined): Def => ((s as unknown as { _zod?: { def?: Def } })?._zod?.def ?? {});
+
+/** Strips optional/default/nullable/... wrappers. */
+function unwrapSchema(s: z.ZodType | undefined): z.ZodType | undefined {
+  for (let i = 0; i < 16 && s; i++) {
+    const d = defOf(s);
+    if (d.innerType && ['optional', 'nullable', 'default', 'prefault', 'readonly', 'catch', 'nonoptional'].includes(d.type ?? '')) s = d.innerType;
+    else if (d.type === 'pipe' && d.in) s = d.in;
+    else break;
+  }
+  return s;
+}
+
 /**
- * Turns zod issues into `file: field.path: message` lines, showing the offending value for type errors.
+ * The keys an object schema accepts at `path` inside `schema` (through arrays, records, unions and wrappers), for
+ * "did you mean" suggestions; empty when unknown.
+ */
+export function keysAt(schema: z.ZodType | undefined, path: readonly PropertyKey[]): string[] {
+  const objectsIn = (s: z.ZodType | undefined): z.ZodType[] => {
+    const u = unwrapSchema(s);
+    const d = defOf(u);
+    if (d.type === 'object') return [u!];
+    if (d.type === 'union') return (d.options ?? []).flatMap(objectsIn);
+    return [];
+  };
+  let cur: z.ZodType[] = schema ? [schema] : [];
+  for (const k of path) {
+    cur = cur.flatMap((s) => {
+      const u = unwrapSchema(s);
+      const d = defOf(u);
+      if (d.type === 'object') return d.shape && typeof k === 'string' && k in d.shape ? [d.shape[k]] : [];
+      if (d.type === 'array') return d.element ? [d.element] : [];
+      if (d.type === 'record') return d.valueType ? [d.valueType] : [];
+      if (d.type === 'union') return objectsIn(u).flatMap((o) => (typeof k === 'string' && defOf(o).shape && k in defOf(o).shape! ? [defOf(o).shape![k]] : []));
+      return [];
+    });
+  }
+  return [...new Set(cur.flatMap(objectsIn).flatMap((o) => Object.keys(defOf(o).shape ?? {})))];
+}
+
+/** `unknown key; did you mean 'level'? (valid: root, hqDir, level)` for one unknown key. */
+export function unknownKeyMessage(key: string, valid: readonly string[]): string {
+  const close = suggest(key, valid, 1);
+  return (
+    `unknown key '${key}'` +
+    (close.length ? `; did you mean '${close[0]}'?` : '') +
+    (valid.length ? ` (valid keys: ${valid.join(', ')})` : ' (no keys are accepted here)')
+  );
+}
+
+/**
+ * Turns zod issues into `file: field.path: message` lines, showing the offending value for type errors and, for
+ * each unknown key, the closest valid key and every valid one (`schema` gives the valid keys).
  * @param prefix prepended to every path (e.g. `restorer.options` when validating a restorer's own options).
  */
-export function formatIssues(err: z.ZodError, raw: unknown, file: string, prefix: readonly PropertyKey[] = []): string[] {
-  return err.issues.map((iss) => {
+export function formatIssues(err: z.ZodError, raw: unknown, file: string, prefix: readonly PropertyKey[] = [], schema?: z.ZodType): string[] {
+  return err.issues.flatMap((iss) => {
     const path = [...prefix, ...iss.path];
+    if (iss.code === 'unrecognized_keys') {
+      const valid = keysAt(schema, iss.path);
+      return iss.keys.map((k) => `${file}: ${fieldPath([...path, k])}: ${unknownKeyMessage(k, valid)}`);
+    }
     let msg: string;
     if (iss.code === 'invalid_type') {
       msg = `expected ${iss.expected}, got ${describe(valueAt(raw, iss.path))}`;
-    } else if (iss.code === 'unrecognized_keys') {
-      msg = `unknown key(s) ${iss.keys.map((k) => `'${k}'`).join(', ')}`;
     } else if (iss.code === 'invalid_value') {
       msg = `expected one of ${iss.values.map((v) => JSON.stringify(v)).join(', ')}, got ${describe(valueAt(raw, iss.path))}`;
     } else if (iss.code === 'invalid_union') {
@@ -113,7 +168,7 @@ export function formatIssues(err: z.ZodError, raw: unknown, file: string, prefix
     } else {
       msg = iss.message;
     }
-    return `${file}: ${fieldPath(path)}: ${msg}`;
+    return [`${file}: ${fieldPath(path)}: ${msg}`];
   });
 }
 
@@ -124,7 +179,7 @@ export function formatIssues(err: z.ZodError, raw: unknown, file: string, prefix
 export function parseOptions<T extends z.ZodType>(schema: T, raw: unknown, where: { file?: string; path: readonly PropertyKey[] }): z.output<T> {
   const r = schema.safeParse(raw);
   if (r.success) return r.data;
-  const lines = formatIssues(r.error, raw, where.file ?? 'spec', where.path);
+  const lines = formatIssues(r.error, raw, where.file ?? 'spec', where.path, schema);
   throw new SpecError(lines.join('\n'), lines);
 }
 
@@ -136,7 +191,7 @@ export function parseOptions<T extends z.ZodType>(schema: T, raw: unknown, where
 export function parseRunSpec(raw: unknown, file = 'spec'): ResolvedRunSpec {
   const r = RunSpecSchema.safeParse(raw);
   if (!r.success) {
-    const lines = formatIssues(r.error, raw, file);
+    const lines = formatIssues(r.error, raw, file, [], RunSpecSchema);
     throw new SpecError(lines.join('\n'), lines);
   }
   const s = r.data;

@@ -8,22 +8,22 @@
  */
 import { join, resolve } from 'node:path';
 import type { Dataset } from '../../eval/datasets/types.ts';
-import { refCsvDataset, stringOption } from './ffhq-ref.ts';
+import { parseOptions } from '../../eval/spec/run-spec.ts';
+import { refCsvDataset } from './ffhq-ref.ts';
+import { CelebaTestRefOptionsSchema } from './options.ts';
 
 /** `celeba-test-ref` factory (see the file header for options). */
 export async function createCelebaTestRef(options: Readonly<Record<string, unknown>>): Promise<Dataset> {
-  const root = resolve(stringOption(options, 'root', 'celeba-test-ref'));
-  const opt = (name: string, fallback: string): string => resolve(stringOption(options, name, 'celeba-test-ref', fallback));
-  const hqDir = opt('hqDir', join(root, 'celeba_test_images', 'hq'));
+  const o = parseOptions(CelebaTestRefOptionsSchema, options, { file: "dataset adapter 'celeba-test-ref'", path: ['options'] });
+  const root = resolve(o.root);
+  const hqDir = resolve(o.hqDir ?? join(root, 'celeba_test_images', 'hq'));
   return refCsvDataset(
     { adapter: 'celeba-test-ref', id: 'celeba-test-ref', version: '1', root, split: 'test' },
     {
-      csv: opt('csv', join(root, 'test_references.csv')),
+      csv: resolve(o.csv ?? join(root, 'test_references.csv')),
       gtDir: hqDir,
-      lqDir: opt('lqDir', join(root, 'celeba_test_images', 'lq')),
-      refDir: opt('refDir', hqDir),
-      lqSizes: [512],
-      hqSizes: [512, 1024],
+      lqDir: resolve(o.lqDir ?? join(root, 'celeba_test_images', 'lq')),
+      refDir: resolve(o.refDir ?? hqDir),
     },
   );
 }

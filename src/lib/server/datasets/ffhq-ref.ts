@@ -16,29 +16,9 @@ import { parseCsvTable } from '../../eval/datasets/csv.ts';
 import { parsePythonStringList } from '../../eval/datasets/python-list.ts';
 import { sampleIdProblem } from '../../eval/datasets/sample-id.ts';
 import { DatasetError, type Dataset, type DatasetInfo, type DatasetProblem, type SampleRef } from '../../eval/datasets/types.ts';
+import { parseOptions } from '../../eval/spec/run-spec.ts';
 import { inspectImageFiles, type ImageFileCheck } from './load.ts';
-
-/** Reads a required string option, naming the adapter and field in the error. */
-export function stringOption(options: Readonly<Record<string, unknown>>, name: string, adapter: string, fallback?: string): string {
-  const v = options[name] ?? fallback;
-  if (typeof v !== 'string' || v.length === 0) throw new Error(`dataset '${adapter}': option '${name}' must be a non-empty string`);
-  return v;
-}
-
-/** Reads an enum option, listing the valid values in the error. */
-export function enumOption<T extends string>(
-  options: Readonly<Record<string, unknown>>,
-  name: string,
-  adapter: string,
-  values: readonly T[],
-  fallback: T,
-): T {
-  const v = options[name] ?? fallback;
-  if (typeof v !== 'string' || !(values as readonly string[]).includes(v)) {
-    throw new Error(`dataset '${adapter}': option '${name}' must be one of ${values.join(', ')}, got ${JSON.stringify(v)}`);
-  }
-  return v as T;
-}
+import { FfhqRefOptionsSchema } from './options.ts';
 
 /**
  * Resolves image names to paths inside a directory, by file name, also looking one level down (FFHQ's
@@ -97,9 +77,6 @@ export interface RefCsvLayout {
   readonly gtDir: string;
   readonly lqDir: string;
   readonly refDir: string;
-  /** Accepted square sizes. */
-  readonly lqSizes: readonly number[];
-  readonly hqSizes: readonly number[];
 }
 
 /**
@@ -178,9 +155,9 @@ export function refCsvChecks(layout: RefCsvLayout, samples: readonly SampleRef[]
   const checks: ImageFileCheck[] = [];
   for (const s of samples) {
     const line = lines.get(s.id) ?? 0;
-    checks.push({ path: s.lq, role: 'lq', sizes: layout.lqSizes, source: { file: layout.csv, line, field: 'lq_image' } });
-    if (s.gt) checks.push({ path: s.gt, role: 'gt', sizes: layout.hqSizes, source: { file: layout.csv, line, field: 'gt_image' } });
-    for (const r of s.refs) checks.push({ path: r, role: 'ref', sizes: layout.hqSizes, source: { file: layout.csv, line, field: 'ref_image' } });
+    checks.push({ path: s.lq, role: 'lq', source: { file: layout.csv, line, field: 'lq_image' } });
+    if (s.gt) checks.push({ path: s.gt, role: 'gt', source: { file: layout.csv, line, field: 'gt_image' } });
+    for (const r of s.refs) checks.push({ path: r, role: 'ref', source: { file: layout.csv, line, field: 'ref_image' } });
   }
   return checks;
 }
@@ -209,33 +186,23 @@ export function refCsvDataset(info: DatasetInfo, layout: RefCsvLayout): Dataset 
   };
 }
 
-const SPLITS = ['test', 'val'] as const;
-const LEVELS = ['severe', 'moderate'] as const;
-
 /**
  * `ffhq-ref` factory. Options: `root` (the unzipped FFHQ-Ref folder), `hqDir` (FFHQ images, 1024 or 512;
  * default `<root>/images512x512`), `split` ('test' | 'val', default 'test'), `level` ('severe' | 'moderate',
  * default 'severe'; test only), `lqDir` (required for val: the release has no val LQ images).
  */
 export async function createFfhqRef(options: Readonly<Record<string, unknown>>): Promise<Dataset> {
-  const root = resolve(stringOption(options, 'root', 'ffhq-ref'));
-  const hqOpt = stringOption(options, 'hqDir', 'ffhq-ref', join(root, 'images512x512'));
-  const hqDir = isAbsolute(hqOpt) ? hqOpt : resolve(hqOpt);
-  const split = enumOption(options, 'split', 'ffhq-ref', SPLITS, 'test');
-  const level = enumOption(options, 'level', 'ffhq-ref', LEVELS, 'severe');
-  const lqDir =
-    split === 'test'
-      ? typeof options.lqDir === 'string'
-        ? resolve(options.lqDir)
-        : join(root, 'test_images', `${level}_degrad`)
-      : resolve(stringOption(options, 'lqDir', 'ffhq-ref'));
+  const o = parseOptions(FfhqRefOptionsSchema, options, { file: "dataset adapter 'ffhq-ref'", path: ['options'] });
+  const root = resolve(o.root);
+  const hqDir = resolve(o.hqDir ?? join(root, 'images512x512'));
+  const { split, level } = o;
+  if (split === 'val' && !o.lqDir) throw new Error("dataset adapter 'ffhq-ref': options.lqDir is required for split 'val' (the release has no val LQ images)");
+  const lqDir = o.lqDir ? resolve(o.lqDir) : join(root, 'test_images', `${level}_degrad`);
   const layout: RefCsvLayout = {
     csv: join(root, 'reference_mapping', `${split}_references.csv`),
     gtDir: hqDir,
     lqDir,
     refDir: hqDir,
-    lqSizes: [512],
-    hqSizes: [512, 1024],
   };
   const id = split === 'test' ? `ffhq-ref-test-${level}` : 'ffhq-ref-val';
   return refCsvDataset({ adapter: 'ffhq-ref', id, version: '1', root, split, level: split === 'test' ? level : undefined }, layout);

@@ -6,14 +6,16 @@
  * <root>/refs/<id>/*.<ext>      optional; sorted by file name (none → the zero-reference case)
  * <root>/masks/<id>.<ext>       optional face-parsing maps (fLPIPS)
  * ```
- * Options: root (required), id (dataset id, default `folder-<basename>`), lqSize (default 512; 0 = any).
+ * Options: root (required), id (dataset id, default `folder-<basename>`). Sizes follow the shared rule of
+ * `load.ts` (LQ 512², GT/refs 512² or 1024²), at inspection and at run time alike.
  */
 import { readdir } from 'node:fs/promises';
 import { basename, extname, join, parse, resolve } from 'node:path';
 import { sampleIdProblem } from '../../eval/datasets/sample-id.ts';
 import { DatasetError, type Dataset, type DatasetProblem, type SampleRef } from '../../eval/datasets/types.ts';
-import { stringOption } from './ffhq-ref.ts';
+import { parseOptions } from '../../eval/spec/run-spec.ts';
 import { inspectImageFiles, type ImageFileCheck } from './load.ts';
+import { FolderOptionsSchema } from './options.ts';
 
 const IMAGE_EXTS = new Set(['.png', '.jpg', '.jpeg', '.webp', '.bmp', '.tif', '.tiff']);
 
@@ -47,10 +49,10 @@ function byStem(dir: string, names: readonly string[], problems: DatasetProblem[
 
 /** `folder` factory (see the file header). */
 export async function createFolderDataset(options: Readonly<Record<string, unknown>>): Promise<Dataset> {
-  const root = resolve(stringOption(options, 'root', 'folder'));
+  const o = parseOptions(FolderOptionsSchema, options, { file: "dataset adapter 'folder'", path: ['options'] });
+  const root = resolve(o.root);
   const defaultId = `folder-${basename(root).toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '') || 'data'}`;
-  const id = stringOption(options, 'id', 'folder', defaultId);
-  const lqSize = typeof options.lqSize === 'number' ? options.lqSize : 512;
+  const id = o.id ?? defaultId;
   const dirs = { lq: join(root, 'lq'), gt: join(root, 'gt'), refs: join(root, 'refs'), masks: join(root, 'masks') };
 
   async function list(): Promise<SampleRef[]> {
@@ -88,10 +90,10 @@ export async function createFolderDataset(options: Readonly<Record<string, unkno
       }
       const checks: ImageFileCheck[] = [];
       for (const s of samples) {
-        checks.push({ path: s.lq, role: 'lq', sizes: lqSize > 0 ? [lqSize] : [] });
-        if (s.gt) checks.push({ path: s.gt, role: 'gt', sizes: [512, 1024] });
-        for (const r of s.refs) checks.push({ path: r, role: 'ref', sizes: [512, 1024] });
-        if (s.mask) checks.push({ path: s.mask, role: 'mask', sizes: [] });
+        checks.push({ path: s.lq, role: 'lq' });
+        if (s.gt) checks.push({ path: s.gt, role: 'gt' });
+        for (const r of s.refs) checks.push({ path: r, role: 'ref' });
+        if (s.mask) checks.push({ path: s.mask, role: 'mask' });
       }
       return inspectImageFiles(checks, onProgress);
     },

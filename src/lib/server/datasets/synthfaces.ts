@@ -22,7 +22,9 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DatasetError, type Dataset } from '../../eval/datasets/types.ts';
 import { readRgb } from '../image/io.ts';
-import { createFfhqRef, enumOption } from './ffhq-ref.ts';
+import { parseOptions } from '../../eval/spec/run-spec.ts';
+import { createFfhqRef } from './ffhq-ref.ts';
+import { SynthfacesRefOptionsSchema } from './options.ts';
 
 /** Bump when the renderer, the layout or the reference assignment changes. */
 export const SYNTHFACES_VERSION = '2';
@@ -97,8 +99,8 @@ export async function synthfacesReadProblem(root: string): Promise<string | null
  * @throws DatasetError naming the folder when it holds no complete benchmark of this version (never generates).
  */
 export async function createSynthfacesRef(options: Readonly<Record<string, unknown>>): Promise<Dataset> {
+  const { level } = parseOptions(SynthfacesRefOptionsSchema, options, { file: "dataset adapter 'synthfaces-ref'", path: ['options'] });
   const abs = synthfacesRoot(options);
-  const level = enumOption(options, 'level', 'synthfaces-ref', SYNTHFACES_LEVELS, 'severe');
   const problem = await synthfacesReadProblem(abs);
   if (problem) throw new DatasetError([{ file: abs, message: problem }]);
   const inner = await createFfhqRef({ root: abs, hqDir: join(abs, 'images512x512'), split: 'test', level });

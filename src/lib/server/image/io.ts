@@ -1,5 +1,6 @@
 /**
- * @file The only importer of sharp. Decodes files to 8-bit RGB (`RgbImage`), encodes PNG/JPEG. Resizing for
+ * @file The only importer of sharp. Decodes files to 8-bit RGB (`RgbImage`), failing on any decoder warning and on
+ * any image that is not 8-bit unless a conversion is asked for (`BitDepthPolicy`); encodes PNG/JPEG. Resizing for
  * metrics and models is NOT done here: PIL-compatible bicubic lives in `eval/image/pil-resize.ts` (sharp's
  * kernels differ from Pillow's; see docs/footguns.md).
  */
@@ -10,11 +11,29 @@ import type { RgbImage } from '../../eval/types.ts';
 sharp.cache(false);
 
 /**
- * Decodes an image file (PNG, JPEG, WebP, BMP via libvips) to RGB u8, honouring EXIF orientation; alpha is
- * dropped, grey is expanded to RGB.
- * @throws Error naming the file when it is missing, truncated or not an image.
+ * How a file that is not 8 bits per channel is turned into RGB u8:
+ * - `require-8bit` (the default everywhere): such a file is an error naming its bit depth;
+ * - `rescale-16bit-and-float`: 16-bit values v → round(v·255/65535); float values are taken as sRGB in [0, 1]
+ *   (no gamma change) → round(clamp(v, 0, 1)·255). Used only when a restorer's options ask for it.
+ * Non-finite float values (NaN, ±Inf) are an error under both.
+ * NOTE: libvips would otherwise convert silently (16-bit → 8-bit by its own rounding; a float image is taken as
+ * linear scRGB and gamma-encoded, so 0.5 → 188, NaN → 0, +Inf → 255).
  */
-export async function readRgb(path: string): Promise<RgbImage> {
+export type BitDepthPolicy = 'require-8bit' | 'rescale-16bit-and-float';
+
+/** Options of `readRgb` / `decodeRgb`. */
+export interface DecodeOptions {
+  readonly bitDepth?: BitDepthPolicy;
+}
+
+/**
+ * Decodes an image file (PNG, JPEG, WebP, BMP, TIFF via libvips) to RGB u8, honouring EXIF orientation; alpha is
+ * dropped, grey is expanded to RGB. Any decoder warning (a corrupt JPEG Huffman table, a bad PNG CRC, a
+ * truncated file) is an error, never a silently patched image.
+ * @throws Error naming the file when it is missing, corrupt, not an image, not 8-bit (see `BitDepthPolicy`) or
+ *   holds non-finite values.
+ */
+export async function readRgb(path: string, opts: DecodeOptions = {}): Promise<RgbImage> {
   let buf: Buffer;
   try {
     buf = await readFile(path);
@@ -22,22 +41,68 @@ export async function readRgb(path: string): Promise<RgbImage> {
     const code = (err as NodeJS.ErrnoException).code;
     throw new Error(`${path}: ${code === 'ENOENT' ? 'file not found' : `cannot read (${code ?? String(err)})`}`);
   }
-  return decodeRgb(buf, path);
+  return decodeRgb(buf, path, opts);
+}
+
+const BITS: Readonly<Record<string, number>> = { char: 8, uchar: 8, short: 16, ushort: 16, int: 32, uint: 32, float: 32, double: 64, complex: 64, dpcomplex: 128 };
+
+/** Counts NaN/±Inf values. */
+function countNonFinite(a: Float32Array): number {
+  let n = 0;
+  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) n++;
+  return n;
 }
 
 /** Decodes encoded bytes; `what` names the source in errors. */
-export async function decodeRgb(buf: Uint8Array, what: string): Promise<RgbImage> {
+export async function decodeRgb(buf: Uint8Array, what: string, opts: DecodeOptions = {}): Promise<RgbImage> {
+  const policy = opts.bitDepth ?? 'require-8bit';
+  // failOn 'warning': libjpeg/libpng warnings (e.g. "Corrupt JPEG data: bad Huffman code") abort the decode.
+  const open = () => sharp(buf, { failOn: 'warning' }).rotate();
+  let depth: string;
   try {
-    const { data, info } = await sharp(buf, { failOn: 'truncated' })
-      .rotate()
-      .removeAlpha()
-      .toColourspace('srgb')
-      .raw()
-      .toBuffer({ resolveWithObject: true });
-    if (info.channels !== 3) throw new Error(`unexpected channel count ${info.channels}`);
-    return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+    depth = (await open().metadata()).depth ?? 'uchar';
   } catch (err) {
     throw new Error(`${what}: not a readable image (${err instanceof Error ? err.message : String(err)})`);
+  }
+  try {
+    if (depth === 'uchar') {
+      const { data, info } = await open().removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+      if (info.channels !== 3) throw new Error(`unexpected channel count ${info.channels}`);
+      return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+    }
+    const kind = depth === 'float' || depth === 'double' ? 'float' : depth === 'ushort' ? '16-bit' : 'other';
+    if (kind === 'float') {
+      // NOTE: decoded as scRGB without any colour conversion, so the file's own values are checked and used.
+      const { data, info } = await open().removeAlpha().toColourspace('scrgb').raw({ depth: 'float' }).toBuffer({ resolveWithObject: true });
+      const values = new Float32Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
+      const bad = countNonFinite(values);
+      if (bad) throw new BitDepthError(`holds ${bad} non-finite value(s) (NaN/±Inf) in a ${BITS[depth]}-bit float image`);
+      if (policy !== 'rescale-16bit-and-float') throw new BitDepthError(`is a ${BITS[depth]}-bit float image; 8 bits per channel are required`);
+      if (info.channels !== 3) throw new Error(`unexpected channel count ${info.channels}`);
+      const out = new Uint8Array(values.length);
+      for (let i = 0; i < values.length; i++) out[i] = Math.round(Math.min(1, Math.max(0, values[i])) * 255);
+      return { width: info.width, height: info.height, data: out };
+    }
+    if (kind === '16-bit' && policy === 'rescale-16bit-and-float') {
+      const { data, info } = await open().removeAlpha().toColourspace('rgb16').raw({ depth: 'ushort' }).toBuffer({ resolveWithObject: true });
+      if (info.channels !== 3) throw new Error(`unexpected channel count ${info.channels}`);
+      const values = new Uint16Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
+      const out = new Uint8Array(values.length);
+      for (let i = 0; i < values.length; i++) out[i] = Math.round((values[i] * 255) / 65535);
+      return { width: info.width, height: info.height, data: out };
+    }
+    throw new BitDepthError(`is a ${BITS[depth] ?? '?'}-bit (${depth}) image; 8 bits per channel are required`);
+  } catch (err) {
+    if (err instanceof BitDepthError) throw new BitDepthError(`${what}: ${err.message}`);
+    throw new Error(`${what}: not a readable image (${err instanceof Error ? err.message : String(err)})`);
+  }
+}
+
+/** A decodable image that is not 8-bit, or holds non-finite values; the message names the file. */
+export class BitDepthError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BitDepthError';
   }
 }
 

@@ -16,7 +16,9 @@ import { perSampleMetric } from '../../eval/metrics/metric.ts';
 import { applyMask, FLPIPS_FACE_CLASSES, maskFromLabels } from '../../eval/metrics/functional/lpips.ts';
 import { readRgb } from '../image/io.ts';
 import type { MetricFactoryOptions } from './index.ts';
-import { loadLpipsModel, lpipsOptions, lpipsPairs, lpipsSpec, prepare512, type LpipsOptions } from './lpips.ts';
+import { loadLpipsModel, lpipsPairs, lpipsSpec, prepare512, type LpipsOptions } from './lpips.ts';
+import { FlpipsOptionsSchema } from './options.ts';
+import { parseOptions } from '../../eval/spec/run-spec.ts';
 
 /** fLPIPS options. */
 export interface FlpipsOptions extends LpipsOptions {
@@ -100,7 +102,7 @@ export async function readLabelMap(maskDir: string, sampleId: string): Promise<L
 /** Creates `flpips-vgg`. */
 export async function createFlpips(options: MetricFactoryOptions = {}): Promise<Metric<PerSampleState>> {
   const id = 'flpips-vgg';
-  const opts = lpipsOptions(options, id) as FlpipsOptions;
+  const opts: FlpipsOptions = parseOptions(FlpipsOptionsSchema, options, { file: `metric '${id}'`, path: ['options'] });
   const classes = opts.faceClasses ?? FLPIPS_FACE_CLASSES;
   if (!Array.isArray(classes) || !classes.every((c) => Number.isInteger(c))) throw new Error(`${id}: option faceClasses must be an array of integers`);
   const model = await loadLpipsModel('vgg', opts, id);

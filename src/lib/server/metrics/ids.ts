@@ -15,6 +15,8 @@ import type { RgbImage } from '../../eval/types.ts';
 import { createSession, f32, runSession, type Session } from '../ort/session.ts';
 import { requireModelFile } from '../models/paths.ts';
 import type { MetricFactoryOptions } from './index.ts';
+import { IdsOptionsSchema } from './options.ts';
+import { parseOptions } from '../../eval/spec/run-spec.ts';
 import { prepare512, type LpipsResizeMode } from './lpips.ts';
 
 /** The manifest id and file of the real network. */
@@ -73,13 +75,9 @@ function idsSpec(id: string, kind: MetricSpec['kind'], weights: WeightsKind, res
   return { id, version: '1', kind, higherIsBetter: true, range: [-1, 1], decimals: 3, description, input: resize === 'none' ? { size: [512, 512] } : {}, weights };
 }
 
+/** Validates the options with the metric's strict schema (metrics/options.ts), applying its defaults. */
 function idsOptions(o: MetricFactoryOptions, id: string): IdsOptions {
-  const opts = o as IdsOptions;
-  const resize = opts.resize ?? 'none';
-  if (resize !== 'none' && resize !== 'pil-bicubic-512') throw new Error(`${id}: option resize must be 'none' or 'pil-bicubic-512', got '${String(resize)}'`);
-  const bs = opts.batchSize ?? 8;
-  if (!Number.isInteger(bs) || bs < 1) throw new Error(`${id}: option batchSize must be a positive integer, got ${String(bs)}`);
-  return { ...opts, resize, batchSize: bs };
+  return parseOptions(IdsOptionsSchema, o, { file: `metric '${id}'`, path: ['options'] });
 }
 
 /**

@@ -16,6 +16,8 @@ import type { RgbImage } from '../../eval/types.ts';
 import { createSession, f32, runSession, type Session } from '../ort/session.ts';
 import { requireModelFile } from '../models/paths.ts';
 import type { MetricFactoryOptions } from './index.ts';
+import { LpipsOptionsSchema } from './options.ts';
+import { parseOptions } from '../../eval/spec/run-spec.ts';
 
 export type LpipsNet = 'vgg' | 'alex';
 
@@ -136,14 +138,9 @@ function lpipsSpec(net: LpipsNet, weights: WeightsKind, id = `lpips-${net}`, des
   };
 }
 
-/** Validates the shared options. */
+/** Validates the options with the metric's strict schema (metrics/options.ts), applying its defaults. */
 export function lpipsOptions(o: MetricFactoryOptions, id: string): LpipsOptions {
-  const opts = o as LpipsOptions;
-  const resize = opts.resize ?? 'none';
-  if (resize !== 'none' && resize !== 'pil-bicubic-512') throw new Error(`${id}: option resize must be 'none' or 'pil-bicubic-512', got '${String(resize)}'`);
-  const bp = opts.batchPairs ?? 2;
-  if (!Number.isInteger(bp) || bp < 1) throw new Error(`${id}: option batchPairs must be a positive integer, got ${String(bp)}`);
-  return { ...opts, resize, batchPairs: bp };
+  return parseOptions(LpipsOptionsSchema, o, { file: `metric '${id}'`, path: ['options'] });
 }
 
 /**

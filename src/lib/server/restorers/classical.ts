@@ -8,25 +8,13 @@
  * with the range term on the RGB distance (so colours are filtered jointly, no colour fringes).
  * Unsharp mask: out = x + amount·(x − G_σ ∗ x), rounded and clipped to uint8.
  */
-import { z } from 'zod';
+import type { z } from 'zod';
 import { parseOptions } from '../../eval/spec/run-spec.ts';
 import type { Restorer } from '../../eval/restorers/restorer.ts';
 import type { RgbImage } from '../../eval/types.ts';
+import { ClassicalOptionsSchema } from './options.ts';
 
-export const ClassicalOptionsSchema = z
-  .object({
-    /** Bilateral window radius in pixels (window is (2r+1)²). */
-    radius: z.number().int().min(0).max(15).default(3),
-    /** Spatial Gaussian σ in pixels. */
-    sigmaSpace: z.number().positive().default(2),
-    /** Range (colour) Gaussian σ in 8-bit levels. */
-    sigmaColor: z.number().positive().default(20),
-    /** Unsharp-mask blur σ in pixels. */
-    sharpenSigma: z.number().positive().default(1.5),
-    /** Unsharp-mask gain; 0 disables sharpening. */
-    sharpenAmount: z.number().min(0).max(5).default(0.6),
-  })
-  .strict();
+export { ClassicalOptionsSchema };
 export type ClassicalOptions = z.output<typeof ClassicalOptionsSchema>;
 
 /** Bilateral filter on RGB u8 → float32 HWC. Pure. */

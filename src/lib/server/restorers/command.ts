@@ -7,8 +7,10 @@
  * - `{refDir}`: a folder holding ref0.png … ref{N−1}.png, `{inDir}` / `{outDir}`: the folders of {in} / {out},
  * - `{id}`: the sample id as a safe file stem (`sampleFileStem`: the id itself when it is letters, digits, '.',
  *   '_', '-' starting with a letter or digit, else a sanitised form with a hash suffix).
- * A non-zero exit, a timeout or a missing/unreadable output is a per-sample `SampleFailure` (recorded by the
- * runner, so reports show coverage; e.g. DMDNet's landmark-detection failures), never a crash of the run.
+ * A non-zero exit, a timeout, a missing/unreadable output, an output that is not 8-bit RGB (16-bit and float
+ * files are converted only with `outputConversion: 'rescale-16bit-and-float'`) or one holding NaN/±Inf is a
+ * per-sample `SampleFailure` (recorded by the runner, so reports show coverage; e.g. DMDNet's landmark-detection
+ * failures), never a crash of the run and never a silently converted number.
  *
  * Safety (every placeholder alike): each value is a path refbench created (a per-sample mkdtemp folder inside
  * this process's own work folder) or the safe stem, so no value can contain a shell metacharacter, start with
@@ -20,30 +22,14 @@
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { z } from 'zod';
 import { SampleFailure, type Restorer } from '../../eval/restorers/restorer.ts';
-import { encodePng, readRgb } from '../image/io.ts';
+import { parseOptions } from '../../eval/spec/run-spec.ts';
+import { BitDepthError, encodePng, readRgb } from '../image/io.ts';
+import { CommandOptionsSchema } from './options.ts';
 import { sampleFileStem } from '../results/store.ts';
 import { createWorkDir, reapStaleWorkDirs, runTiedProgram } from './command-process.ts';
 
-export const CommandOptionsSchema = z
-  .object({
-    /** Program to run (a path or a name on PATH). */
-    program: z.string().min(1),
-    /** Arguments with placeholders ({in} {out} {refs} {refDir} {inDir} {outDir} {id}). */
-    args: z.array(z.string()).default(['{in}', '{out}', '{refs}']),
-    /** Working directory for the program. */
-    cwd: z.string().optional(),
-    /** Per-sample timeout in seconds. */
-    timeoutS: z.number().positive().default(600),
-    /** At most this many references are written (CSV order). */
-    maxRefs: z.number().int().min(0).default(5),
-    /** Extra environment variables. */
-    env: z.record(z.string(), z.string()).default({}),
-    /** A version label for run.json (e.g. the external repo's commit). */
-    version: z.string().default('1'),
-  })
-  .strict();
+export { CommandOptionsSchema };
 
 /** Characters a placeholder value may hold: nothing a shell, or an option parser at the start, would interpret. */
 const SAFE_VALUE = /^[A-Za-z0-9_.,/:+=@][A-Za-z0-9_.,/:+=@-]*$/;
@@ -100,9 +86,7 @@ export function shellTemplateWarning(program: string, args: readonly string[]): 
 
 /** Creates the restorer. */
 export async function createCommandRestorer(options: Readonly<Record<string, unknown>>): Promise<Restorer> {
-  const parsed = CommandOptionsSchema.safeParse(options);
-  if (!parsed.success) throw new Error(`command options: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
-  const o = parsed.data;
+  const o = parseOptions(CommandOptionsSchema, options, { path: ['restorer', 'options'] });
   const warning = shellTemplateWarning(o.program, o.args);
   // Folders abandoned by a refbench killed with SIGKILL are removed before we add our own.
   await reapStaleWorkDirs();
@@ -112,7 +96,7 @@ export async function createCommandRestorer(options: Readonly<Record<string, unk
     throw new Error(`the temp folder ${JSON.stringify(work)} holds characters a shell could interpret (check TMPDIR); set TMPDIR to a plain path`);
   }
   return {
-    info: { id: 'command', version: o.version, weights: { kind: 'none' }, settings: { program: o.program, args: o.args, maxRefs: o.maxRefs, timeoutS: o.timeoutS } },
+    info: { id: 'command', version: o.version, weights: { kind: 'none' }, settings: { program: o.program, args: o.args, maxRefs: o.maxRefs, timeoutS: o.timeoutS, outputConversion: o.outputConversion } },
     warnings: warning ? [warning] : [],
     async restore(input, opts) {
       opts?.signal?.throwIfAborted();
@@ -147,8 +131,12 @@ export async function createCommandRestorer(options: Readonly<Record<string, unk
         }
         let image;
         try {
-          image = await readRgb(outPath);
+          image = await readRgb(outPath, { bitDepth: o.outputConversion });
         } catch (err) {
+          if (err instanceof BitDepthError) {
+            const hint = o.outputConversion === 'require-8bit' && !/non-finite/.test(err.message) ? "; write 8-bit RGB, or set restorer option outputConversion: 'rescale-16bit-and-float'" : '';
+            throw new SampleFailure(`${o.program} wrote an unusable output for ${input.sampleId}: ${err.message}${hint}`, input.sampleId);
+          }
           throw new SampleFailure(`${o.program} wrote no readable output for ${input.sampleId} (${err instanceof Error ? err.message : String(err)})`, input.sampleId);
         }
         return { image, timings: { run: runMs, total: performance.now() - t0 }, info: { refsUsed: refs.length } };

@@ -2,11 +2,9 @@
  * @file `lq`: the pass-through restorer. Returns the LQ input unchanged; it needs no weights and is the floor of
  * every table (and the fastest restorer for pipeline and crash tests).
  */
-import { z } from 'zod';
 import { parseOptions } from '../../eval/spec/run-spec.ts';
 import type { Restorer } from '../../eval/restorers/restorer.ts';
-
-const LqOptions = z.object({}).strict();
+import { LqOptionsSchema } from './options.ts';
 
 /**
  * @param options must be empty (`restorer.options` in the spec).
@@ -15,7 +13,7 @@ const LqOptions = z.object({}).strict();
  * (await r.restore({ sampleId: 'a', lq, refs: [] })).image === lq; // true
  */
 export async function createLqRestorer(options: Readonly<Record<string, unknown>>): Promise<Restorer> {
-  parseOptions(LqOptions, options, { path: ['restorer', 'options'] });
+  parseOptions(LqOptionsSchema, options, { path: ['restorer', 'options'] });
   return {
     info: { id: 'lq', version: '1', weights: { kind: 'none' }, settings: {} },
     async restore(input, opts) {

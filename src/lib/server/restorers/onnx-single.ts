@@ -8,48 +8,19 @@
  *   const r = await createOnnxSingle({ model: 'models/codeformer.onnx', inputSize: 512, range: 'minus-one-one',
  *     extraInputs: { w: { value: 0.5, dtype: 'float64' } } });
  */
-import { z } from 'zod';
+import { parseOptions } from '../../eval/spec/run-spec.ts';
 import type { Restorer } from '../../eval/restorers/restorer.ts';
 import type { RgbImage } from '../../eval/types.ts';
 import { resizeRgbPil } from '../../eval/image/pil-resize.ts';
 import { createSession, runSession, Tensor, type Feeds } from '../ort/session.ts';
 import { sha256File } from './ref-ldm/bundle.ts';
+import { OnnxSingleOptionsSchema } from './options.ts';
 
-const RangeSchema = z.enum(['minus-one-one', 'zero-one']);
-const ScalarSchema = z.union([
-  z.number(),
-  z.object({ value: z.number(), dtype: z.enum(['float32', 'float64', 'int64', 'bool']).default('float32'), shape: z.array(z.number().int()).default([]) }).strict(),
-]);
-
-export const OnnxSingleOptionsSchema = z
-  .object({
-    /** Path of the .onnx file. */
-    model: z.string(),
-    /** Square model input size in px (images are PIL-bicubic resized to it when they differ). */
-    inputSize: z.number().int().positive().default(512),
-    /** Input value range. */
-    range: RangeSchema.default('minus-one-one'),
-    /** Output value range (defaults to `range`). */
-    outputRange: RangeSchema.optional(),
-    channels: z.enum(['rgb', 'bgr']).default('rgb'),
-    /** Image input name (default: the graph's first input). */
-    inputName: z.string().optional(),
-    /** Image output name (default: the graph's first output). */
-    outputName: z.string().optional(),
-    /** Extra scalar inputs: name → number (float32 scalar) or {value, dtype, shape}. */
-    extraInputs: z.record(z.string(), ScalarSchema).default({}),
-    /** Output quantisation: basicsr `tensor2img` rounds. */
-    quantise: z.enum(['round', 'trunc']).default('round'),
-    device: z.enum(['cpu', 'cuda']).default('cpu'),
-    threads: z.number().int().min(0).optional(),
-  })
-  .strict();
+export { OnnxSingleOptionsSchema };
 
 /** Creates the restorer; the session is loaded once here. */
 export async function createOnnxSingle(options: Readonly<Record<string, unknown>>): Promise<Restorer> {
-  const parsed = OnnxSingleOptionsSchema.safeParse(options);
-  if (!parsed.success) throw new Error(`onnx-single options: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
-  const o = parsed.data;
+  const o = parseOptions(OnnxSingleOptionsSchema, options, { path: ['restorer', 'options'] });
   const t0 = performance.now();
   const session = await createSession(o.model, { device: o.device, threads: o.threads });
   const loadMs = performance.now() - t0;
@@ -97,6 +68,9 @@ export async function createOnnxSingle(options: Readonly<Record<string, unknown>
       if (y.dims.length !== 4 || oc !== 3) throw new Error(`${input.sampleId}: ${o.model} output '${outputName}' has dims [${y.dims.join(',')}], expected [1,3,H,W]`);
       const yd = y.data as Float32Array;
       const op = oh * ow;
+      let bad = 0;
+      for (let i = 0; i < 3 * op; i++) if (!Number.isFinite(yd[i])) bad++;
+      if (bad) throw new Error(`${input.sampleId}: ${o.model} output '${outputName}' holds ${bad} non-finite value(s) (NaN/±Inf)`);
       const data = new Uint8Array(3 * op);
       for (let i = 0; i < op; i++) {
         for (let c = 0; c < 3; c++) {

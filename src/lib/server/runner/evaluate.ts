@@ -10,23 +10,23 @@
  * Public API (used by the CLI and `refbench demo`): `runSpec`, `evalRun`, and `report` (in ./report.ts).
  */
 import { readFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { sampleIdProblem } from '../../eval/datasets/sample-id.ts';
 import { DatasetError, type Dataset, type DatasetProblem, type SampleRef } from '../../eval/datasets/types.ts';
 import type { Metric, MetricItem } from '../../eval/metrics/metric.ts';
-import { UnknownIdError } from '../../eval/registry.ts';
 import { RESULTS_SCHEMA_VERSION, TIME_METRIC, type MetricInfo, type RunJson, type SampleLine, type Summary } from '../../eval/results/schema.ts';
 import type { Restorer } from '../../eval/restorers/restorer.ts';
 import { canonicalJson, identityOfSpec, parseRunSpec, applyOverrides, type ResolvedRunSpec, type SpecOverrides } from '../../eval/spec/run-spec.ts';
-import { assertSize, type RgbImage } from '../../eval/types.ts';
+import type { RgbImage } from '../../eval/types.ts';
 import { DATASETS } from '../datasets/index.ts';
 import { materialiseDataset } from '../datasets/materialise.ts';
+import { HQ_SIZE, loadImage, type ImageRole } from '../datasets/load.ts';
 import { encodePng, readRgb } from '../image/io.ts';
 import { METRICS } from '../metrics/index.ts';
 import { RESTORERS } from '../restorers/index.ts';
 import { resolveRunDir, RunStore, runsRoot, sha256Hex } from '../results/store.ts';
 import { createProgress } from './progress.ts';
+import { validateSpec } from './validate-spec.ts';
 import { codeVersion, hostInfo, packageVersions } from './provenance.ts';
 import { loadSpecFile } from './spec-file.ts';
 import { buildSummary } from './summary.ts';
@@ -65,15 +65,11 @@ export interface RunResult {
   readonly failed: number;
 }
 
-/** An image loader for LQ/GT/refs: the datasets helper's `loadHq` (PIL-bicubic to 512 when needed) if present. */
-type ImageLoader = (path: string) => Promise<RgbImage>;
-
-async function findHqLoader(): Promise<ImageLoader | null> {
-  const url = new URL('../datasets/load.ts', import.meta.url);
-  if (!existsSync(url)) return null;
-  const mod = (await import(url.href)) as { loadHq?: (p: string) => Promise<RgbImage> };
-  return typeof mod.loadHq === 'function' ? mod.loadHq : null;
-}
+/**
+ * The image loader for LQ/GT/refs: datasets/load.ts `loadImage`, the same size rule as `data inspect` (LQ 512²;
+ * GT and refs 512², or 1024² resized with PIL bicubic; anything else a per-sample error).
+ */
+type ImageLoader = (path: string, role: ImageRole) => Promise<RgbImage>;
 
 function prefixError(err: unknown, prefix: string): Error {
   const msg = err instanceof Error ? err.message : String(err);
@@ -88,22 +84,12 @@ export function resolveSpec(spec: string | unknown, overrides: SpecOverrides = {
   return { spec: parseRunSpec(applyOverrides(spec, overrides), 'spec'), file: null };
 }
 
-/** Looks up every id in the registries; unknown ids throw the registry's did-you-mean error naming the field. */
+/**
+ * Looks up every id in the registries and checks every options object against its component's strict schema
+ * (validate-spec.ts); throws one SpecError listing every problem with its field path and a "did you mean".
+ */
 export function validateIds(spec: ResolvedRunSpec, file: string, opts: { skipDataset?: boolean } = {}): void {
-  const check = (field: string, fn: () => unknown) => {
-    try {
-      fn();
-    } catch (err) {
-      if (err instanceof UnknownIdError) throw prefixError(err, `${file}: ${field}: `);
-      throw err;
-    }
-  };
-  if (!opts.skipDataset) check('dataset.adapter', () => DATASETS.get(spec.dataset.adapter));
-  check('restorer.id', () => RESTORERS.get(spec.restorer.id));
-  spec.metrics.forEach((m, i) => {
-    if (m.id === TIME_METRIC.id) return;
-    check(`metrics[${i}].id`, () => METRICS.get(m.id));
-  });
+  validateSpec(spec, file, opts);
 }
 
 /** Creates the metric instances (throws on a missing model file etc. — a whole-run error). */
@@ -116,7 +102,10 @@ export async function createMetrics(
     if (r.id === TIME_METRIC.id) continue;
     let metric: Metric<any>;
     try {
-      metric = await METRICS.get(r.id)({ device: ctx.device, ...(ctx.threads ? { threads: ctx.threads } : {}), ...r.options });
+      // The spec's device/threads reach only the metrics that declare them (a network); others have no such option.
+      const accepts = new Set(METRICS.optionKeys(r.id));
+      const context = { ...(accepts.has('device') ? { device: ctx.device } : {}), ...(ctx.threads && accepts.has('threads') ? { threads: ctx.threads } : {}) };
+      metric = await METRICS.get(r.id)({ ...context, ...r.options });
     } catch (err) {
       throw prefixError(err, `${ctx.file}: metrics[${i}] '${r.id}': `);
     }
@@ -323,8 +312,7 @@ export async function runSpec(specArg: string | unknown, opts: RunOptions = {}):
       else log(`run ${runId}: ${samples.length} samples → ${runDir}`);
 
       // 5. The loop.
-      const loader = await findHqLoader();
-      const load: ImageLoader = loader ?? (async (p) => readRgb(p));
+      const load: ImageLoader = loadImage;
       const perSampleMetrics = [...metrics.values()].filter((m) => m.info.kind !== 'distribution');
       const progress = createProgress(todo.length, already, { quiet: opts.quiet, mode: opts.progress, label: spec.name });
       let seq = state.maxSeq + 1;
@@ -337,7 +325,7 @@ export async function runSpec(specArg: string | unknown, opts: RunOptions = {}):
             aborted = true;
             break;
           }
-          const line = await processSample(s, inputHash, { restorer, perSampleMetrics, load, store, spec, signal: opts.signal, hasLoader: !!loader });
+          const line = await processSample(s, inputHash, { restorer, perSampleMetrics, load, store, spec, signal: opts.signal });
           if (line === 'aborted') {
             aborted = true;
             break;
@@ -383,7 +371,6 @@ interface SampleCtx {
   readonly store: RunStore;
   readonly spec: ResolvedRunSpec;
   readonly signal?: AbortSignal;
-  readonly hasLoader: boolean;
 }
 
 /** One sample end to end; returns its line (without seq), or 'aborted' if the signal fired during restore. */
@@ -402,22 +389,17 @@ async function processSample(s: SampleRef, inputHash: string, c: SampleCtx): Pro
     ...extra,
   });
 
-  // Decode inputs. Without the datasets loader, GT must already be 512×512 too.
+  // Decode inputs with the shared size rule (datasets/load.ts): a corrupt file or a size the rule does not accept
+  // fails this sample, naming the file; GT and refs of 1024² are resized with PIL bicubic as the reference loaders do.
   let lq: RgbImage;
   let refs: RgbImage[];
   let gt: RgbImage | undefined;
   const td = performance.now();
   try {
-    // NOTE: the LQ must already be 512×512 (the released test LQ are); GT and refs go through the datasets
-    // helper's loadHq (PIL bicubic to 512 when not 512, as the reference loaders do).
-    lq = await readRgb(s.lq);
-    assertSize(lq, s.lq);
+    lq = await c.load(s.lq, 'lq');
     refs = [];
-    for (const r of s.refs) refs.push(await c.load(r));
-    if (s.gt) {
-      gt = await c.load(s.gt);
-      if (!c.hasLoader) assertSize(gt, s.gt);
-    }
+    for (const r of s.refs) refs.push(await c.load(r, 'ref'));
+    if (s.gt) gt = await c.load(s.gt, 'gt');
   } catch (err) {
     return fail(`input: ${(err as Error).message}`);
   }
@@ -433,8 +415,10 @@ async function processSample(s: SampleRef, inputHash: string, c: SampleCtx): Pro
   }
   timings.restore = out.timings.total;
   const img = out.image;
-  if (img.width !== lq.width || img.height !== lq.height || img.data.length !== img.width * img.height * 3) {
-    return fail(`restorer ${c.restorer.info.id}: output is ${img.width}×${img.height}, expected ${lq.width}×${lq.height} RGB`);
+  // The restorer contract: a 512×512 8-bit RGB image (HQ_SIZE), whatever the restorer (a program's file is
+  // decoded and checked for bit depth and finiteness by the restorer itself).
+  if (img.width !== HQ_SIZE || img.height !== HQ_SIZE || !(img.data instanceof Uint8Array) || img.data.length !== img.width * img.height * 3) {
+    return fail(`restorer ${c.restorer.info.id}: output for ${s.lq} is ${img.width}×${img.height}, expected ${HQ_SIZE}×${HQ_SIZE} 8-bit RGB`);
   }
 
   // Save the PNG atomically BEFORE the line is appended.
@@ -514,8 +498,8 @@ async function evalInto(
       if (!line.output) throw new Error(`${store.samplesPath}: sample '${line.sampleId}' has no saved output (outputs.saveImages was false); cannot evaluate ${id}`);
       const pred = await readRgb(store.outputPath(line.output));
       const paths = ctx.paths.get(line.sampleId);
-      const gt = paths?.gt ? await ctx.loader(paths.gt) : undefined;
-      const refs = m.info.kind === 'reference-set' && paths ? await Promise.all(paths.refs.map(ctx.loader)) : undefined;
+      const gt = paths?.gt ? await ctx.loader(paths.gt, 'gt') : undefined;
+      const refs = m.info.kind === 'reference-set' && paths ? await Promise.all(paths.refs.map((r) => ctx.loader(r, 'ref'))) : undefined;
       const item: MetricItem = { sampleId: line.sampleId, pred, ...(gt ? { gt } : {}), ...(refs ? { refs } : {}) };
       if (isDist) {
         state = await m.metric.update(state, [item]);
@@ -573,7 +557,7 @@ export async function evalRun(
   try {
     const dataset = opts.dataset ?? (await DATASETS.get(spec.dataset.adapter)(spec.dataset.options));
     const paths = new Map((await dataset.samples()).map((s) => [s.id, { gt: s.gt, refs: s.refs }]));
-    const loader = (await findHqLoader()) ?? (async (p: string) => readRgb(p));
+    const loader: ImageLoader = loadImage;
     store.lock();
     try {
       // Record the new metrics' descriptions in run.json (needed for direction/decimals in reports).

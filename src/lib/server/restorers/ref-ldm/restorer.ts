@@ -12,7 +12,9 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { z } from 'zod';
+import type { z } from 'zod';
+import { parseOptions } from '../../../eval/spec/run-spec.ts';
+import { RefLdmOptionsSchema } from '../options.ts';
 import type { Restorer, RestorerInfo, RestoreInput, RestoreOptions, RestoreOutput } from '../../../eval/restorers/restorer.ts';
 import { gaussianNoise, NOISE_GENERATOR_ID } from '../../../eval/refldm/noise.ts';
 import { bundleFiles, loadBundleJson, sha256File } from './bundle.ts';
@@ -24,45 +26,13 @@ export const REPO_ROOT = resolve(fileURLToPath(new URL('../../../../../', import
 /** The committed tiny random-init bundle, the default for `config: 'tiny'`. */
 export const TINY_BUNDLE_DIR = join(REPO_ROOT, 'test/fixtures/refldm-tiny');
 
-/** `ref-ldm` options; keys map 1:1 to run-spec `restorer.options`. */
-export const RefLdmOptionsSchema = z
-  .object({
-    /** Bundle directory (bundle.json + *.onnx). Required unless `config` is 'tiny'. */
-    bundle: z.string().optional(),
-    config: z.enum(['tiny', 'paper']).optional(),
-    /** Requested DDIM steps (the schedule may give one more, e.g. 30 → 31). Paper: 100. */
-    steps: z.number().int().min(1).max(1000).default(100),
-    /** Paper: 'uniform' (1, 11, …, 991); the demo uses 'uniform_trailing'. */
-    schedule: z.enum(['uniform', 'uniform_trailing']).default('uniform'),
-    /** Classifier-free guidance scale; 1 runs the conditional pass only. Paper: 1.5. */
-    cfg: z.number().min(0).default(1.5),
-    /**
-     * At most this many references: the first k in CSV order, never duplicated. Paper: 5. 0 = ignore the
-     * dataset's references and use the model's learned "no reference" input (`zeroRefs` zero latents, §8).
-     */
-    maxRefs: z.number().int().min(0).default(5),
-    /** Zero latents standing for "no references" (§8); default bundle.zeroRefDefault (5). */
-    zeroRefs: z.number().int().min(1).optional(),
-    design: z.enum(['cachekv', 'spatial', 'cross', 'channel']).default('cachekv'),
-    /** x_T: a .f32 file (1×8×64×64, little-endian) or a seed for the documented PRNG (not torch's). */
-    xT: z.union([z.string(), z.number().int()]).optional(),
-    device: z.enum(['cpu', 'cuda']).default('cpu'),
-    threads: z.number().int().min(0).optional(),
-    quantise: z.enum(['trunc', 'round']).default('trunc'),
-    /** Check every ONNX file's sha256 against bundle.json before loading (default true). */
-    verifyHashes: z.boolean().default(true),
-  })
-  .strict();
+export { RefLdmOptionsSchema };
 
 export type RefLdmOptions = z.input<typeof RefLdmOptionsSchema>;
 
 /** Parses options, naming every bad field. */
 export function parseRefLdmOptions(options: Readonly<Record<string, unknown>>): z.output<typeof RefLdmOptionsSchema> {
-  const r = RefLdmOptionsSchema.safeParse(options);
-  if (!r.success) {
-    throw new Error(`ref-ldm options: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
-  }
-  return r.data;
+  return parseOptions(RefLdmOptionsSchema, options, { path: ['restorer', 'options'] });
 }
 
 /** Reads a raw little-endian float32 file and checks its length. */
