@@ -26,6 +26,25 @@ export interface FloatTensor {
   readonly shape: readonly number[];
 }
 
+/**
+ * A file of weights, parameters or reference statistics that a restorer or metric read, as checked before it was
+ * read (server/models/weights.ts `weightFile`: actual sha256 from the hash cache, pin checked). Components expose
+ * them (`Restorer.weightFiles`, `Metric.weightFiles`) and the runner records them in run.json.
+ */
+export interface WeightFileRecord {
+  /** A short name for run.json (e.g. `unet.onnx`, `trunk`, `reference statistics`). */
+  readonly name: string;
+  /** Absolute, symlink-resolved path. */
+  readonly path: string;
+  /** The file's actual sha256 (never a value copied from a manifest or bundle.json). */
+  readonly sha256: string;
+  readonly sizeBytes: number;
+  /** The manifest model id when the file belongs to a models root. */
+  readonly model?: string;
+  /** Whether the hash was checked against a pin (published, recorded at first fetch, or at conversion). */
+  readonly pinned: boolean;
+}
+
 /** Allocate a black RGB image. */
 export function blankRgb(width: number, height: number): RgbImage {
   return { width, height, data: new Uint8Array(width * height * 3) };

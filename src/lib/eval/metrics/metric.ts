@@ -3,7 +3,7 @@
  * compute state machine. The maths lives in `metrics/functional/*`; a metric implementation only wires
  * preprocessing, an optional network session and that maths.
  */
-import type { RgbImage } from '../types.ts';
+import type { RgbImage, WeightFileRecord } from '../types.ts';
 
 /**
  * - `paired`: one value per (prediction, ground truth) pair (PSNR, SSIM, LPIPS, IDS).
@@ -65,6 +65,8 @@ export interface Metric<S = unknown> {
   compute(state: S): MetricValue;
   /** Releases native resources (ORT sessions). */
   dispose?(): Promise<void>;
+  /** Every weight/parameter/statistics file the metric read, checked before reading (`weightFile`); run.json records them. */
+  readonly weightFiles?: readonly WeightFileRecord[];
 }
 
 /** State of every per-sample metric: the values so far, in insertion order. */
@@ -79,7 +81,7 @@ export interface PerSampleState {
 export function perSampleMetric(
   spec: MetricSpec,
   score: (items: readonly MetricItem[]) => Promise<number[]> | number[],
-  opts: { needsGt?: boolean; dispose?: () => Promise<void> } = {},
+  opts: { needsGt?: boolean; dispose?: () => Promise<void>; weightFiles?: readonly WeightFileRecord[] } = {},
 ): Metric<PerSampleState> {
   const needsGt = opts.needsGt ?? spec.kind === 'paired';
   return {
@@ -112,5 +114,6 @@ export function perSampleMetric(
       return { value: n ? sum / n : Number.NaN, n, perSample: Object.fromEntries(state.values) };
     },
     dispose: opts.dispose,
+    ...(opts.weightFiles ? { weightFiles: opts.weightFiles } : {}),
   };
 }

@@ -2,7 +2,7 @@
  * @file The restorer seam (lm-eval `LM` ABC, transformers.js pipeline composition): one LQ image plus 0..N
  * references in, the restored image and its timings out. Runtime-neutral types only.
  */
-import type { RgbImage } from '../types.ts';
+import type { RgbImage, WeightFileRecord } from '../types.ts';
 
 /** How a restorer's weights were obtained; anything but `checkpoint`/`none` is labelled untrained everywhere. */
 export type RestorerWeights =
@@ -49,6 +49,11 @@ export interface Restorer {
   readonly info: RestorerInfo;
   /** Things the user should know about the options (e.g. a shell template); the runner prints each before any work. */
   readonly warnings?: readonly string[];
+  /**
+   * Every weight file the restorer loaded, checked before loading (`weightFile`); their actual hashes replace
+   * `info.weights.files` in run.json.
+   */
+  readonly weightFiles?: readonly WeightFileRecord[];
   restore(input: RestoreInput, opts?: RestoreOptions): Promise<RestoreOutput>;
   dispose(): Promise<void>;
 }

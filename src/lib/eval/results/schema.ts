@@ -13,7 +13,19 @@ export const RESULTS_SCHEMA_VERSION = '1.0';
 export const SUPPORTED_SCHEMA_MAJORS: readonly number[] = [1];
 
 const Num = z.number();
-const FileHash = z.object({ name: z.string(), sha256: z.string() });
+/**
+ * A weight file a run used. `sha256` is the file's actual hash (computed by the runner, never copied from a
+ * manifest); `path`, `sizeBytes`, `model` (manifest id) and `pinned` (checked against a pin) are present in runs
+ * made since they were added.
+ */
+const FileHash = z.object({
+  name: z.string(),
+  sha256: z.string(),
+  path: z.string().optional(),
+  sizeBytes: z.number().optional(),
+  model: z.string().optional(),
+  pinned: z.boolean().optional(),
+});
 
 export const RestorerWeightsSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('none') }),
@@ -30,6 +42,8 @@ export const MetricInfoSchema = z.object({
   weights: z.enum(['none', 'real', 'test-random-init']),
   description: z.string().optional(),
   options: z.record(z.string(), z.unknown()).default({}),
+  /** Every weight/statistics file the metric read, with its actual sha256. */
+  files: z.array(FileHash).optional(),
 });
 export type MetricInfo = z.infer<typeof MetricInfoSchema>;
 

@@ -24,7 +24,8 @@ import {
 } from '../../eval/metrics/functional/frechet-distance.ts';
 import { kernelDistance, type FeatureMatrix } from '../../eval/metrics/functional/kernel-distance.ts';
 import { resizePlanePil } from '../../eval/image/pil-resize.ts';
-import type { RgbImage } from '../../eval/types.ts';
+import type { RgbImage, WeightFileRecord } from '../../eval/types.ts';
+import { weightFile } from '../models/weights.ts';
 import { createSession, f32, runSession, type Session } from '../ort/session.ts';
 import { requireModelFile } from '../models/paths.ts';
 import { encodeNpz, readNpz } from './npz.ts';
@@ -119,6 +120,8 @@ export function preprocessLegacyPytorch(img: RgbImage, out = new Float32Array(3 
 export interface FidExtractor {
   readonly mode: FidMode;
   readonly modelPath: string;
+  /** The ONNX file, checked against its pin before it was loaded. */
+  readonly file: WeightFileRecord;
   /** pool3 features of the images, row-major `n × dim`. */
   extract(images: readonly RgbImage[], ids?: readonly string[]): Promise<{ dim: number; data: Float32Array }>;
   dispose(): Promise<void>;
@@ -131,6 +134,7 @@ export interface FidExtractor {
 export async function createFidExtractor(opts: FidOptions, consumer: string): Promise<FidExtractor> {
   const mode = opts.mode ?? 'clean';
   const modelPath = opts.modelPath ?? requireModelFile(opts.modelsDir, FID_MODEL_ID, FID_MODEL_FILE, consumer);
+  const file = await weightFile(modelPath, 'inception');
   const session: Session = await createSession(modelPath, { device: opts.device, threads: opts.threads, graphOptimization: 'all' });
   const batchSize = Math.max(1, opts.batchSize ?? 8);
   const pre = mode === 'clean' ? preprocessClean : preprocessLegacyPytorch;
@@ -138,6 +142,7 @@ export async function createFidExtractor(opts: FidOptions, consumer: string): Pr
   return {
     mode,
     modelPath,
+    file,
     async extract(images, ids) {
       const chunks: Float32Array[] = [];
       let dim = 0;
@@ -240,8 +245,11 @@ export async function createFid(opts: FidOptions = {}): Promise<Metric<FidState>
   const mode = opts.mode ?? 'clean';
   const id = mode === 'clean' ? 'fid-clean' : 'fid-legacy-pytorch';
   let reference: GaussianStats | undefined;
-  if (typeof opts.reference === 'string') reference = await readGaussianStats(opts.reference);
-  else reference = opts.reference;
+  let referenceFile: WeightFileRecord | undefined;
+  if (typeof opts.reference === 'string') {
+    referenceFile = await weightFile(opts.reference, 'reference statistics');
+    reference = await readGaussianStats(opts.reference);
+  } else reference = opts.reference;
   const extractor = await createFidExtractor({ ...opts, mode }, id);
   const weights: WeightsKind = opts.weights ?? (opts.modelPath ? 'test-random-init' : 'real');
   const spec: MetricSpec = {
@@ -288,6 +296,7 @@ export async function createFid(opts: FidOptions = {}): Promise<Metric<FidState>
       return { value: frechetDistance(s, reference), n };
     },
     dispose: () => extractor.dispose(),
+    weightFiles: [extractor.file, ...(referenceFile ? [referenceFile] : [])],
   };
 }
 
@@ -296,7 +305,9 @@ export async function createKid(opts: FidOptions = {}): Promise<Metric<KidState>
   const mode = opts.mode ?? 'clean';
   const id = 'kid-clean';
   let ref: FeatureMatrix | undefined;
+  let referenceFile: WeightFileRecord | undefined;
   if (typeof opts.referenceFeatures === 'string') {
+    referenceFile = await weightFile(opts.referenceFeatures, 'reference features');
     const arrays = await readNpz(opts.referenceFeatures);
     const f = arrays.get('feats');
     if (!f || f.shape.length !== 2) throw new Error(`${opts.referenceFeatures}: expected an array 'feats' of shape (n, d), found: ${[...arrays.keys()].join(', ')}`);
@@ -338,5 +349,6 @@ export async function createKid(opts: FidOptions = {}): Promise<Metric<KidState>
       return { value: r.value, n: state.n, extra: { std: r.std, subsetSize: r.subsetSize, numSubsets: r.numSubsets, seed } };
     },
     dispose: () => extractor.dispose(),
+    weightFiles: [extractor.file, ...(referenceFile ? [referenceFile] : [])],
   };
 }

@@ -131,6 +131,6 @@ export async function createFlpips(options: MetricFactoryOptions = {}): Promise<
       }
       return lpipsPairs(model, preds, gts, items.map((it) => it.sampleId), opts.batchPairs);
     },
-    { dispose: () => model.session.release() },
+    { dispose: () => model.session.release(), weightFiles: model.files },
   );
 }

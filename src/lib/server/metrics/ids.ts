@@ -11,7 +11,8 @@ import type { Metric, MetricItem, MetricSpec, PerSampleState, WeightsKind } from
 import { perSampleMetric } from '../../eval/metrics/metric.ts';
 import { identityInput } from '../../eval/metrics/functional/area-resize.ts';
 import { cosineSimilarity } from '../../eval/metrics/functional/cosine.ts';
-import type { RgbImage } from '../../eval/types.ts';
+import type { RgbImage, WeightFileRecord } from '../../eval/types.ts';
+import { weightFile } from '../models/weights.ts';
 import { createSession, f32, runSession, type Session } from '../ort/session.ts';
 import { requireModelFile } from '../models/paths.ts';
 import type { MetricFactoryOptions } from './index.ts';
@@ -38,13 +39,19 @@ export interface IdsOptions extends MetricFactoryOptions {
 export interface ArcfaceModel {
   readonly session: Session;
   readonly onnxPath: string;
+  /** The ONNX file, checked against its pin before it was loaded. */
+  readonly files: readonly WeightFileRecord[];
 }
 
-/** Loads the ArcFace session. @throws ModelMissingError with the fetch + convert command. */
+/**
+ * Loads the ArcFace session (the file is hashed and pin-checked first).
+ * @throws ModelMissingError with the fetch + convert command; WeightHashError for a pinned file that changed.
+ */
 export async function loadArcface(opts: IdsOptions, consumer: string): Promise<ArcfaceModel> {
   const onnxPath = opts.onnx ?? requireModelFile(opts.modelsDir, ARCFACE_MODEL_ID, ARCFACE_ONNX_FILE, consumer);
+  const files = [await weightFile(onnxPath, 'arcface')];
   const session = await createSession(onnxPath, { device: opts.device, threads: opts.threads, graphOptimization: 'all' });
-  return { session, onnxPath };
+  return { session, onnxPath, files };
 }
 
 /**
@@ -106,7 +113,7 @@ export async function createIds(options: MetricFactoryOptions = {}): Promise<Met
       const emb = await embedImages(model, imgs, names, opts.batchSize);
       return items.map((_, i) => cosineSimilarity(emb[2 * i], emb[2 * i + 1]));
     },
-    { dispose: () => model.session.release() },
+    { dispose: () => model.session.release(), weightFiles: model.files },
   );
 }
 
@@ -142,6 +149,6 @@ export async function createIdsRefs(options: MetricFactoryOptions = {}): Promise
       }
       return vals;
     },
-    { needsGt: false, dispose: () => model.session.release() },
+    { needsGt: false, dispose: () => model.session.release(), weightFiles: model.files },
   );
 }

@@ -7,12 +7,14 @@
  * Model files: `models/weights/lpips-<net>/lpips-<net>.onnx` + `.lin.json` (from `refbench models convert`), or
  * explicit `onnx` / `lin` options (tests use narrow random-init fixtures that way).
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Metric, MetricItem, MetricSpec, PerSampleState, WeightsKind } from '../../eval/metrics/metric.ts';
 import { perSampleMetric } from '../../eval/metrics/metric.ts';
 import { lpipsFromLevels, lpipsInput, parseLpipsLin, type LpipsLevel, type LpipsLin } from '../../eval/metrics/functional/lpips.ts';
 import { to512Pil } from '../../eval/image/pil-resize.ts';
-import type { RgbImage } from '../../eval/types.ts';
+import type { RgbImage, WeightFileRecord } from '../../eval/types.ts';
+import { weightFile } from '../models/weights.ts';
 import { createSession, f32, runSession, type Session } from '../ort/session.ts';
 import { requireModelFile } from '../models/paths.ts';
 import type { MetricFactoryOptions } from './index.ts';
@@ -42,13 +44,20 @@ export interface LpipsModel {
   readonly session: Session;
   readonly lin: LpipsLin;
   readonly onnxPath: string;
+  /** The trunk and linear-weights files, checked against their pins before they were read. */
+  readonly files: readonly WeightFileRecord[];
 }
 
-/** Loads the trunk session and linear weights. @throws ModelMissingError with the fetch command. */
+/**
+ * Loads the trunk session and linear weights (both hashed and pin-checked first).
+ * @throws ModelMissingError with the fetch command; WeightHashError for a pinned file whose hash changed.
+ */
 export async function loadLpipsModel(net: LpipsNet, opts: LpipsOptions, consumer: string): Promise<LpipsModel> {
   const id = `lpips-${net}`;
   const onnxPath = opts.onnx ?? requireModelFile(opts.modelsDir, id, `${id}.onnx`, consumer);
   const linPath = opts.lin ?? onnxPath.replace(/\.onnx$/, '') + '.lin.json';
+  if (!existsSync(linPath)) throw new Error(`${consumer}: linear-weights file ${linPath} not found (written by refbench models convert ${id})`);
+  const files = [await weightFile(onnxPath, 'trunk'), await weightFile(linPath, 'linear weights')];
   let linText: string;
   try {
     linText = await readFile(linPath, 'utf8');
@@ -64,7 +73,7 @@ export async function loadLpipsModel(net: LpipsNet, opts: LpipsOptions, consumer
   const lin = parseLpipsLin(json, linPath);
   if (lin.net !== net) throw new Error(`${linPath}: field 'net' is '${lin.net}', expected '${net}'`);
   const session = await createSession(onnxPath, { device: opts.device, threads: opts.threads, graphOptimization: 'all' });
-  return { session, lin, onnxPath };
+  return { session, lin, onnxPath, files };
 }
 
 /**
@@ -163,7 +172,7 @@ export async function createLpips(net: LpipsNet, options: MetricFactoryOptions =
       const gts = items.map((it) => prepare512(it.gt!, opts.resize!, `${id}: sample '${it.sampleId}' ground truth`));
       return lpipsPairs(model, preds, gts, items.map((it) => it.sampleId), opts.batchPairs);
     },
-    { dispose: () => model.session.release() },
+    { dispose: () => model.session.release(), weightFiles: model.files },
   );
 }
 

@@ -3,7 +3,9 @@
  * shell over `eval/metrics/functional/niqe.ts` that loads the pristine model from
  * `<modelsDir>/niqe/niqe-pris-params.json` (committed; produced by python/refbench_metrics/niqe/convert_params.py).
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { weightFile } from '../models/weights.ts';
 import { join } from 'node:path';
 import { perSampleMetric, type Metric, type MetricSpec, type PerSampleState } from '../../eval/metrics/metric.ts';
 import { niqe, parseNiqeParams } from '../../eval/metrics/functional/niqe.ts';
@@ -33,6 +35,8 @@ export const NIQE_PARAMS_FILE = join('niqe', 'niqe-pris-params.json');
  */
 export async function createNiqe(options: MetricFactoryOptions = {}): Promise<Metric<PerSampleState>> {
   const path = join(options.modelsDir ?? 'models', NIQE_PARAMS_FILE);
+  if (!existsSync(path)) throw new Error(`${path}: NIQE pristine parameters not found (see python/refbench_metrics/niqe/convert_params.py)`);
+  const file = await weightFile(path, 'pristine parameters');
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -48,5 +52,6 @@ export async function createNiqe(options: MetricFactoryOptions = {}): Promise<Me
   const params = parseNiqeParams(json, path);
   return perSampleMetric(NIQE_SPEC, (items) => items.map((it) => niqe(it.pred, params, `niqe: sample '${it.sampleId}'`)), {
     needsGt: false,
+    weightFiles: [file],
   });
 }

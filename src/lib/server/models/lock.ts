@@ -1,14 +1,15 @@
 /**
  * @file `models/weights/lock.json`: hashes pinned at first fetch (files without a published sha256), recorded at
- * conversion (outputs), and the last verification of each file (keyed by size + mtime so `list` needs no
- * re-hash). Also the streaming sha256 helper and the status of files and outputs.
+ * conversion (outputs), and the last hash of each file (keyed by size + mtime so `list` needs no re-hash).
+ * Written only by `fetch` and `convert`; `verify` and `list` only read it. Also the status of files and outputs.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import type { ModelEntry, ModelFile } from './manifest.ts';
 import { modelDir, modelsRoot } from './paths.ts';
+import { sha256File } from './sha256-cache.ts';
 
 export interface LockRecord {
   sha256: string;
@@ -41,7 +42,7 @@ export async function readLock(modelsDir?: string): Promise<Lock> {
     if (j.schemaVersion !== 1 || typeof j.models !== 'object') throw new Error('unknown schemaVersion');
     return j;
   } catch (err) {
-    throw new Error(`${p}: unreadable lock file (${err instanceof Error ? err.message : String(err)}); delete it and run refbench models verify`);
+    throw new Error(`${p}: unreadable lock file (${err instanceof Error ? err.message : String(err)}); it pins model hashes: restore it, or delete it and run refbench models fetch <id> (and convert <id>) for each model`);
   }
 }
 
@@ -58,16 +59,7 @@ export function lockEntry(lock: Lock, id: string) {
   return (lock.models[id] ??= { files: {}, outputs: {} });
 }
 
-/** Streaming sha256 of a file (hex). */
-export function sha256File(path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const h = createHash('sha256');
-    createReadStream(path)
-      .on('data', (d) => h.update(d))
-      .on('error', reject)
-      .on('end', () => resolve(h.digest('hex')));
-  });
-}
+export { sha256File };
 
 /**
  * sha256 of a file, or of a directory as sha256 over its sorted "relpath sha256" lines (a converted bundle).
@@ -86,7 +78,8 @@ export async function sha256Path(path: string): Promise<string> {
   return createHash('sha256').update(lines.join('\n')).digest('hex');
 }
 
-export type FileStatus = 'missing' | 'present' | 'verified' | 'hash mismatch';
+/** `present`: there, not hashed since it changed; `unpinned`: hashed, but no pin to compare with. */
+export type FileStatus = 'missing' | 'present' | 'verified' | 'unpinned' | 'hash mismatch';
 
 /**
  * Checks a hash against what is expected of `file`: the published sha256, else the hash pinned in the lock,
@@ -143,11 +136,13 @@ export function entryStatus(entry: ModelEntry, lock: Lock, modelsDir?: string): 
 }
 
 /**
- * Re-hashes every present file and output of `entry`, updating the lock (pins a first hash for files with no
- * published one). Returns the rows with fresh statuses.
+ * Re-hashes every present file and output of `entry` and compares each with its pin. Read-only: it never writes
+ * the lock (a check must not pin anything; `fetch` pins downloads and `convert` records outputs).
+ * @returns the rows with fresh statuses: `verified` (matches its pin), `hash mismatch`, `unpinned` (present, no
+ *   hash to compare with yet), `missing`.
  */
 export async function verifyEntry(entry: ModelEntry, lock: Lock, modelsDir?: string, warn: (m: string) => void = () => {}): Promise<StatusRow[]> {
-  const le = lockEntry(lock, entry.id);
+  const le = lock.models[entry.id];
   const rows: StatusRow[] = [];
   for (const f of entry.files) {
     const p = join(modelDir(modelsDir, entry.id), f.name);
@@ -156,12 +151,13 @@ export async function verifyEntry(entry: ModelEntry, lock: Lock, modelsDir?: str
       continue;
     }
     const sha = await sha256File(p);
-    const prev = le.files[f.name];
-    const problem = hashProblem(f, sha, prev?.pinned);
+    const pinned = le?.files[f.name]?.pinned;
+    const problem = hashProblem(f, sha, pinned);
     if (!problem && f.sha256Unverified && sha !== f.sha256Unverified) warn(`${p}: sha256 ${sha} differs from the third-party value ${f.sha256Unverified} (unverified; kept)`);
-    const pinned = f.sha256 ? undefined : (prev?.pinned ?? (problem ? undefined : sha));
-    le.files[f.name] = { ...record(p, sha, !problem), ...(pinned ? { pinned } : {}) };
-    rows.push({ id: entry.id, kind: 'file', name: f.name, path: p, status: problem ? 'hash mismatch' : 'verified', detail: problem ?? sha });
+    const hasPin = !!(f.sha256 || pinned);
+    const status: FileStatus = problem ? 'hash mismatch' : hasPin ? 'verified' : 'unpinned';
+    const detail = problem ?? (hasPin ? sha : `${sha} (no pinned hash to compare with${f.sha256Prefix ? `; starts with the published prefix ${f.sha256Prefix}` : ''}; refbench models fetch ${entry.id} pins it)`);
+    rows.push({ id: entry.id, kind: 'file', name: f.name, path: p, status, detail });
   }
   for (const o of entry.outputs) {
     const p = join(modelsRoot(modelsDir), o);
@@ -169,16 +165,21 @@ export async function verifyEntry(entry: ModelEntry, lock: Lock, modelsDir?: str
       rows.push({ id: entry.id, kind: 'output', name: o, path: p, status: 'missing' });
       continue;
     }
-    const sha = await sha256Path(p);
-    const prev = le.outputs[o];
     const asIs = !entry.convert && entry.files.some((f) => join(modelDir(modelsDir, entry.id), f.name) === p);
-    // Outputs used as-is share their file's verdict; converted ones must equal the hash recorded by `convert`
-    // (or, never converted here, are pinned now).
-    const pinned = prev?.pinned;
-    const ok = asIs ? rows.find((r) => r.path === p)?.status === 'verified' : pinned ? pinned === sha : true;
-    const detail = ok ? `${sha}${pinned || asIs ? '' : ' (pinned now)'}` : asIs ? 'see the file row' : `sha256 ${sha} ≠ recorded at conversion ${pinned}`;
-    le.outputs[o] = { ...record(p, sha, ok, prev?.command), ...(pinned || !asIs ? { pinned: pinned ?? sha } : {}) };
-    rows.push({ id: entry.id, kind: 'output', name: o, path: p, status: ok ? 'verified' : 'hash mismatch', detail });
+    if (asIs) {
+      // A file used as-is shares its file row's verdict.
+      const fileRow = rows.find((r) => r.path === p)!;
+      rows.push({ id: entry.id, kind: 'output', name: o, path: p, status: fileRow.status, detail: 'see the file row' });
+      continue;
+    }
+    const sha = await sha256Path(p);
+    const pinned = le?.outputs[o]?.pinned;
+    const status: FileStatus = !pinned ? 'unpinned' : pinned === sha ? 'verified' : 'hash mismatch';
+    const detail =
+      status === 'verified' ? sha
+      : status === 'unpinned' ? `${sha} (never recorded here; refbench models convert ${entry.id} records it)`
+      : `sha256 ${sha} ≠ recorded at conversion ${pinned}`;
+    rows.push({ id: entry.id, kind: 'output', name: o, path: p, status, detail });
   }
   return rows;
 }

@@ -13,7 +13,7 @@ import type { Restorer } from '../../eval/restorers/restorer.ts';
 import type { RgbImage } from '../../eval/types.ts';
 import { resizeRgbPil } from '../../eval/image/pil-resize.ts';
 import { createSession, runSession, Tensor, type Feeds } from '../ort/session.ts';
-import { sha256File } from './ref-ldm/bundle.ts';
+import { weightFile } from '../models/weights.ts';
 import { OnnxSingleOptionsSchema } from './options.ts';
 
 export { OnnxSingleOptionsSchema };
@@ -21,6 +21,7 @@ export { OnnxSingleOptionsSchema };
 /** Creates the restorer; the session is loaded once here. */
 export async function createOnnxSingle(options: Readonly<Record<string, unknown>>): Promise<Restorer> {
   const o = parseOptions(OnnxSingleOptionsSchema, options, { path: ['restorer', 'options'] });
+  const modelFile = await weightFile(o.model, 'model');
   const t0 = performance.now();
   const session = await createSession(o.model, { device: o.device, threads: o.threads });
   const loadMs = performance.now() - t0;
@@ -40,15 +41,15 @@ export async function createOnnxSingle(options: Readonly<Record<string, unknown>
   }
   const S = o.inputSize;
   const outRange = o.outputRange ?? o.range;
-  const sha256 = await sha256File(o.model);
 
   return {
     info: {
       id: 'onnx-single',
       version: '1',
-      weights: { kind: 'checkpoint', files: [{ name: o.model, sha256 }] },
+      weights: { kind: 'checkpoint', files: [{ name: o.model, sha256: modelFile.sha256 }] },
       settings: { ...o, modelLoadMs: Math.round(loadMs * 100) / 100 },
     },
+    weightFiles: [modelFile],
     async restore(input) {
       const tStart = performance.now();
       const img = input.lq.width === S && input.lq.height === S ? input.lq : resizeRgbPil(input.lq, S, S);

@@ -27,6 +27,7 @@ import { RESTORERS } from '../restorers/index.ts';
 import { resolveRunDir, RunStore, runsRoot, sha256Hex } from '../results/store.ts';
 import { createProgress } from './progress.ts';
 import { validateSpec } from './validate-spec.ts';
+import { sha256Cache } from '../models/sha256-cache.ts';
 import { codeVersion, hostInfo, packageVersions } from './provenance.ts';
 import { loadSpecFile } from './spec-file.ts';
 import { buildSummary } from './summary.ts';
@@ -92,7 +93,10 @@ export function validateIds(spec: ResolvedRunSpec, file: string, opts: { skipDat
   validateSpec(spec, file, opts);
 }
 
-/** Creates the metric instances (throws on a missing model file etc. — a whole-run error). */
+/**
+ * Creates the metric instances; each one's weight files (hashed and pin-checked before it read them) go into
+ * its `info.files`. Throws on a missing model file or a pinned one whose hash changed: a whole-run error.
+ */
 export async function createMetrics(
   requests: readonly { id: string; options: Readonly<Record<string, unknown>> }[],
   ctx: { device: 'cpu' | 'cuda'; threads?: number; file: string },
@@ -107,8 +111,10 @@ export async function createMetrics(
       const context = { ...(accepts.has('device') ? { device: ctx.device } : {}), ...(ctx.threads && accepts.has('threads') ? { threads: ctx.threads } : {}) };
       metric = await METRICS.get(r.id)({ ...context, ...r.options });
     } catch (err) {
+      for (const m of out.values()) await m.metric.dispose?.();
       throw prefixError(err, `${ctx.file}: metrics[${i}] '${r.id}': `);
     }
+    const files = metric.weightFiles ?? [];
     const s = metric.spec;
     out.set(r.id, {
       metric,
@@ -121,8 +127,19 @@ export async function createMetrics(
         weights: s.weights,
         description: s.description,
         options: { ...r.options },
+        ...(files.length ? { files: files.map((f) => ({ ...f })) } : {}),
       },
     });
+  }
+  return out;
+}
+
+/** `name: recorded → now` for every weight file recorded before (by path, else by name) whose hash differs now. */
+function weightChanges(before: readonly { name: string; sha256: string; path?: string }[], now: readonly { name: string; sha256: string; path?: string }[]): string[] {
+  const out: string[] = [];
+  for (const b of before) {
+    const n = now.find((x) => (b.path ? x.path === b.path : x.name === b.name));
+    if (n && n.sha256 !== b.sha256) out.push(`${b.path ?? b.name}: sha256 ${b.sha256.slice(0, 12)}… → ${n.sha256.slice(0, 12)}…`);
   }
   return out;
 }
@@ -211,7 +228,9 @@ export async function runSpec(specArg: string | unknown, opts: RunOptions = {}):
   if (badIds.length) throw new DatasetError(badIds);
   const samples = spec.dataset.limit !== undefined ? all.slice(0, spec.dataset.limit) : all;
 
-  // 2. Restorer and metrics (missing model files etc. fail here, before any image).
+  // 2. Restorer and metrics (missing model files, or pinned ones whose hash changed, fail here, before any image).
+  const cache = sha256Cache();
+  const hashedBefore = cache.hashed;
   let restorer: Restorer;
   try {
     restorer = await RESTORERS.get(spec.restorer.id)(spec.restorer.options);
@@ -219,10 +238,16 @@ export async function runSpec(specArg: string | unknown, opts: RunOptions = {}):
     throw prefixError(err, `${fileLabel}: restorer '${spec.restorer.id}': `);
   }
   for (const w of restorer.warnings ?? []) log(`warning: ${fileLabel}: ${w}`);
+  const restorerFiles = (restorer.weightFiles ?? []).map((f) => ({ ...f }));
   const metrics = await createMetrics(spec.metrics, { device: spec.device, threads: spec.threads, file: fileLabel }).catch(async (err) => {
     await restorer.dispose();
     throw err;
   });
+  const nFiles = restorerFiles.length + [...metrics.values()].reduce((n, m) => n + (m.info.files?.length ?? 0), 0);
+  if (nFiles) {
+    const hashed = cache.hashed - hashedBefore;
+    log(`weights: ${nFiles} file(s) checked; sha256 ${hashed} computed, ${Math.max(0, nFiles - hashed)} from the cache (${cache.file})`);
+  }
   const disposeAll = async () => {
     await restorer.dispose();
     for (const { metric } of metrics.values()) await metric.dispose?.();
@@ -240,14 +265,29 @@ export async function runSpec(specArg: string | unknown, opts: RunOptions = {}):
     const runDir = join(runsRoot(resultsDir), runId);
     const store = RunStore.create(runDir);
     const resumed = store.exists();
-    const restorerWeights = restorer.info.weights;
+    // run.json records the hashes of the files actually loaded, never values copied from a manifest/bundle.json.
+    const restorerWeights =
+      restorer.info.weights.kind === 'none' || !restorerFiles.length ? restorer.info.weights : { ...restorer.info.weights, files: restorerFiles };
     const metricInfos = [...metrics.values()].map((m) => m.info);
     const now = new Date().toISOString();
     let run: RunJson;
     if (resumed) {
       const prev = store.readRunJson();
+      // Resuming must not mix weights either: a file recorded by the run must still have the same hash.
+      const changedWeights = weightChanges(
+        [...(prev.restorer.weights.kind === 'none' ? [] : prev.restorer.weights.files), ...prev.metrics.flatMap((m) => m.files ?? [])],
+        [...restorerFiles, ...metricInfos.flatMap((m) => m.files ?? [])],
+      );
+      if (changedWeights.length) {
+        throw new Error(
+          `${runDir}: weight file(s) changed since this run started (${changedWeights.join('; ')}); resuming would mix weights. Use --fresh to start a new run.`,
+        );
+      }
+      const currentFiles = new Map(metricInfos.map((m) => [m.id, m.files]));
       run = {
         ...prev,
+        restorer: { ...prev.restorer, weights: structuredClone(restorerWeights) as RunJson['restorer']['weights'] },
+        metrics: prev.metrics.map((m) => (currentFiles.get(m.id) ? { ...m, files: currentFiles.get(m.id) } : m)),
         resumedAt: [...prev.resumedAt, now],
         spec: { ...(spec as unknown as Record<string, unknown>) },
         dataset: { ...prev.dataset, size: samples.length, limited: samples.length < all.length, hash: datasetHash, available: all.length },

@@ -92,7 +92,9 @@ describe('models fetch / verify / convert', () => {
     const rows = await verifyEntry(e, lock, dir);
     expect(rows[0].status).toBe('hash mismatch');
     expect(rows[0].detail).toContain(`published ${SHA}`);
-    expect(entryStatus(e, lock, dir)[0].status).toBe('hash mismatch');
+    // verify is read-only: the lock (even the object in memory) is unchanged, so list shows the file as changed.
+    expect(entryStatus(e, lock, dir)[0].status).toBe('present');
+    expect(await readLock(dir)).toEqual(lock);
     writeFileSync(join(dir, 'weights/test-model/file.bin'), BODY);
     expect(entryStatus(e, lock, dir)[0].status).toBe('present');
   });

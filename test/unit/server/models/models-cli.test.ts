@@ -2,7 +2,7 @@
  * @file `refbench models list | verify` through the CLI on a temporary models root: statuses, exit codes.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
@@ -48,22 +48,45 @@ async function run(...args: string[]): Promise<{ code: number; out: string }> {
 }
 
 describe('refbench models (CLI)', () => {
-  it('list shows missing, then verify marks a placed file verified', async () => {
-    expect((await run('list')).out).toMatch(/toy\.onnx\s+missing/);
+  it('list shows each file with its URL and sha256, how many models are ready and what to run next', async () => {
+    const l = await run('list');
+    expect(l.out).toMatch(/toy  \[not ready\]  toy model/);
+    expect(l.out).toMatch(/file\s+toy\.onnx\s+missing/);
+    expect(l.out).toContain(`sha256 ${SHA.slice(0, 16)}… (published)`);
+    expect(l.out).toContain('https://example.invalid/toy.onnx');
+    expect(l.out).toContain('0 of 1 model(s) ready.');
+    expect(l.out).toContain('next: refbench models fetch toy');
+    const wide = await run('list', '--wide');
+    expect(wide.out).toContain(`sha256 ${SHA} (published)`);
+    const json = JSON.parse((await run('list', '--json')).out);
+    expect(json).toMatchObject({ ready: 0, total: 1, models: [{ id: 'toy', ready: false, files: [{ name: 'toy.onnx', sha256: SHA, urls: ['https://example.invalid/toy.onnx'], status: 'missing' }] }] });
+  });
+
+  it('verify checks a placed file and writes nothing (no lock file); fetch pins it, then list shows it verified and ready', async () => {
     mkdirSync(join(dir, 'weights/toy'), { recursive: true });
     writeFileSync(join(dir, 'weights/toy/toy.onnx'), BYTES);
     expect((await run('list')).out).toMatch(/file\s+toy\.onnx\s+present/);
+    const before = readdirSync(join(dir, 'weights')).sort();
     const v = await run('verify', 'toy');
     expect(v.code).toBe(0);
     expect(v.out).toContain(`verified  ${SHA}`);
-    expect((await run('list')).out).toMatch(/file\s+toy\.onnx\s+verified/);
+    expect(readdirSync(join(dir, 'weights')).sort()).toEqual(before);
+    expect(existsSync(join(dir, 'weights/lock.json'))).toBe(false);
+    expect((await run('list')).out).toMatch(/file\s+toy\.onnx\s+present/);
+    await run('fetch', 'toy'); // the file is in place: hashed and recorded, nothing downloaded
+    const l = await run('list');
+    expect(l.out).toMatch(/file\s+toy\.onnx\s+verified/);
+    expect(l.out).toContain('1 of 1 model(s) ready: toy.');
   });
 
-  it('verify exits 1 on a hash mismatch', async () => {
+  it('verify exits 1 on a hash mismatch and leaves the lock file byte-identical', async () => {
     writeFileSync(join(dir, 'weights/toy/toy.onnx'), 'corrupted');
+    const lockBefore = readFileSync(join(dir, 'weights/lock.json'));
     const v = await run('verify');
     expect(v.code).toBe(1);
     expect(v.out).toContain('hash mismatch');
-    expect((await run('list')).out).toMatch(/file\s+toy\.onnx\s+hash mismatch/);
+    expect(readFileSync(join(dir, 'weights/lock.json')).equals(lockBefore)).toBe(true);
+    const l = await run('list');
+    expect(l.out).toMatch(/file\s+toy\.onnx\s+present/);
   });
 });

@@ -4,11 +4,10 @@
  * and every ONNX file is checked against the sha256 recorded in `files` before a session is created.
  * See docs/bundle.md (exporter side) and docs/refldm-runner.md (this side).
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import { sha256Cache, sha256File } from '../../models/sha256-cache.ts';
 
 const DimSchema = z.union([z.number().int(), z.string(), z.null()]);
 const IoSchema = z.object({ name: z.string(), dtype: z.string(), shape: z.array(DimSchema) });
@@ -108,20 +107,7 @@ export async function loadBundleJson(dir: string): Promise<Bundle> {
   return { dir: abs, json, alphasCumprod: Float32Array.from(json.schedule.alphasCumprod) };
 }
 
-/** sha256 of a file, streamed. */
-export async function sha256File(path: string): Promise<string> {
-  const h = createHash('sha256');
-  await new Promise<void>((res, rej) => {
-    createReadStream(path)
-      .on('data', (c) => h.update(c))
-      .on('end', () => res())
-      .on('error', (e) => rej(new Error(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? e.message})`)));
-  });
-  return h.digest('hex');
-}
-
-/** Hashes already verified in this process, by absolute path + size + mtime (large paper bundles hash once). */
-const VERIFIED = new Map<string, string>();
+export { sha256File };
 
 /**
  * The absolute path of a graph's ONNX file, after checking its sha256 against `files`.
@@ -136,9 +122,9 @@ export async function graphPath(bundle: Bundle, key: GraphKey, verify = true): P
   const path = join(bundle.dir, g.file);
   if (verify) {
     const want = bundle.json.files[g.file];
-    const got = VERIFIED.get(path) ?? (await sha256File(path));
-    if (got !== want) throw new Error(`${path}: sha256 ${got} does not match bundle.json files['${g.file}'] = ${want}`);
-    VERIFIED.set(path, got);
+    // Large paper bundles hash once: the sha256 cache is keyed by path, size, mtime and ctime.
+    const got = (await sha256Cache().sha256(path)).sha256;
+    if (got !== want) throw new Error(`${path}: sha256 ${got} does not match bundle.json files['${g.file}'] = ${want}; re-export the bundle or restore the file`);
   }
   return path;
 }

@@ -17,7 +17,9 @@ import { parseOptions } from '../../../eval/spec/run-spec.ts';
 import { RefLdmOptionsSchema } from '../options.ts';
 import type { Restorer, RestorerInfo, RestoreInput, RestoreOptions, RestoreOutput } from '../../../eval/restorers/restorer.ts';
 import { gaussianNoise, NOISE_GENERATOR_ID } from '../../../eval/refldm/noise.ts';
-import { bundleFiles, loadBundleJson, sha256File } from './bundle.ts';
+import type { WeightFileRecord } from '../../../eval/types.ts';
+import { weightFile } from '../../models/weights.ts';
+import { bundleFiles, loadBundleJson } from './bundle.ts';
 import { RefLdmSampler } from './sampler.ts';
 import { ms2 } from './instrumentation.ts';
 
@@ -60,6 +62,7 @@ export async function createRefLdm(options: Readonly<Record<string, unknown>>): 
     );
   }
   const bundle = await loadBundleJson(dir);
+  const bundleFile = await weightFile(join(bundle.dir, 'bundle.json'), 'bundle.json');
   if (o.config && o.config !== bundle.json.config) throw new Error(`${dir}/bundle.json: config is '${bundle.json.config}', options ask for '${o.config}'`);
   const zeroRefs = o.zeroRefs ?? (bundle.json.zeroRefDefault || 5);
   const sampler = await RefLdmSampler.create(bundle, {
@@ -80,11 +83,14 @@ export async function createRefLdm(options: Readonly<Record<string, unknown>>): 
   const n = C * S * S;
   let xT: Float32Array;
   let xTRecord: Record<string, unknown>;
+  let xTFile: WeightFileRecord | undefined;
   const defaultFile = join(bundle.dir, 'x_T.f32');
   if (typeof o.xT === 'string' || (o.xT === undefined && existsSync(defaultFile))) {
     const p = resolve(typeof o.xT === 'string' ? o.xT : defaultFile);
+    if (!existsSync(p)) throw new Error(`${p}: cannot read x_T (file not found)`);
+    xTFile = await weightFile(p, 'x_T');
     xT = await readF32(p, n);
-    xTRecord = { kind: 'file', path: p, sha256: await sha256File(p) };
+    xTRecord = { kind: 'file', path: p, sha256: xTFile.sha256 };
   } else {
     const seed = o.xT ?? 2024;
     xT = gaussianNoise(n, seed);
@@ -117,8 +123,11 @@ export async function createRefLdm(options: Readonly<Record<string, unknown>>): 
     },
   };
 
+  const weightFiles: WeightFileRecord[] = [bundleFile, ...sampler.graphFiles, ...(xTFile ? [xTFile] : [])];
+
   return {
     info,
+    weightFiles,
     sampler,
     xT,
     async restore(input: RestoreInput, opts?: RestoreOptions): Promise<RestoreOutput> {

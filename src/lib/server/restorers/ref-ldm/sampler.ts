@@ -13,6 +13,9 @@ import { buildRefStrip, quantiseImage, splitWidth, toChwMinusOneOne, type Quanti
 import { resizeRgbPil } from '../../../eval/image/pil-resize.ts';
 import type { RgbImage } from '../../../eval/types.ts';
 import { graphPath, type Bundle, type GraphKey } from './bundle.ts';
+import { relative } from 'node:path';
+import type { WeightFileRecord } from '../../../eval/types.ts';
+import { weightFile } from '../../models/weights.ts';
 import { CacheKvDesign, ChannelDesign, WideRefsDesign, type Design, type DesignId, type LatentShape, type RefLatents } from './designs.ts';
 import { peakRssBytes, since } from './instrumentation.ts';
 
@@ -61,6 +64,8 @@ export class RefLdmSampler {
   readonly timestepsClamped: boolean;
   /** Milliseconds to create the sessions (reported separately from per-image timings). */
   loadMs = 0;
+  /** The ONNX files the sessions were created from (pin-checked before loading), in load order. */
+  graphFiles: WeightFileRecord[] = [];
 
   private constructor(
     readonly bundle: Bundle,
@@ -82,7 +87,12 @@ export class RefLdmSampler {
   static async create(bundle: Bundle, settings: SamplerSettings): Promise<RefLdmSampler> {
     const t0 = performance.now();
     const so = { device: settings.device, threads: settings.threads, graphOptimization: 'all' as const };
-    const open = async (key: GraphKey) => createSession(await graphPath(bundle, key, settings.verifyHashes), so);
+    const files: WeightFileRecord[] = [];
+    const open = async (key: GraphKey) => {
+      const path = await graphPath(bundle, key, settings.verifyHashes);
+      files.push(await weightFile(path, relative(bundle.dir, path)));
+      return createSession(path, so);
+    };
     const [encoder, decoder, unet] = await Promise.all([open('vaeEncoder'), open('vaeDecoder'), open(DESIGN_GRAPH[settings.design])]);
     const l = bundle.json.latent;
     const latent = { channels: l.channels, size: l.size };
@@ -102,6 +112,7 @@ export class RefLdmSampler {
     const s = new RefLdmSampler(bundle, settings, encoder, decoder, design);
     if (design instanceof CacheKvDesign) await design.zeroKvOnce();
     s.loadMs = since(t0);
+    s.graphFiles = files;
     return s;
   }
 
