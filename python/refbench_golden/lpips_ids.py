@@ -164,6 +164,7 @@ def build(out: pathlib.Path) -> None:
     iresnet.export_onnx(r50, ids_dir / "r50-narrow.onnx")
     torch.onnx.export(_NanEmbed(), (torch.zeros(1, 3, 112, 112),), str(ids_dir / "nan-r50.onnx"), dynamo=False, opset_version=17,
                       input_names=["input.1"], output_names=["embedding"], dynamic_axes={"input.1": {0: "b"}, "embedding": {0: "b"}})
+    export_fixed_batch_pair(ids_dir)
     t = {sid: identity.to_minus_one_one(resize512(preds[sid])) for sid in gts}
     g = {sid: identity.to_minus_one_one(gts[sid]) for sid in gts}
     refs = {f"s{i}": [f"s{(i + 1) % N}", f"s{(i + 2) % N}", f"s{i}"] for i in range(N)}
@@ -176,6 +177,38 @@ def build(out: pathlib.Path) -> None:
         "embedding_s0_gt_head": [float(v) for v in identity.embed(r50, g["s0"])[0, :8]],
     }
     write_json(ids_dir / "golden.json", ids_golden)
+
+
+class _TinyEmbed(torch.nn.Module):
+    """A tiny stand-in for an ArcFace network (112² RGB in, 16-d embedding out), to test export quirks."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 4, 8, stride=8)
+        self.fc = torch.nn.Linear(4 * 14 * 14, 16)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(torch.relu(self.conv(x)).flatten(1))
+
+
+def export_fixed_batch_pair(ids_dir: pathlib.Path) -> None:
+    """The same tiny embedding network twice: with a dynamic batch on input and output, and exported the way
+    insightface's buffalo_l/w600k_r50.onnx is (input ``input.1`` [None,3,112,112], the output fixed at
+    [1,D]), which makes onnxruntime warn (VerifyOutputSizes) on every batch of more than one image."""
+    import onnx
+
+    torch.manual_seed(31)
+    model = _TinyEmbed().eval()
+    dyn = ids_dir / "tiny-embed-dynamic-batch.onnx"
+    with torch.no_grad():
+        torch.onnx.export(model, (torch.zeros(1, 3, 112, 112),), str(dyn), dynamo=False, opset_version=17,
+                          input_names=["input.1"], output_names=["embedding"],
+                          dynamic_axes={"input.1": {0: "None"}, "embedding": {0: "None"}})
+    fixed = onnx.load(str(dyn))
+    dim = fixed.graph.output[0].type.tensor_type.shape.dim[0]
+    dim.Clear()
+    dim.dim_value = 1
+    onnx.save(fixed, str(ids_dir / "tiny-embed-fixed-out-batch.onnx"))
 
 
 def _onnx_weights(path: pathlib.Path) -> dict:

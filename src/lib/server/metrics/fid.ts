@@ -135,7 +135,7 @@ export async function createFidExtractor(opts: FidOptions, consumer: string): Pr
   const mode = opts.mode ?? 'clean';
   const modelPath = opts.modelPath ?? requireModelFile(opts.modelsDir, FID_MODEL_ID, FID_MODEL_FILE, consumer);
   const file = await weightFile(modelPath, 'inception');
-  const session: Session = await createSession(modelPath, { device: opts.device, threads: opts.threads, graphOptimization: 'all' });
+  const session: Session = await createSession(modelPath, { device: opts.device, threads: opts.threads, graphOptimization: 'all', relaxOutputBatch: true });
   const batchSize = Math.max(1, opts.batchSize ?? 8);
   const pre = mode === 'clean' ? preprocessClean : preprocessLegacyPytorch;
   const per = 3 * FID_SIZE * FID_SIZE;

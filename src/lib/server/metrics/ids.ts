@@ -50,7 +50,7 @@ export interface ArcfaceModel {
 export async function loadArcface(opts: IdsOptions, consumer: string): Promise<ArcfaceModel> {
   const onnxPath = opts.onnx ?? requireModelFile(opts.modelsDir, ARCFACE_MODEL_ID, ARCFACE_ONNX_FILE, consumer);
   const files = [await weightFile(onnxPath, 'arcface')];
-  const session = await createSession(onnxPath, { device: opts.device, threads: opts.threads, graphOptimization: 'all' });
+  const session = await createSession(onnxPath, { device: opts.device, threads: opts.threads, graphOptimization: 'all', relaxOutputBatch: true });
   return { session, onnxPath, files };
 }
 

@@ -72,7 +72,7 @@ export async function loadLpipsModel(net: LpipsNet, opts: LpipsOptions, consumer
   }
   const lin = parseLpipsLin(json, linPath);
   if (lin.net !== net) throw new Error(`${linPath}: field 'net' is '${lin.net}', expected '${net}'`);
-  const session = await createSession(onnxPath, { device: opts.device, threads: opts.threads, graphOptimization: 'all' });
+  const session = await createSession(onnxPath, { device: opts.device, threads: opts.threads, graphOptimization: 'all', relaxOutputBatch: true });
   return { session, lin, onnxPath, files };
 }
 

@@ -7,7 +7,9 @@
  *   installed throws a clear error. onnxruntime does not fall back to the CPU by itself, and neither do we.
  * - `runSession` validates inputs against `session.inputNames`, listing every missing name at once.
  */
+import { readFile } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
+import { relaxFixedOutputBatch } from './onnx-shape.ts';
 
 export type Device = 'cpu' | 'cuda';
 
@@ -35,6 +37,13 @@ export interface SessionOptions {
   readonly allowSpinning?: boolean;
   /** Write onnxruntime's per-op JSON profile (chrome trace) with this file prefix; see `endProfiling`. */
   readonly profilePrefix?: string;
+  /**
+   * For networks run on batches: when the graph declares an output with batch 1 although its input batch is
+   * dynamic (insightface's ArcFace exports), declare that output's batch dynamic too, in memory, before creating
+   * the session (onnx-shape.ts). Values are unchanged; onnxruntime then stops logging a VerifyOutputSizes
+   * warning on every batch.
+   */
+  readonly relaxOutputBatch?: boolean;
 }
 
 export type Session = ort.InferenceSession;
@@ -62,7 +71,12 @@ export async function createSession(model: string | Uint8Array, opts: SessionOpt
     ...(device === 'cuda' && opts.preferredOutputLocation ? { preferredOutputLocation: opts.preferredOutputLocation } : {}),
   };
   try {
-    return typeof model === 'string' ? await ort.InferenceSession.create(model, so) : await ort.InferenceSession.create(model, so);
+    const session = typeof model === 'string' ? await ort.InferenceSession.create(model, so) : await ort.InferenceSession.create(model, so);
+    if (!opts.relaxOutputBatch || !hasFixedOutputBatch(session)) return session;
+    const relaxed = relaxFixedOutputBatch(typeof model === 'string' ? await readFile(model) : model);
+    if (!relaxed) return session;
+    await session.release();
+    return await ort.InferenceSession.create(relaxed.model, so);
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
     if (device === 'cuda' && /cuda|providers_shared|shared library/i.test(msg)) {
@@ -70,6 +84,14 @@ export async function createSession(model: string | Uint8Array, opts: SessionOpt
     }
     throw new Error(`${what}: could not create an onnxruntime session: ${msg}`);
   }
+}
+
+/** Whether the first input's batch is symbolic while some output's batch is declared as 1. */
+function hasFixedOutputBatch(session: ort.InferenceSession): boolean {
+  const meta = session as unknown as { inputMetadata?: readonly { shape?: readonly unknown[] }[]; outputMetadata?: readonly { shape?: readonly unknown[] }[] };
+  const b0 = meta.inputMetadata?.[0]?.shape?.[0];
+  const dynamicIn = typeof b0 === 'string' || (typeof b0 === 'number' && b0 < 0);
+  return dynamicIn && !!meta.outputMetadata?.some((o) => o.shape?.[0] === 1);
 }
 
 /** Input feeds by name. */
