@@ -129,6 +129,7 @@ export function register(program: Command): void {
         for (const m of notReady) out(`  ${m.id}: ${m.next.join('; then ') || 'see its rows above'}`);
       }
       out('"present" = not hashed since it last changed; `refbench models verify [id]` re-hashes (read-only).');
+      if (ready.length < all.length) out('Without them, `refbench demo` runs every metric and ReF-LDM on committed random-init test networks.');
     });
 
   models
