@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Registry, suggest, UnknownIdError } from '../../../src/lib/eval/registry.ts';
+import { z } from 'zod';
+import { ComponentRegistry, Registry, suggest, UnknownIdError } from '../../../src/lib/eval/registry.ts';
 
 describe('Registry', () => {
   it('suggests close ids for an unknown id and lists every id', () => {
@@ -15,5 +16,28 @@ describe('Registry', () => {
   it('ranks suggestions by distance', () => {
     expect(suggest('ssm', ['ssim', 'psnr', 'niqe'])).toEqual(['ssim']);
     expect(suggest('zzzzzz', ['ssim'])).toEqual([]);
+  });
+});
+
+describe('ComponentRegistry', () => {
+  const make = () =>
+    new ComponentRegistry<(o: Readonly<Record<string, unknown>>) => Promise<unknown>>('restorer').register(
+      'blur',
+      { options: z.object({ sigma: z.number().default(1), radius: z.number().int().optional() }).strict(), create: async (o) => o },
+      'blur.ts',
+    );
+
+  it('refuses an entry whose options schema is not a strict object', () => {
+    const r = new ComponentRegistry<(o: object) => Promise<unknown>>('metric');
+    expect(() => r.register('loose', { options: z.object({ a: z.number() }) as never, create: async () => 1 }, 'x.ts')).toThrow(/'loose' \(x\.ts\): its options schema must be a strict z\.object/);
+  });
+
+  it('get() validates before the factory runs, naming the key, the closest valid key and every valid one', async () => {
+    const r = make();
+    await expect(r.get('blur')({ sigma: 2 })).resolves.toEqual({ sigma: 2 });
+    await expect(r.get('blur')({ sgima: 2 })).rejects.toThrow("restorer 'blur': options.sgima: unknown key 'sgima'; did you mean 'sigma'? (valid keys: sigma, radius)");
+    expect(() => r.parseOptions('blur', { radius: 1.5 }, { file: 's.yaml', path: ['restorer', 'options'] })).toThrow(/s\.yaml: restorer\.options\.radius: /);
+    expect(r.optionKeys('blur')).toEqual(['sigma', 'radius']);
+    expect(() => r.get('blurr')).toThrow(/Did you mean: blur/);
   });
 });
