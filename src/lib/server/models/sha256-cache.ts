@@ -9,7 +9,7 @@
  * keeps the old mtime (`cp -p`, `rsync -a`) changes ctime, so it is re-hashed instead of trusted.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { mkdir, readFile, realpath, rename, stat, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 
@@ -108,6 +108,8 @@ export class Sha256Cache {
   private async write(abs: string, entry: Entry): Promise<void> {
     try {
       const onDisk = await readEntries(this.file);
+      // Entries of files that no longer exist (temporary folders, deleted models) are dropped.
+      for (const p of Object.keys(onDisk)) if (!existsSync(p)) delete onDisk[p];
       onDisk[abs] = entry;
       await mkdir(dirname(this.file), { recursive: true });
       const tmp = `${this.file}.${process.pid}.tmp`;
