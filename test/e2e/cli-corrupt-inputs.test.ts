@@ -50,7 +50,7 @@ describe('corrupt and mis-sized inputs', () => {
     const buf = readFileSync(join(ds, 'gt/jpeg.jpg'));
     const { info } = await sharp(buf, { failOn: 'truncated' }).raw().toBuffer({ resolveWithObject: true });
     expect([info.width, info.height]).toEqual([512, 512]);
-    await expect(sharp(buf, { failOn: 'warning' }).raw().toBuffer()).rejects.toThrow(/Corrupt JPEG data/);
+    await expect(sharp(buf, { failOn: 'warning' }).raw().toBuffer()).rejects.toThrow(/Corrupt JPEG data|Warning treated as error/);
   });
 
   it('refbench run: each bad file fails its own sample naming the file; the others are scored', async () => {
@@ -65,7 +65,8 @@ describe('corrupt and mis-sized inputs', () => {
     expect(lines.get('gt1024')!.status).toBe('ok');
     expect(lines.get('jpeg')).toMatchObject({ status: 'error', metrics: {} });
     expect(lines.get('jpeg')!.error).toContain(`${join(ds, 'gt/jpeg.jpg')}: not a readable image`);
-    expect(lines.get('jpeg')!.error).toMatch(/Corrupt JPEG data/);
+    // libvips reports the decoder's own warning, or (it can lose it under load) only that a warning was an error.
+    expect(lines.get('jpeg')!.error).toMatch(/Corrupt JPEG data|the decoder warned about corrupt or damaged data/);
     expect(lines.get('gt300')!.error).toContain(`${join(ds, 'gt/gt300.png')}: gt image is 300×200, expected 512×512 or 1024×1024`);
     expect(lines.get('ref300')!.error).toContain(`${join(ds, 'refs/ref300/0.png')}: ref image is 300×200, expected 512×512 or 1024×1024`);
     expect(lines.get('lq256')!.error).toContain(`${join(ds, 'lq/lq256.png')}: lq image is 256×256, expected 512×512`);
@@ -76,7 +77,7 @@ describe('corrupt and mis-sized inputs', () => {
     const r = await cli(['data', 'inspect', 'folder', '--root', ds]);
     expect(r.code).toBe(1);
     expect(r.out).toContain('4 problem(s)');
-    expect(r.out).toMatch(/gt\/jpeg\.jpg \[gt\]: gt image cannot be decoded: not a readable image .*Corrupt JPEG data/);
+    expect(r.out).toMatch(/gt\/jpeg\.jpg \[gt\]: gt image cannot be decoded: not a readable image .*(Corrupt JPEG data|the decoder warned about corrupt or damaged data)/);
     expect(r.out).toContain(`${join(ds, 'gt/gt300.png')} [gt]: gt image is 300×200, expected 512×512 or 1024×1024`);
     expect(r.out).toContain(`${join(ds, 'refs/ref300/0.png')} [ref]: ref image is 300×200`);
     expect(r.out).toContain(`${join(ds, 'lq/lq256.png')} [lq]: lq image is 256×256, expected 512×512`);

@@ -62,7 +62,7 @@ export async function decodeRgb(buf: Uint8Array, what: string, opts: DecodeOptio
   try {
     depth = (await open().metadata()).depth ?? 'uchar';
   } catch (err) {
-    throw new Error(`${what}: not a readable image (${err instanceof Error ? err.message : String(err)})`);
+    throw new Error(`${what}: not a readable image (${describeDecodeError(err)})`);
   }
   try {
     if (depth === 'uchar') {
@@ -94,8 +94,20 @@ export async function decodeRgb(buf: Uint8Array, what: string, opts: DecodeOptio
     throw new BitDepthError(`is a ${BITS[depth] ?? '?'}-bit (${depth}) image; 8 bits per channel are required`);
   } catch (err) {
     if (err instanceof BitDepthError) throw new BitDepthError(`${what}: ${err.message}`);
-    throw new Error(`${what}: not a readable image (${err instanceof Error ? err.message : String(err)})`);
+    throw new Error(`${what}: not a readable image (${describeDecodeError(err)})`);
   }
+}
+
+/**
+ * sharp's error text, made explicit for failOn: libvips sometimes loses the decoder's own warning (e.g. "Corrupt
+ * JPEG data: bad Huffman code") and reports only "Warning treated as error due to failOn setting".
+ */
+function describeDecodeError(err: unknown): string {
+  const msg = (err instanceof Error ? err.message : String(err)).trim();
+  if (/Warning treated as error/i.test(msg) && !/corrupt|premature|bad|invalid/i.test(msg)) {
+    return `the decoder warned about corrupt or damaged data (${msg}); refbench never scores such a file`;
+  }
+  return msg;
 }
 
 /** A decodable image that is not 8-bit, or holds non-finite values; the message names the file. */
