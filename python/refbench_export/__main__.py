@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     src = b.add_mutually_exclusive_group(required=True)
     src.add_argument("--ckpt", type=pathlib.Path, help="official refldm.ckpt (EMA weights are exported)")
     src.add_argument("--random-init", type=int, metavar="SEED", help="seeded random weights (tests, timing)")
-    b.add_argument("--vqgan", type=pathlib.Path, help="official vqgan.ckpt (used when refldm.ckpt has no first_stage_model)")
+    b.add_argument("--vqgan", type=pathlib.Path, help="official vqgan.ckpt (used when refldm.ckpt holds no VQGAN copy)")
     b.add_argument("--out", type=pathlib.Path, required=True)
     b.add_argument("--designs", default="cachekv", help="comma list of cachekv,spatial,cross,channel (default cachekv)")
     b.add_argument("--fp16", action="store_true", help="fp16 U-Net graphs (inputs/outputs stay float32)")

@@ -3,10 +3,19 @@
 Official layouts (ref-ldm @ af6690c):
 - ``refldm.ckpt``: bare ``LatentDiffusion`` state dict: ``model.diffusion_model.<name>`` (training weights),
   ``model_ema.diffusion_model<name without dots>`` (EMA, ``LitEma.m_name2s_name``) + ``model_ema.decay`` / ``num_updates``,
-  ``first_stage_model.*`` (the VQGAN), ``cond_stage_model.<key>.*`` (the same VQGAN again, ``__is_first_stage__``),
-  schedule buffers (``betas``, ``alphas_cumprod`` ...), possibly ``perceptual_loss.*`` (ArcFace, training only).
+  ``first_stage_model.*`` (the VQGAN), ``cond_stage_model.<key>.*`` (``lq_image``, ``ref_image``: the same VQGAN
+  again, ``__is_first_stage__``), schedule buffers (``betas``, ``alphas_cumprod`` ...), possibly ``perceptual_loss.*``
+  (ArcFace, training only).
 - ``vqgan.ckpt``: Lightning dict, weights under ``["state_dict"]``: ``encoder.*``, ``decoder.*``, ``quantize.*``,
   ``quant_conv.*``, ``post_quant_conv.*`` and training-only ``loss.*``.
+
+VQGAN copies: in the official model ``cond_stage_model.lq_image`` and ``cond_stage_model.ref_image`` ARE
+``first_stage_model`` (one module registered under three names). ``load_state_dict`` visits a shared module once
+per name, in registration order, so each copy in the file overwrites the previous one and the copy loaded LAST,
+``cond_stage_model.ref_image.*``, is what the official code runs with (and both of those override the vqgan.ckpt
+weights the VQGAN was constructed with). A checkpoint saved from the model holds identical copies; the loader
+requires every copy present in the file to be complete and equal to the others (``CheckpointError`` naming the
+differing keys otherwise), so which one is used cannot matter.
 
 The U-Net is loaded from the **EMA** weights (sampling runs in ``ema_scope``). Every expected key must be present
 with the expected shape, and every key under a consumed prefix must be expected: any difference is an error that
@@ -35,7 +44,10 @@ SCHEDULE_BUFFERS = frozenset({
     "posterior_variance", "posterior_log_variance_clipped", "posterior_mean_coef1", "posterior_mean_coef2",
     "scale_factor", "logvar", "lvlb_weights",
 })
-IGNORED_REFLDM_PREFIXES = ("cond_stage_model.", "perceptual_loss.", "first_stage_model.loss.")
+COND_STAGE_PREFIX = "cond_stage_model."
+#: Prefixes of refldm.ckpt that are loaded (every key under them must be expected).
+REFLDM_PREFIXES = (DIFFUSION_PREFIX, EMA_PREFIX, FIRST_STAGE_PREFIX, COND_STAGE_PREFIX)
+IGNORED_REFLDM_PREFIXES = ("perceptual_loss.",)
 IGNORED_VQGAN_PREFIXES = ("loss.",)
 
 
@@ -101,12 +113,44 @@ def unet_from_refldm(sd: dict, unet_shapes: dict, source: str = "refldm.ckpt", u
     return ema if use_ema else raw
 
 
+def vae_copy_prefixes(sd: dict) -> list[str]:
+    """Prefixes of the VQGAN copies in a refldm.ckpt state dict, in the official load order: ``first_stage_model.``,
+    then every ``cond_stage_model.<key>.`` in file order (the ModuleDict's order: lq_image, ref_image)."""
+    out = []
+    if any(k.startswith(FIRST_STAGE_PREFIX) and not k.startswith(FIRST_STAGE_PREFIX + "loss.") for k in sd):
+        out.append(FIRST_STAGE_PREFIX)
+    for k in sd:
+        if k.startswith(COND_STAGE_PREFIX):
+            p = COND_STAGE_PREFIX + k[len(COND_STAGE_PREFIX):].split(".", 1)[0] + "."
+            if p not in out and not k.startswith(p + "loss."):
+                out.append(p)
+    return out
+
+
 def vae_from_refldm(sd: dict, vae_shapes: dict, source: str = "refldm.ckpt") -> dict | None:
-    """The ``first_stage_model.*`` VQGAN inside refldm.ckpt, or None when the checkpoint holds none."""
-    if not any(k.startswith(FIRST_STAGE_PREFIX) and not k.startswith(FIRST_STAGE_PREFIX + "loss.") for k in sd):
+    """The VQGAN inside refldm.ckpt, or None when the checkpoint holds no copy of it.
+
+    Every copy (``first_stage_model.*``, ``cond_stage_model.<key>.*``) must be complete and equal to the others;
+    the last one in load order is returned: it is what the official ``load_state_dict`` leaves in the shared
+    module (module doc)."""
+    prefixes = vae_copy_prefixes(sd)
+    if not prefixes:
         return None
-    sub = {k: v for k, v in sd.items() if not k.startswith(FIRST_STAGE_PREFIX + "loss.")}
-    return _match(source, sub, FIRST_STAGE_PREFIX, vae_shapes)
+    copies = {}
+    for p in prefixes:
+        sub = {k: v for k, v in sd.items() if not k.startswith(p + "loss.")}
+        copies[p] = _match(source, sub, p, vae_shapes)
+    first = prefixes[0]
+    for p in prefixes[1:]:
+        diff = [k for k in vae_shapes if not torch.equal(copies[p][k], copies[first][k])]
+        if diff:
+            worst = max(float((copies[p][k].float() - copies[first][k].float()).abs().max()) for k in diff)
+            raise CheckpointError(
+                f"{source}: the VQGAN copies differ: {len(diff)} tensor(s) of '{p}*' are not equal to '{first}*' "
+                f"({_fmt(diff, 5)}; max |diff| {worst:.3g}). In the official model these names share one module and "
+                f"load_state_dict keeps the copy loaded last ('{prefixes[-1]}*'); a checkpoint whose copies differ "
+                "is not one the official code saved, so refbench refuses to guess")
+    return copies[prefixes[-1]]
 
 
 def vae_from_vqgan(obj: dict, vae_shapes: dict, source: str = "vqgan.ckpt") -> dict:
@@ -133,30 +177,32 @@ def _torch_load(path: pathlib.Path, allow_pickle: bool):
 
 def load_official(config: str | ModelConfig, refldm_ckpt, vqgan_ckpt=None, device: str = "cpu",
                   allow_pickle: bool = False):
-    """(vae, {'cachekv': unet}, weights-info) from the official files. The VQGAN comes from refldm.ckpt's
-    ``first_stage_model.*`` when present (the official load order makes those the effective weights), else from
-    vqgan.ckpt. Only the cachekv U-Net has released weights."""
+    """(vae, {'cachekv': unet}, weights-info) from the official files. The VQGAN comes from refldm.ckpt when it holds
+    copies (all must be equal; the official ``load_state_dict`` overrides the vqgan.ckpt weights with them), else
+    from vqgan.ckpt. Only the cachekv U-Net has released weights. ``info['vaeSource']`` names the copy used."""
     cfg = get_config(config) if isinstance(config, str) else config
     refldm_ckpt = pathlib.Path(refldm_ckpt)
     unet_shapes, vae_shapes = paper_key_shapes(cfg)
     sd = _torch_load(refldm_ckpt, allow_pickle)
     if isinstance(sd, dict) and "state_dict" in sd and not any(k.startswith(DIFFUSION_PREFIX) for k in sd):
         sd = sd["state_dict"]  # the authors' internal layout wraps it
-    check_unknown(str(refldm_ckpt), sd, (DIFFUSION_PREFIX, EMA_PREFIX, FIRST_STAGE_PREFIX), IGNORED_REFLDM_PREFIXES,
-                  SCHEDULE_BUFFERS)
+    check_unknown(str(refldm_ckpt), sd, REFLDM_PREFIXES, IGNORED_REFLDM_PREFIXES, SCHEDULE_BUFFERS)
     unet_sd = unet_from_refldm(sd, unet_shapes, str(refldm_ckpt))
     vae_sd = vae_from_refldm(sd, vae_shapes, str(refldm_ckpt))
-    info = {"kind": "checkpoint", "refldmSha256": _sha256(refldm_ckpt)}
+    copies = vae_copy_prefixes(sd)
+    info = {"kind": "checkpoint", "refldmSha256": _sha256(refldm_ckpt),
+            "vaeSource": f"refldm.ckpt {copies[-1]}* (all {len(copies)} copies equal)" if copies else "vqgan.ckpt"}
     if vqgan_ckpt is not None:
         vq_sd = vae_from_vqgan(_torch_load(pathlib.Path(vqgan_ckpt), allow_pickle), vae_shapes, str(vqgan_ckpt))
         info["vqganSha256"] = _sha256(pathlib.Path(vqgan_ckpt))
         if vae_sd is None:
             vae_sd = vq_sd
         elif any(not torch.equal(vae_sd[k], vq_sd[k]) for k in vae_sd):
-            warnings.warn(f"{refldm_ckpt}: first_stage_model differs from {vqgan_ckpt}; using refldm.ckpt's "
-                          "(the official load order)")
+            warnings.warn(f"{refldm_ckpt}: its VQGAN differs from {vqgan_ckpt}; using refldm.ckpt's "
+                          "(the official load order: load_state_dict overrides the weights loaded at construction)")
     if vae_sd is None:
-        raise CheckpointError(f"{refldm_ckpt}: holds no first_stage_model.* weights; pass the vqgan.ckpt too")
+        raise CheckpointError(f"{refldm_ckpt}: holds no VQGAN (first_stage_model.* / cond_stage_model.*); pass the "
+                              "vqgan.ckpt too")
     vae, unet = VQGAN(cfg.vae), UNet(cfg.unet)
     vae.load_state_dict(vae_sd, strict=True)
     unet.load_state_dict(unet_sd, strict=True)
