@@ -16,6 +16,11 @@ Fusion designs (paper section 3.1.3):
   ``use_context``: ``crossattn_norm``, ``crossattn_attention`` (nn.MultiheadAttention parameter layout,
   kdim = vdim = 8), ``crossattn_proj_out``); context = reference latent tokens [B, 4096*N, 8].
 - ``channel``: reference latents concatenated on channels: in_channels = 16 + 8*5.
+
+Attention kernel: every attention module has ``attn_impl`` = ``"math"`` (default: the official arithmetic, q and k
+scaled by d^-1/4, bmm, fp32 softmax, bmm) or ``"sdpa"`` (``torch.nn.functional.scaled_dot_product_attention``,
+equal up to float rounding); the fast engine (engine.py) switches it with ``set_attention``. External K/V may also
+be an object with ``attend(q, k, v, impl)`` (engine.KvBuffer: preallocated [own | references] keys/values).
 """
 from __future__ import annotations
 
@@ -43,6 +48,31 @@ def timestep_embedding(t: torch.Tensor, dim: int, max_period: float = 10000.0) -
     return torch.cat([torch.cos(args), torch.sin(args)], dim=-1)
 
 
+def legacy_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, impl: str = "math") -> torch.Tensor:
+    """``QKVAttentionLegacy`` on q [B*H, d, T] and k, v [B*H, d, S] -> [B*H, d, T].
+
+    ``math`` is the official arithmetic; ``sdpa`` computes the same attention (scale 1/sqrt(d)) with PyTorch's fused
+    kernel, which never materialises the [T, S] weights on backends that have a flash / memory-efficient kernel.
+    """
+    d = q.shape[1]
+    if impl == "sdpa":
+        return F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2),
+                                              scale=d ** -0.5).transpose(1, 2)
+    scale = 1.0 / math.sqrt(math.sqrt(d))
+    w = torch.bmm((q * scale).transpose(1, 2), k * scale)  # [B*H, T, S]
+    w = torch.softmax(w.float(), dim=-1).type(w.dtype)
+    return torch.bmm(v, w.transpose(1, 2))
+
+
+def set_attention(module: nn.Module, impl: str) -> None:
+    """Selects the attention kernel (``math`` | ``sdpa``) of every attention module inside ``module``."""
+    if impl not in ("math", "sdpa"):
+        raise ValueError(f"attention must be math or sdpa, got {impl!r}")
+    for m in module.modules():
+        if hasattr(m, "attn_impl"):
+            m.attn_impl = impl
+
+
 class ResBlock(nn.Module):
     def __init__(self, cfg: UnetConfig, cin: int, cout: int):
         super().__init__()
@@ -62,6 +92,8 @@ class ResBlock(nn.Module):
 class CrossAttention(nn.Module):
     """Multi-head attention with nn.MultiheadAttention's parameter names (kdim = vdim = context dim)."""
 
+    attn_impl = "math"
+
     def __init__(self, dim: int, kdim: int, heads: int):
         super().__init__()
         self.heads = heads
@@ -79,12 +111,18 @@ class CrossAttention(nn.Module):
         q = F.linear(x, self.q_proj_weight, bq).reshape(b, t, self.heads, d).transpose(1, 2)
         k = F.linear(ctx, self.k_proj_weight, bk).reshape(b, -1, self.heads, d).transpose(1, 2)
         v = F.linear(ctx, self.v_proj_weight, bv).reshape(b, -1, self.heads, d).transpose(1, 2)
-        w = torch.softmax((q @ k.transpose(-1, -2)).float() * (d ** -0.5), dim=-1).type(v.dtype)
-        o = (w @ v).transpose(1, 2).reshape(b, t, c)
+        if self.attn_impl == "sdpa":
+            o = F.scaled_dot_product_attention(q, k, v, scale=d ** -0.5)
+        else:
+            w = torch.softmax((q @ k.transpose(-1, -2)).float() * (d ** -0.5), dim=-1).type(v.dtype)
+            o = w @ v
+        o = o.transpose(1, 2).reshape(b, t, c)
         return self.out_proj(o)
 
 
 class AttentionBlock(nn.Module):
+    attn_impl = "math"
+
     def __init__(self, cfg: UnetConfig, ch: int, use_context: bool):
         super().__init__()
         self.heads = ch // cfg.num_head_channels
@@ -107,14 +145,14 @@ class AttentionBlock(nn.Module):
         q, k, v = qkv.reshape(-1, 3 * d, tlen).split(d, dim=1)  # legacy order: heads split before q/k/v
         if capture is not None:
             capture.append((k, v))
-        if kv_ext is not None:
-            k = torch.cat([k, kv_ext[0]], dim=-1)
-            v = torch.cat([v, kv_ext[1]], dim=-1)
-        scale = 1.0 / math.sqrt(math.sqrt(d))
-        w = torch.bmm((q * scale).transpose(1, 2), k * scale)  # [B*H, T, S]
-        w = torch.softmax(w.float(), dim=-1).type(w.dtype)
-        a = torch.bmm(v, w.transpose(1, 2)).reshape(-1, c, tlen)
-        x = x + self.proj_out(a)
+        if kv_ext is not None and hasattr(kv_ext, "attend"):
+            a = kv_ext.attend(q, k, v, self.attn_impl)  # preallocated [own | refs] buffers (engine.KvBuffer)
+        else:
+            if kv_ext is not None:
+                k = torch.cat([k, kv_ext[0]], dim=-1)
+                v = torch.cat([v, kv_ext[1]], dim=-1)
+            a = legacy_attention(q, k, v, self.attn_impl)
+        x = x + self.proj_out(a.reshape(-1, c, tlen))
         if self.use_context:
             xc = self.crossattn_norm(x).permute(0, 2, 1)
             xc = self.crossattn_attention(xc, context).permute(0, 2, 1)

@@ -50,7 +50,10 @@ class ResnetBlock(nn.Module):
 
 
 class AttnBlock(nn.Module):
-    """Single-head global self-attention over all H*W tokens (mid block)."""
+    """Single-head global self-attention over all H*W tokens (mid block). ``attn_impl``: ``math`` (official) or
+    ``sdpa`` (fused kernel, same result up to rounding; no [HW, HW] matrix on the wide reference strip)."""
+
+    attn_impl = "math"
 
     def __init__(self, cfg: VaeConfig, ch: int):
         super().__init__()
@@ -66,9 +69,14 @@ class AttnBlock(nn.Module):
         q = self.q(hn).reshape(b, c, -1)
         k = self.k(hn).reshape(b, c, -1)
         v = self.v(hn).reshape(b, c, -1)
-        wgt = torch.bmm(q.transpose(1, 2), k) * (int(c) ** -0.5)  # [b, hw(query), hw(key)]
-        wgt = torch.softmax(wgt.float(), dim=2).type(v.dtype)
-        out = torch.bmm(v, wgt.transpose(1, 2)).reshape(b, c, h, w)
+        if self.attn_impl == "sdpa":
+            out = F.scaled_dot_product_attention(q.transpose(1, 2)[:, None], k.transpose(1, 2)[:, None],
+                                                 v.transpose(1, 2)[:, None], scale=int(c) ** -0.5)
+            out = out[:, 0].transpose(1, 2).reshape(b, c, h, w)
+        else:
+            wgt = torch.bmm(q.transpose(1, 2), k) * (int(c) ** -0.5)  # [b, hw(query), hw(key)]
+            wgt = torch.softmax(wgt.float(), dim=2).type(v.dtype)
+            out = torch.bmm(v, wgt.transpose(1, 2)).reshape(b, c, h, w)
         return x + self.proj_out(out)
 
 

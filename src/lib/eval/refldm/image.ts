@@ -7,6 +7,15 @@
  * - output: trunc(clamp((x + 1) / 2, 0, 1) · 255) (`quantise: 'trunc'`, official) or round (`'round'`).
  */
 import type { RgbImage } from '../types.ts';
+import { resizeRgbPil } from '../image/pil-resize.ts';
+
+/**
+ * An input at the model's size: resized with PIL bicubic only when its size differs (§11: the official loader
+ * resizes only then). Both ReF-LDM engines prepare their inputs with this.
+ */
+export function toModelSize(img: RgbImage, size: number): RgbImage {
+  return img.width === size && img.height === size ? img : resizeRgbPil(img, size, size);
+}
 
 /** How the decoded image is turned into u8: the official code truncates (`mul(255).byte()`, `astype(uint8)`). */
 export type QuantiseMode = 'trunc' | 'round';

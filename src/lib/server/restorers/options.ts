@@ -113,9 +113,40 @@ export const RefLdmOptionsSchema = z
     threads: z.number().int().min(0).optional(),
     quantise: z.enum(['trunc', 'round']).default('trunc'),
     /**
-     * Check every ONNX file's sha256 against bundle.json before loading (default true). With false, run.json still
-     * records the files' actual hashes.
+     * onnx engine: check every ONNX file's sha256 against bundle.json before loading (default true). With false,
+     * run.json still records the files' actual hashes.
      */
     verifyHashes: z.boolean().default(true),
+    /** `onnx`: the ONNX bundle through onnxruntime (default); `torch`: python/refbench_model in a PyTorch worker. */
+    engine: z.enum(['onnx', 'torch']).default('onnx'),
+    // The keys below are read by engine 'torch' only (an error with engine 'onnx'; docs/refldm-runner.md).
+    /** The Python interpreter (default python/.venv/bin/python, made by python/setup.sh). */
+    python: z.string().min(1).optional(),
+    /** The official refldm.ckpt (EMA weights; config defaults to 'paper'). */
+    ckpt: z.string().min(1).optional(),
+    /** The official vqgan.ckpt (needed when refldm.ckpt holds no VQGAN copy). */
+    vqgan: z.string().min(1).optional(),
+    /** Allow full unpickling of a checkpoint that weights_only loading refuses (trusted files only). */
+    allowPickle: z.boolean().default(false),
+    /** Seeded random-init weights (test-only; needs `config`). A random-init `bundle` gives its seed too. */
+    randomInit: z.number().int().min(0).optional(),
+    /** Autocast precision of the VAE encoder and the U-Net (the decoder and DDIM stay fp32). */
+    dtype: z.enum(['fp32', 'bf16', 'fp16']).default('fp32'),
+    /** CFG's two passes as one B = 2 batch (false: one pass per branch). */
+    cfgBatch: z.boolean().default(true),
+    /** Attention kernel: `math` (the official arithmetic) or `sdpa` (scaled_dot_product_attention). */
+    attention: z.enum(['math', 'sdpa']).default('sdpa'),
+    /** CacheKV storage: `concat` per layer and step (official) or preallocated `buffers`. */
+    kvCache: z.enum(['concat', 'buffers']).default('buffers'),
+    /** Reference pass: `loop` (one U-Net pass per reference and CFG branch, official) or `batched`. */
+    refPass: z.enum(['loop', 'batched']).default('batched'),
+    /** cuda only: torch.compile of the fixed-shape U-Net step. */
+    compile: z.boolean().default(false),
+    /** cuda only: one CUDA graph per fixed-shape U-Net step. */
+    cudaGraphs: z.boolean().default(false),
+    /** cuda only: cuDNN convolution autotuning. */
+    cudnnBenchmark: z.boolean().default(false),
+    /** Seconds one image may take before the worker is killed and the sample fails (0 = no limit). */
+    timeoutS: z.number().min(0).default(3600),
   })
   .strict();

@@ -1,7 +1,9 @@
 /**
- * @file The `ref-ldm` restorer: options (zod) → bundle → sampler, and the Restorer seam around it.
- * Weights provenance comes from bundle.json: a random-init bundle makes `info.weights.kind = 'random-init'`,
- * so the run is labelled untrained everywhere downstream.
+ * @file The `ref-ldm` restorer: options (zod) → engine → Restorer. Two engines share the options, inputs, x_T,
+ * quantisation and record format: `onnx` (default; bundle → sampler.ts over onnxruntime) and `torch`
+ * (python/refbench_model in a long-lived PyTorch worker, torch-engine.ts).
+ * Weights provenance comes from bundle.json (onnx) or the worker (torch): random-init weights make
+ * `info.weights.kind = 'random-init'`, so the run is labelled untrained everywhere downstream.
  *
  * @example
  *   const r = await createRefLdm({ config: 'tiny', steps: 10 });
@@ -13,7 +15,7 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
-import { parseOptions } from '../../../eval/spec/run-spec.ts';
+import { parseOptions, SpecError } from '../../../eval/spec/run-spec.ts';
 import { RefLdmOptionsSchema } from '../options.ts';
 import type { Restorer, RestorerInfo, RestoreInput, RestoreOptions, RestoreOutput } from '../../../eval/restorers/restorer.ts';
 import { gaussianNoise, NOISE_GENERATOR_ID } from '../../../eval/refldm/noise.ts';
@@ -31,10 +33,54 @@ export const TINY_BUNDLE_DIR = join(REPO_ROOT, 'test/fixtures/refldm-tiny');
 export { RefLdmOptionsSchema };
 
 export type RefLdmOptions = z.input<typeof RefLdmOptionsSchema>;
+export type RefLdmParsedOptions = z.output<typeof RefLdmOptionsSchema>;
 
-/** Parses options, naming every bad field. */
-export function parseRefLdmOptions(options: Readonly<Record<string, unknown>>): z.output<typeof RefLdmOptionsSchema> {
-  return parseOptions(RefLdmOptionsSchema, options, { path: ['restorer', 'options'] });
+/** Options only the torch engine reads (an error with `engine: onnx`). */
+export const TORCH_ONLY_OPTIONS = Object.freeze([
+  'python', 'ckpt', 'vqgan', 'allowPickle', 'randomInit', 'dtype', 'cfgBatch', 'attention', 'kvCache', 'refPass', 'compile', 'cudaGraphs', 'cudnnBenchmark', 'timeoutS',
+] as const);
+/** Options only the onnx engine reads (an error with `engine: torch`). */
+export const ONNX_ONLY_OPTIONS = Object.freeze(['verifyHashes'] as const);
+
+/** Parses options, naming every bad field, and every option given that the chosen engine does not read. */
+export function parseRefLdmOptions(options: Readonly<Record<string, unknown>>): RefLdmParsedOptions {
+  const o = parseOptions(RefLdmOptionsSchema, options, { path: ['restorer', 'options'] });
+  // NOTE: not a schema refinement: the registry requires a plain strict z.object (its keys drive "did you mean").
+  const foreign: readonly string[] = o.engine === 'torch' ? ONNX_ONLY_OPTIONS : TORCH_ONLY_OPTIONS;
+  const given = foreign.filter((k) => k in options);
+  if (given.length) {
+    const other = o.engine === 'torch' ? 'onnx' : 'torch';
+    throw new SpecError(
+      `restorer.options: ${given.join(', ')}: only read by engine '${other}' (this is engine '${o.engine}'${o.engine === 'onnx' ? ', the default' : ''}); remove ${given.length > 1 ? 'them' : 'it'} or set engine: ${other}`,
+    );
+  }
+  return o;
+}
+
+/** The x_T of a run, how it was obtained (recorded in run.json) and, when read from a file, that file's record. */
+export interface ResolvedXT {
+  readonly xT: Float32Array;
+  readonly record: Record<string, unknown>;
+  readonly file?: WeightFileRecord;
+}
+
+/**
+ * x_T for every image of a run (paper protocol, §12): the `xT` option (a .f32 file or a seed), else
+ * `<defaultDir>/x_T.f32` when present, else seed 2024 with the documented PRNG. Shared by both engines.
+ */
+export async function resolveXT(xTOption: string | number | undefined, defaultDir: string | undefined, n: number): Promise<ResolvedXT> {
+  const defaultFile = defaultDir ? join(defaultDir, 'x_T.f32') : undefined;
+  if (typeof xTOption === 'string' || (xTOption === undefined && defaultFile && existsSync(defaultFile))) {
+    const p = resolve(typeof xTOption === 'string' ? xTOption : defaultFile!);
+    if (!existsSync(p)) throw new Error(`${p}: cannot read x_T (file not found)`);
+    const file = await weightFile(p, 'x_T');
+    return { xT: await readF32(p, n), record: { kind: 'file', path: p, sha256: file.sha256 }, file };
+  }
+  const seed = xTOption ?? 2024;
+  return {
+    xT: gaussianNoise(n, seed),
+    record: { kind: 'seed', seed, generator: NOISE_GENERATOR_ID, note: "not torch's RNG: outputs differ from a PyTorch run with the same seed" },
+  };
 }
 
 /** Reads a raw little-endian float32 file and checks its length. */
@@ -51,9 +97,18 @@ export async function readF32(path: string, expected: number): Promise<Float32Ar
   return out;
 }
 
-/** Creates the `ref-ldm` restorer (loads every session up front; `loadMs` is reported separately). */
-export async function createRefLdm(options: Readonly<Record<string, unknown>>): Promise<Restorer & { sampler: RefLdmSampler; xT: Float32Array }> {
+/**
+ * Creates the `ref-ldm` restorer (loads every model up front; `modelLoadMs` is reported separately).
+ * `engine: torch` returns the PyTorch-worker restorer (torch-engine.ts).
+ */
+export async function createRefLdm(options: Readonly<Record<string, unknown>>): Promise<Restorer> {
   const o = parseRefLdmOptions(options);
+  if (o.engine === 'torch') return (await import('./torch-engine.ts')).createTorchRefLdm(o);
+  return createOnnxRefLdm(o);
+}
+
+/** The onnx engine: a bundle's graphs through onnxruntime (sampler.ts). */
+export async function createOnnxRefLdm(o: RefLdmParsedOptions): Promise<Restorer & { sampler: RefLdmSampler; xT: Float32Array }> {
   const dir = o.bundle ?? (o.config === 'tiny' ? TINY_BUNDLE_DIR : undefined);
   if (!dir) {
     throw new Error(
@@ -80,22 +135,7 @@ export async function createRefLdm(options: Readonly<Record<string, unknown>>): 
 
   // x_T: one tensor shared by every image (paper protocol, §12).
   const { channels: C, size: S } = sampler.latent;
-  const n = C * S * S;
-  let xT: Float32Array;
-  let xTRecord: Record<string, unknown>;
-  let xTFile: WeightFileRecord | undefined;
-  const defaultFile = join(bundle.dir, 'x_T.f32');
-  if (typeof o.xT === 'string' || (o.xT === undefined && existsSync(defaultFile))) {
-    const p = resolve(typeof o.xT === 'string' ? o.xT : defaultFile);
-    if (!existsSync(p)) throw new Error(`${p}: cannot read x_T (file not found)`);
-    xTFile = await weightFile(p, 'x_T');
-    xT = await readF32(p, n);
-    xTRecord = { kind: 'file', path: p, sha256: xTFile.sha256 };
-  } else {
-    const seed = o.xT ?? 2024;
-    xT = gaussianNoise(n, seed);
-    xTRecord = { kind: 'seed', seed, generator: NOISE_GENERATOR_ID, note: "not torch's RNG: outputs differ from a PyTorch run with the same seed" };
-  }
+  const { xT, record: xTRecord, file: xTFile } = await resolveXT(o.xT, bundle.dir, C * S * S);
 
   const w = bundle.json.weights;
   const files = bundleFiles(bundle);
@@ -104,6 +144,7 @@ export async function createRefLdm(options: Readonly<Record<string, unknown>>): 
     version: `bundle-v${bundle.json.formatVersion}`,
     weights: w.kind === 'random-init' ? { kind: 'random-init', seed: w.seed, files } : { kind: 'checkpoint', files },
     settings: {
+      engine: 'onnx',
       bundle: bundle.dir,
       config: bundle.json.config,
       design: o.design,

@@ -9,8 +9,7 @@
  */
 import { createSession, f32, runSession, Tensor, type Device, type Session } from '../../ort/session.ts';
 import { cfgCombine, clampTimesteps, ddimStep, makeDdimTables, makeDdimTimesteps, needsUncond, type DdimSchedule, type DdimTables } from '../../../eval/schedulers/ddim.ts';
-import { buildRefStrip, quantiseImage, splitWidth, toChwMinusOneOne, type QuantiseMode } from '../../../eval/refldm/image.ts';
-import { resizeRgbPil } from '../../../eval/image/pil-resize.ts';
+import { buildRefStrip, quantiseImage, splitWidth, toChwMinusOneOne, toModelSize, type QuantiseMode } from '../../../eval/refldm/image.ts';
 import type { RgbImage } from '../../../eval/types.ts';
 import { graphPath, type Bundle, type GraphKey } from './bundle.ts';
 import { relative } from 'node:path';
@@ -50,11 +49,6 @@ export interface SampleResult {
 }
 
 const DESIGN_GRAPH: Record<DesignId, GraphKey> = { cachekv: 'unet', spatial: 'unetSpatial', cross: 'unetCross', channel: 'unetChannel' };
-
-/** Resizes to 512×512 with PIL bicubic only when the size differs (§11). */
-function to512(img: RgbImage, size: number): RgbImage {
-  return img.width === size && img.height === size ? img : resizeRgbPil(img, size, size);
-}
 
 export class RefLdmSampler {
   readonly latent: LatentShape;
@@ -149,8 +143,8 @@ export class RefLdmSampler {
     // 1. prepare: resize to 512 only if needed, u8/127.5 − 1, CHW; references as one strip.
     let t0 = performance.now();
     const used = refsIn.slice(0, this.settings.maxRefs);
-    const lq = toChwMinusOneOne(to512(lqIn, this.imageSize));
-    const strip = used.length ? buildRefStrip(used.map((r) => to512(r, this.imageSize))) : undefined;
+    const lq = toChwMinusOneOne(toModelSize(lqIn, this.imageSize));
+    const strip = used.length ? buildRefStrip(used.map((r) => toModelSize(r, this.imageSize))) : undefined;
     const preprocess = since(t0);
 
     // 2. encode: LQ, then the strip in ONE pass, split along width (§7.1).
