@@ -206,6 +206,15 @@ class KvBuffer:
         return legacy_attention(q, self.k.transpose(1, 2), self.v.transpose(1, 2), "math")
 
 
+def _raise_recompile_limit(limit: int = 64) -> None:
+    """Every plan compiles the same method for another ``self``: dynamo's default limit (8 entries per code object)
+    would silently fall back to eager after eight plans."""
+    cfg = torch._dynamo.config
+    for name in ("recompile_limit", "cache_size_limit"):
+        if hasattr(cfg, name):
+            setattr(cfg, name, max(int(getattr(cfg, name)), limit))
+
+
 class StepPlan:
     """The fixed-shape U-Net step of one CFG branch layout: static input buffers (x_in, t, conditioning), the eps
     call, and optionally its compiled form and CUDA graph. Reused for every image with the same shapes; only the
@@ -230,6 +239,7 @@ class StepPlan:
         self.out = None
         self.fn = self._eps
         if e.switches.compile:
+            _raise_recompile_limit()
             self.fn = torch.compile(self._eps, dynamic=False)  # CUDA only (resolve_switches)
 
     def set_cond(self, cond) -> None:

@@ -1,19 +1,31 @@
 /**
  * @file `refbench models list | fetch <id> | convert <id> | verify [id]`: the model manifest
  * (models/manifest.json) on the command line. See src/lib/server/models/. `list` and `verify` only read;
- * `fetch` and `convert` are the only writers of weights/lock.json.
+ * `fetch` and `convert` are the only writers of weights/lock.json. `verify` also checks ReF-LDM bundles (graph
+ * hashes + the zero-reference K/V parity against PyTorch, models/refldm-bundle-check.ts): the converted
+ * `weights/refldm-paper` when present, or any bundle given with `--bundle`.
  */
 import type { Command } from 'commander';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { getEntry, loadManifest, type ModelEntry } from '../../lib/server/models/manifest.ts';
 import { entryStatus, readLock, verifyEntry, type Lock, type StatusRow } from '../../lib/server/models/lock.ts';
 import { fetchEntry } from '../../lib/server/models/fetch.ts';
 import { convertEntry } from '../../lib/server/models/convert.ts';
+import { modelsRoot } from '../../lib/server/models/paths.ts';
+import type { BundleCheck } from '../../lib/server/models/refldm-bundle-check.ts';
 
 const out = (s: string) => process.stdout.write(`${s}\n`);
 
 function printRows(rows: readonly StatusRow[]): void {
   const w = Math.max(...rows.map((r) => r.name.length), 4);
   for (const r of rows) out(`  ${r.kind === 'file' ? 'file  ' : 'output'} ${r.name.padEnd(w)}  ${r.status}${r.detail ? `  ${r.detail}` : ''}`);
+}
+
+function printBundle(c: BundleCheck): void {
+  out(`ref-ldm bundle ${c.dir} (${c.summary}):`);
+  const w = Math.max(...c.rows.map((r) => r.name.length), 4);
+  for (const r of c.rows) out(`  ${r.kind === 'file' ? 'file  ' : 'check '} ${r.name.padEnd(w)}  ${r.status}${r.detail ? `  ${r.detail}` : ''}`);
 }
 
 /** One model as `models list` shows it. */
@@ -152,9 +164,24 @@ export function register(program: Command): void {
 
   models
     .command('verify [id]')
-    .description('Re-hash files and outputs (one model or all) against their pins, writing nothing; exits 1 on a hash mismatch, or when a named model is incomplete')
-    .action(async (id: string | undefined, _o, cmd: Command) => {
+    .description(
+      'Re-hash files and outputs (one model or all) against their pins, writing nothing; exits 1 on a hash mismatch, or when a named model is incomplete. ReF-LDM bundles also get the zero-reference K/V parity check against PyTorch (python/.venv)',
+    )
+    .option('--bundle <dir>', 'check this ReF-LDM bundle only (graph hashes + zero-reference K/V parity); exits 1 on a mismatch or when the check cannot run')
+    .option('--ckpt <file>', 'refldm.ckpt for a checkpoint bundle (default <models-dir>/weights/refldm/refldm.ckpt)')
+    .option('--vqgan <file>', 'vqgan.ckpt for a checkpoint bundle (default <models-dir>/weights/refldm/vqgan.ckpt)')
+    .option('--python <path>', 'Python interpreter with torch for the parity check (default python/.venv/bin/python)')
+    .action(async (id: string | undefined, o: { bundle?: string; ckpt?: string; vqgan?: string; python?: string }, cmd: Command) => {
       const dir = dirOf(cmd);
+      const { checkRefldmBundle } = await import('../../lib/server/models/refldm-bundle-check.ts');
+      const bundleOpts = { ckpt: o.ckpt, vqgan: o.vqgan, python: o.python, modelsDir: dir };
+      if (o.bundle) {
+        if (id && id !== 'refldm') throw new Error(`--bundle checks a ReF-LDM bundle; model id '${id}' is not refldm`);
+        const c = await checkRefldmBundle(o.bundle, bundleOpts);
+        printBundle(c);
+        if (!c.ok || c.rows.some((r) => r.status === 'not run')) process.exitCode = 1;
+        return;
+      }
       const manifest = await loadManifest(dir);
       const lock = await readLock(dir);
       const entries = id ? [getEntry(manifest, id)] : manifest.models;
@@ -164,6 +191,14 @@ export function register(program: Command): void {
         out(`${e.id}:`);
         printRows(rows);
         bad += rows.filter((r) => r.status === 'hash mismatch' || (id && r.status === 'missing')).length;
+        // A converted ReF-LDM bundle among the outputs: its graphs and the zero-reference K/V parity.
+        for (const output of e.usedBy.includes('ref-ldm') ? e.outputs : []) {
+          const bundleJson = join(modelsRoot(dir), output);
+          if (!output.endsWith('bundle.json') || !existsSync(bundleJson)) continue;
+          const c = await checkRefldmBundle(dirname(bundleJson), bundleOpts);
+          printBundle(c);
+          if (!c.ok) bad++;
+        }
       }
       if (bad) process.exitCode = 1;
     });
@@ -176,6 +211,7 @@ Examples:
   refbench models list --wide
   refbench models fetch lpips-vgg && refbench models convert lpips-vgg
   refbench models verify arcface-r50-webface
+  refbench models verify --bundle test/fixtures/refldm-tiny     # graph hashes + zero-reference K/V parity vs PyTorch
   refbench models --models-dir /data/models list --json`,
   );
 }

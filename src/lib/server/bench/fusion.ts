@@ -149,18 +149,31 @@ const pad = (s: string, n: number) => (s.length >= n ? s : s + ' '.repeat(n - s.
 const lpad = (s: string, n: number) => (s.length >= n ? s : ' '.repeat(n - s.length) + s);
 const fmt = (v: number | undefined | null, d = 2) => (v === undefined || v === null || !Number.isFinite(v) ? '—' : v.toFixed(d));
 
-/** Table 2 (time and memory at `atRefs` references, ratios to spatial-concatenation) and Table 6 (time vs refs). */
-export function formatFusionTables(r: FusionReport): string {
+/** Labels of the memory column for a report whose memory is not the onnx bench's CPU RSS. */
+export interface FusionTableLabels {
+  /** First line (default: "Fusion designs — <label>; config ..."). */
+  readonly title?: string;
+  /** Header of the memory column (default "Δpeak MB"). */
+  readonly memoryHeader?: string;
+  /** The closing note on what the memory is. */
+  readonly memoryNote?: string;
+}
+
+/**
+ * Table 2 (time and memory at `atRefs` references, ratios to spatial-concatenation) and Table 6 (time vs refs).
+ * The memory column reads `peakRssDeltaBytes`; `labels` renames it for other kinds of memory (torch-bench.ts).
+ */
+export function formatFusionTables(r: Pick<FusionReport, 'label' | 'config' | 'device' | 'threads' | 'steps' | 'cfg' | 'repeat' | 'rows'>, labels: FusionTableLabels = {}): string {
   const lines: string[] = [];
   const refsList = [...new Set(r.rows.map((x) => x.refs))].sort((a, b) => a - b);
   const atRefs = refsList.includes(5) ? 5 : refsList[refsList.length - 1];
   const at = (d: DesignId, n: number) => r.rows.find((x) => x.design === d && x.refs === n);
   const spatial = at('spatial', atRefs);
-  lines.push(`Fusion designs — ${r.label}; config ${r.config}, ${r.device}${r.threads ? ` ×${r.threads} threads` : ''}, ${r.steps} DDIM steps, CFG ${r.cfg}, median of ${r.repeat}`);
+  lines.push(labels.title ?? `Fusion designs — ${r.label}; config ${r.config}, ${r.device}${r.threads ? ` ×${r.threads} threads` : ''}, ${r.steps} DDIM steps, CFG ${r.cfg}, median of ${r.repeat}`);
   lines.push('');
   lines.push(`Table 2 (ours at ${atRefs} refs; paper: 5 refs, one GTX 1080, step count not stated, units likely s and GB)`);
   lines.push(
-    [pad('design', 22), lpad('time s', 9), lpad('Δpeak MB', 10), lpad('t/spatial', 10), lpad('m/spatial', 10), lpad('paper t', 9), lpad('paper m', 9), lpad('p t/spat', 9), lpad('p m/spat', 9)].join(' '),
+    [pad('design', 22), lpad('time s', 9), lpad(labels.memoryHeader ?? 'Δpeak MB', 10), lpad('t/spatial', 10), lpad('m/spatial', 10), lpad('paper t', 9), lpad('paper m', 9), lpad('p t/spat', 9), lpad('p m/spat', 9)].join(' '),
   );
   for (const d of ['channel', 'cross', 'spatial', 'cachekv'] as DesignId[]) {
     const row = at(d, atRefs);
@@ -209,7 +222,8 @@ export function formatFusionTables(r: FusionReport): string {
   }
   lines.push('');
   lines.push(
-    'Memory = peak RSS during that count minus the worker\'s RSS after loading the sessions (CPU; one worker per design, counts in increasing order, peak reset per count); the paper reports GPU memory.',
+    labels.memoryNote ??
+      'Memory = peak RSS during that count minus the worker\'s RSS after loading the sessions (CPU; one worker per design, counts in increasing order, peak reset per count); the paper reports GPU memory.',
   );
   return lines.join('\n');
 }

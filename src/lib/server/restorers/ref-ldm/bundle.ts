@@ -11,7 +11,8 @@ import { sha256Cache, sha256File } from '../../models/sha256-cache.ts';
 
 const DimSchema = z.union([z.number().int(), z.string(), z.null()]);
 const IoSchema = z.object({ name: z.string(), dtype: z.string(), shape: z.array(DimSchema) });
-const GraphSchema = z.object({ file: z.string(), inputs: z.array(IoSchema), outputs: z.array(IoSchema) });
+/** One graph; `precision` is 'fp16' for the exporter's --fp16 U-Net graphs (absent: fp32). */
+const GraphSchema = z.object({ file: z.string(), inputs: z.array(IoSchema), outputs: z.array(IoSchema), precision: z.enum(['fp32', 'fp16']).optional() });
 
 /** One self-attention layer of the U-Net, forward order (refldm-model.md §3.1). */
 const AttentionLayerSchema = z.object({
