@@ -99,6 +99,7 @@ class Bench:
         self.rows: list[dict] = []
         self.ablation: list[dict] = []
         self.drift: list[dict] = []
+        self.checks: list[dict] = []
         self.skipped = 0
         fastest = FASTEST if args.fastest is None else Switches.from_json({**FASTEST.to_json(), **json.loads(args.fastest)})
         cpu_fp32 = args.fastest is None and not self.device.startswith("cuda")
@@ -166,9 +167,10 @@ class Bench:
                                "refPass": t.get("refPassMs", 0.0), "steps": t.get("stepsTotalMs", 0.0),
                                "decode": t.get("decodeMs", 0.0)},
                "stepsRun": res.info["stepsRun"], "memoryMethod": res.info["deviceMemoryMethod"],
-               "peakBytes": peak, "baselineBytes": base,
+               "peakBytes": peak, "peakReservedBytes": res.info.get("devicePeakReservedBytes"), "baselineBytes": base,
                "deltaBytes": (peak - base) if peak is not None and base is not None else None,
-               "info": {k: v for k, v in res.info.items() if k not in ("devicePeakBytes", "deviceMemoryMethod", "ignored")}}
+               "info": {k: v for k, v in res.info.items()
+                        if k not in ("devicePeakBytes", "devicePeakReservedBytes", "deviceMemoryMethod", "ignored")}}
         eng.clear_plans()
         return row
 
@@ -189,32 +191,52 @@ class Bench:
                 self.log(f"  -> error {row['error']}")
                 self._free()
         self.rows.append(row)
+        self.save()
         return row
 
     # -- phases -------------------------------------------------------------------------------------------------
     def run(self) -> dict:
         a = self.args
         at = a.ablation_refs if a.ablation_refs in a.refs else max(a.refs)
+        self.at, self.profile = at, None
+        cachekv = "cachekv" in a.designs
+        # 0. the fast paths compute the same thing as eager on this device (tiny model, cheap)
+        if a.check:
+            self.run_check(min(3, at))
         # 1. what the targets need
         for design in ("cachekv", "spatial"):
             if design in a.designs and a.matrix:
                 for v in a.variants:
                     self.cell(v, design, at)
-        # 2. each switch on its own
-        if a.ablation and "cachekv" in a.designs:
-            self.run_ablation(at)
-        # 3. dtype drift
-        if a.drift and "cachekv" in a.designs:
+        # 2. each switch on its own (torch.compile last: its compile time is the most expendable)
+        if a.ablation and cachekv:
+            self.run_ablation(at, compile_items=False)
+        # 3. a profile of the fastest variant, 4. dtype drift
+        if a.profile and cachekv:
+            self.profile = self.run_profile(at)
+            self.save()
+        if a.drift and cachekv:
             self.run_drift(at)
-        # 4. the rest of the matrix
+        # 5. the rest of the matrix
         for design in a.designs if a.matrix else []:
             for v in a.variants:
                 for n in a.refs:
                     self.cell(v, design, n)
-        profile = self.run_profile(at) if a.profile and "cachekv" in a.designs else None
-        return self.report(at, profile)
+        if a.ablation and cachekv:
+            self.run_ablation(at, compile_items=True)
+        return self.save(complete=True)
 
-    def run_ablation(self, at: int) -> None:
+    def save(self, complete: bool = False) -> dict:
+        """Writes the report so far (atomically): a run cut short by a timeout still leaves its measurements."""
+        r = self.report(self.at, self.profile, complete)
+        out = self.args.out
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(out.name + ".tmp")
+        tmp.write_text(json.dumps(r, indent=1) + "\n")
+        tmp.replace(out)
+        return r
+
+    def run_ablation(self, at: int, compile_items: bool) -> None:
         from .engine import EAGER
         eager = next((r for r in self.rows if r["variant"] == "eager" and r["design"] == "cachekv" and r["refs"] == at), None)
         items = [("eager+cfgBatch", {"cfg_batch": True}), ("eager+sdpa", {"attention": "sdpa"}),
@@ -226,6 +248,8 @@ class Bench:
                                          for k in dataclasses.fields(self.variants["fastest"])}, "compile": True})]
         cuda_only = {"cudnn_benchmark", "cuda_graphs", "compile"}
         for name, change in items:
+            if ("compile" in change and change["compile"]) != compile_items:
+                continue
             sw = dataclasses.replace(EAGER, **change)
             row = {"variant": name, "design": "cachekv", "refs": at, "switches": sw.to_json()}
             if not self.device.startswith("cuda") and cuda_only & {k for k, v in change.items() if v is True}:
@@ -244,6 +268,44 @@ class Bench:
                     row["error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
                     self._free()
             self.ablation.append(row)
+            self.save()
+
+    def run_check(self, refs: int) -> None:
+        """Correctness of the fast paths on this device: the tiny model (seed 0) restored by eager and by the fastest
+        switches at fp32 (with and without torch.compile): final latents and trunc-quantised images compared."""
+        import numpy as np
+        from .build import build_random
+        from .engine import EAGER, Engine, SampleSettings
+        from .sampler import to_uint8_image
+        steps = min(10, self.args.steps)
+        settings = SampleSettings(steps=steps, schedule=self.args.schedule, cfg=self.args.cfg, design="cachekv")
+        vae, unets = build_random("tiny", 0, ("cachekv",))
+        use = [self.pool[i % len(self.pool)] for i in range(refs)]
+        base = dataclasses.replace(self.variants["fastest"], dtype="fp32")
+        outs, rows = {}, {}
+        variants = (("eager", EAGER), ("fastest-fp32", base), ("fastest-fp32+compile", dataclasses.replace(base, compile=True)))
+        for name, sw in variants:
+            if name.endswith("compile") and not self.device.startswith("cuda"):
+                rows[name] = {"variant": name, "skipped": "cuda only"}
+                continue
+            self.log(f"check {name} (tiny, {refs} refs, {steps} steps)")
+            try:
+                r = Engine(vae, unets, self.device, sw).restore(self.lq, use, self.x_t, settings, step_timings=False)
+                outs[name] = (r.latent, to_uint8_image(r.decoded))
+            except Exception as exc:  # noqa: BLE001 - recorded
+                rows[name] = {"variant": name, "error": f"{type(exc).__name__}: {exc}"}
+        if "eager" in outs:
+            lat0, img0 = outs.pop("eager")
+            for name, (lat, img) in outs.items():
+                d = np.abs(img.astype(np.int32) - img0.astype(np.int32))
+                rows[name] = {"variant": name, "vs": "eager", "design": "cachekv", "refs": refs, "steps": steps,
+                              "maxLatentDelta": float(np.abs(lat - lat0).max()), "imageMaxLevelDiff": int(d.max()),
+                              "imageFracOffMore": float(np.mean(d > 1)),
+                              "ok": bool(np.mean(d > 1) <= 1e-3 and np.abs(lat - lat0).max() <= 1e-3)}
+        self.checks += [rows[n] for n, _ in variants if n in rows]
+        del vae, unets
+        self._free()
+        self.save()
 
     def run_drift(self, at: int) -> None:
         """bf16 / fp16 against fp32 with the fastest variant's other switches: final latent and image."""
@@ -265,6 +327,7 @@ class Bench:
                 outs[dt] = (r.latent, to_uint8_image(r.decoded))
             except Exception as exc:  # noqa: BLE001 - e.g. fp16 unsupported by this torch on this device
                 self.drift.append({"dtype": dt, "error": f"{type(exc).__name__}: {exc}"})
+                self._free()
         if "fp32" not in outs:
             return
         lat0, img0 = outs["fp32"]
@@ -280,6 +343,7 @@ class Bench:
                                "imageMaxLevelDiff": int(d.max()), "imageMeanLevelDiff": float(d.mean()),
                                "imageFracOff1": float(np.mean(d == 1)), "imageFracOffMore": float(np.mean(d > 1)),
                                "psnrDb": None if mse == 0 else 10 * math.log10(255.0 ** 2 / mse)})
+        self.save()
 
     def run_profile(self, at: int) -> dict | None:
         """torch.profiler over one image of the fastest variant (top operators by self time)."""
@@ -303,7 +367,7 @@ class Bench:
         return {"variant": "fastest", "design": "cachekv", "refs": at, "sortBy": key, "table": table.splitlines()}
 
     # -- output -------------------------------------------------------------------------------------------------
-    def report(self, at: int, profile) -> dict:
+    def report(self, at: int, profile, complete: bool = False) -> dict:
         import torch
         a = self.args
         from .schedule import ddim_timesteps
@@ -342,14 +406,15 @@ class Bench:
             targets.append(_ratio_target(f"memoryRatio.{v}", f"CacheKV / spatial-concatenation memory, {at} refs, {v}",
                                          mr, p["cachekv"]["memory"] / p["spatial"]["memory"], paper, why))
         return {
-            "kind": KIND, "schemaVersion": SCHEMA_VERSION,
+            "kind": KIND, "schemaVersion": SCHEMA_VERSION, "complete": complete,
             "createdAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "label": "untrained random-init weights (timing only)", "command": sys.argv,
             "config": a.config, "seed": a.seed, "imageSize": a.size, "steps": a.steps,
             "stepsRun": len(ddim_timesteps(a.steps, a.schedule)), "schedule": a.schedule, "cfg": a.cfg,
             "repeat": a.repeat, "warmupSteps": a.warmup_steps, "refs": a.refs, "designs": a.designs,
             "ablationRefs": at, "device": self.device, "deviceName": dev_name,
-            "memory": ("peak torch.cuda.max_memory_allocated per image, weights included" if self.device.startswith("cuda")
+            "memory": ("peak torch.cuda.max_memory_allocated per image, weights included (peakReservedBytes: "
+                       "max_memory_reserved, which also holds CUDA graph pools)" if self.device.startswith("cuda")
                        else "peak RSS during the image minus the RSS before it (CPU; VmHWM reset per image)"),
             "host": {"python": platform.python_version(), "torch": torch.__version__, "cuda": torch.version.cuda,
                      "cudnn": torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None,
@@ -358,6 +423,7 @@ class Bench:
             "variants": {k: v.to_json() for k, v in self.variants.items() if k in a.variants},
             "ignored": {k: v for k, v in self.ignored.items() if k in a.variants and v},
             "buildS": self.build_s, "rows": self.rows, "ablation": self.ablation, "drift": self.drift,
+            "checks": self.checks,
             **({"profile": profile} if profile else {}), "targets": targets,
             "budget": {"timeBudgetS": a.time_budget_s, "elapsedS": time.perf_counter() - self.t_start,
                        "skipped": self.skipped},
@@ -395,6 +461,12 @@ def print_summary(r: dict, out=sys.stdout) -> None:
         if "timeMs" in x:
             print(f"  ablation {x['variant']}: {x['timeMs'] / 1000:.3f}s"
                   + (f" ({x['speedupVsEager']:.2f}x eager)" if x.get("speedupVsEager") else ""), file=out)
+    for c in r["checks"]:
+        if "maxLatentDelta" in c:
+            print(f"  check {c['variant']} vs eager: max latent delta {c['maxLatentDelta']:.3g}, image max level diff "
+                  f"{c['imageMaxLevelDiff']}: {'ok' if c['ok'] else 'NOT EQUAL'}", file=out)
+        elif "error" in c:
+            print(f"  check {c['variant']}: error {c['error']}", file=out)
     for d in r["drift"]:
         if "maxLatentDelta" in d:
             print(f"  drift {d['dtype']} vs fp32: max latent delta {d['maxLatentDelta']:.3g}, image max level diff "
@@ -425,6 +497,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ablation-refs", type=int, default=5, help="reference count of Table 2, ablation and targets")
     ap.add_argument("--drift", action="store_true", help="bf16 / fp16 vs fp32 outputs (fastest switches)")
     ap.add_argument("--profile", action="store_true", help="torch.profiler table of one fastest CacheKV image")
+    ap.add_argument("--check", action="store_true",
+                    help="first compare the fast fp32 paths with eager on this device (tiny model, <= 10 steps)")
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--warmup-steps", type=int, default=2, help="DDIM steps of the warm-up image (0: none)")
     ap.add_argument("--size", type=int, default=512, help="image side (a multiple of 64; 512 = the model's)")
@@ -464,10 +538,6 @@ def main(argv: list[str] | None = None) -> int:
     bench = Bench(args)
     with torch.inference_mode():
         report = bench.run()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_name(args.out.name + ".tmp")
-    tmp.write_text(json.dumps(report, indent=1) + "\n")
-    tmp.replace(args.out)
     print_summary(report)
     print(f"written: {args.out}")
     return 0

@@ -170,6 +170,12 @@ def peak_memory_bytes(device: str, method: str) -> int | None:
     return None
 
 
+def peak_reserved_bytes(device: str) -> int | None:
+    """CUDA: peak bytes reserved by the caching allocator since the reset (holds CUDA graph pools, which
+    ``max_memory_allocated`` may not count); None elsewhere."""
+    return int(torch.cuda.max_memory_reserved()) if is_cuda(device) else None
+
+
 def current_memory_bytes(device: str) -> int | None:
     if is_cuda(device):
         return int(torch.cuda.memory_allocated())
@@ -517,7 +523,8 @@ class Engine:
         timer.add("decodeMs", t0)
         timings = {**timer.stages, "stepsMs": steps_ms, "totalMs": (timer.now() - t_all) * 1000.0}
         info.update(stepsRun=len(ts), deviceMemoryMethod=mem_method,
-                    devicePeakBytes=peak_memory_bytes(self.device, mem_method))
+                    devicePeakBytes=peak_memory_bytes(self.device, mem_method),
+                    devicePeakReservedBytes=peak_reserved_bytes(self.device))
         if self.ignored:
             info["ignored"] = dict(self.ignored)
         return EngineResult(decoded_np, latent_np, timings, info)

@@ -39,6 +39,8 @@ const Measurement = {
   stepsRun: Count.optional(),
   memoryMethod: z.enum(['cuda-max-allocated', 'rss-vmhwm-reset', 'n/a']).optional(),
   peakBytes: Num.nullable().optional(),
+  /** CUDA: max_memory_reserved (holds CUDA graph pools, which max_memory_allocated may not count); null elsewhere. */
+  peakReservedBytes: Num.nullable().optional(),
   baselineBytes: Num.nullable().optional(),
   deltaBytes: Num.nullable().optional(),
   info: z.record(z.string(), z.unknown()).optional(),
@@ -77,6 +79,13 @@ const DriftSchema = z.union([
   z.object({ dtype: z.enum(['fp32', 'bf16', 'fp16']), error: z.string() }).strict(),
   z.object({ dtype: z.enum(['fp32', 'bf16', 'fp16']), skipped: z.string() }).strict(),
 ]);
+const CheckSchema = z.union([
+  z
+    .object({ variant: z.string(), vs: z.literal('eager'), design: Design, refs: Count, steps: Count, maxLatentDelta: Num, imageMaxLevelDiff: Count, imageFracOffMore: Num, ok: z.boolean() })
+    .strict(),
+  z.object({ variant: z.string(), error: z.string() }).strict(),
+  z.object({ variant: z.string(), skipped: z.string() }).strict(),
+]);
 const TargetSchema = z.object({ id: z.string(), description: z.string(), value: Num.nullable(), target: z.string(), met: z.boolean().nullable(), note: z.string() }).strict();
 
 /** The benchmark JSON, schemaVersion 1. */
@@ -84,6 +93,8 @@ export const TorchBenchSchema = z
   .object({
     kind: z.literal(TORCH_BENCH_KIND),
     schemaVersion: z.literal(1),
+    /** False while the bench runs (it rewrites the file after every measurement) or when it was cut short. */
+    complete: z.boolean(),
     createdAt: z.string(),
     label: z.string(),
     command: z.array(z.string()),
@@ -110,6 +121,8 @@ export const TorchBenchSchema = z
     rows: z.array(RowSchema),
     ablation: z.array(AblationSchema),
     drift: z.array(DriftSchema),
+    /** `--check`: the fast fp32 paths against eager on the same device (tiny model). */
+    checks: z.array(CheckSchema),
     profile: z
       .union([z.object({ variant: z.string(), design: Design, refs: Count, sortBy: z.string(), table: z.array(z.string()) }).strict(), z.object({ skipped: z.string() }).strict()])
       .optional(),
@@ -199,6 +212,14 @@ export function formatTorchBench(r: TorchBench): string {
       out.push([pad(a.variant, 22), lpad(a.timeMs !== undefined ? f(a.timeMs / 1000, 3) : a.error ? 'error' : 'skipped', 9), lpad(f(a.speedupVsEager), 8), lpad(f(m !== undefined ? m / 2 ** 20 : undefined, 0), 10)].join(' ') + (a.skipped ? `  (${a.skipped})` : a.error ? `  (${a.error})` : ''));
     }
   }
+  if (r.checks.length) {
+    out.push('');
+    out.push('Check: fast fp32 paths against eager on this device (tiny model, seed 0)');
+    for (const c of r.checks) {
+      if ('maxLatentDelta' in c) out.push(`  ${pad(c.variant, 22)} ${c.ok ? 'ok' : 'NOT EQUAL'}: max |Δlatent| ${c.maxLatentDelta.toExponential(2)}, max level Δ ${c.imageMaxLevelDiff}, ${f(100 * c.imageFracOffMore, 3)} % off by >1 (${c.refs} refs, ${c.steps} steps)`);
+      else out.push(`  ${pad(c.variant, 22)} ${'error' in c ? `error: ${c.error}` : `skipped: ${c.skipped}`}`);
+    }
+  }
   if (r.drift.length) {
     out.push('');
     out.push(`Drift against fp32 (fastest switches, CacheKV, ${r.ablationRefs} refs, ${r.steps} steps, trunc-quantised images)`);
@@ -215,6 +236,7 @@ export function formatTorchBench(r: TorchBench): string {
     const met = t.met === true ? 'MET' : t.met === false ? 'MISSED' : 'n/a';
     out.push(`  [${met}] ${t.description}: ${t.value === null ? '—' : f(t.value, 3)} (target ${t.target})${t.note ? `; ${t.note}` : ''}`);
   }
+  if (!r.complete) out.push('  INCOMPLETE: the bench stopped before its end (killed or timed out); the numbers above are what it measured');
   if (r.budget.skipped) out.push(`  ${r.budget.skipped} measurement(s) skipped: time budget of ${r.budget.timeBudgetS} s spent (ran ${f(r.budget.elapsedS, 0)} s)`);
   if (r.profile && 'table' in r.profile) {
     out.push('');
