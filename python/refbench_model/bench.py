@@ -227,12 +227,13 @@ class Bench:
         return self.save(complete=True)
 
     def save(self, complete: bool = False) -> dict:
-        """Writes the report so far (atomically): a run cut short by a timeout still leaves its measurements."""
-        r = self.report(self.at, self.profile, complete)
+        """Writes the report so far (atomically): a run cut short by a timeout still leaves its measurements.
+        Non-finite numbers become null (JSON has no NaN; the schema then names the field)."""
+        r = _finite(self.report(self.at, self.profile, complete))
         out = self.args.out
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_name(out.name + ".tmp")
-        tmp.write_text(json.dumps(r, indent=1) + "\n")
+        tmp.write_text(json.dumps(r, indent=1, allow_nan=False) + "\n")
         tmp.replace(out)
         return r
 
@@ -291,6 +292,8 @@ class Bench:
             self.log(f"check {name} (tiny, {refs} refs, {steps} steps)")
             try:
                 r = Engine(vae, unets, self.device, sw).restore(self.lq, use, self.x_t, settings, step_timings=False)
+                if _nonfinite(r.latent, r.decoded):
+                    raise FloatingPointError("non-finite values (NaN/Inf) in the latent or the decoder output")
                 outs[name] = (r.latent, to_uint8_image(r.decoded))
             except Exception as exc:  # noqa: BLE001 - recorded
                 rows[name] = {"variant": name, "error": f"{type(exc).__name__}: {exc}"}
@@ -324,6 +327,8 @@ class Bench:
                 eng = self.engine("cachekv", sw)
                 r = eng.restore(self.lq, use, self.x_t, self.settings("cachekv"), step_timings=False)
                 eng.clear_plans()
+                if _nonfinite(r.latent, r.decoded):  # e.g. fp16 overflow
+                    raise FloatingPointError("non-finite values (NaN/Inf) in the latent or the decoder output")
                 outs[dt] = (r.latent, to_uint8_image(r.decoded))
             except Exception as exc:  # noqa: BLE001 - e.g. fp16 unsupported by this torch on this device
                 self.drift.append({"dtype": dt, "error": f"{type(exc).__name__}: {exc}"})
@@ -442,6 +447,22 @@ class Bench:
         except OSError:
             pass
         return name
+
+
+def _finite(v):
+    """Replaces NaN / ±Inf floats (recursively) by None."""
+    if isinstance(v, float):
+        return v if math.isfinite(v) else None
+    if isinstance(v, dict):
+        return {k: _finite(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_finite(x) for x in v]
+    return v
+
+
+def _nonfinite(*arrays) -> bool:
+    import numpy as np
+    return any(not np.isfinite(a).all() for a in arrays)
 
 
 def _mib(v) -> str:

@@ -207,7 +207,7 @@ class KvBuffer:
         self.k[:, : self.tokens].copy_(k.transpose(1, 2))
         self.v[:, : self.tokens].copy_(v.transpose(1, 2))
         if impl == "sdpa":
-            return F.scaled_dot_product_attention(q.transpose(1, 2), self.k, self.v,
+            return F.scaled_dot_product_attention(q.transpose(1, 2).contiguous(), self.k, self.v,
                                                   scale=q.shape[1] ** -0.5).transpose(1, 2)
         return legacy_attention(q, self.k.transpose(1, 2), self.v.transpose(1, 2), "math")
 

@@ -56,8 +56,9 @@ def legacy_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, impl: st
     """
     d = q.shape[1]
     if impl == "sdpa":
-        return F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2),
-                                              scale=d ** -0.5).transpose(1, 2)
+        # NOTE: token-major and contiguous: the fused CUDA kernels need a unit stride in the last dimension
+        q, k, v = (a.transpose(1, 2).contiguous() for a in (q, k, v))
+        return F.scaled_dot_product_attention(q, k, v, scale=d ** -0.5).transpose(1, 2)
     scale = 1.0 / math.sqrt(math.sqrt(d))
     w = torch.bmm((q * scale).transpose(1, 2), k * scale)  # [B*H, T, S]
     w = torch.softmax(w.float(), dim=-1).type(w.dtype)

@@ -70,8 +70,8 @@ class AttnBlock(nn.Module):
         k = self.k(hn).reshape(b, c, -1)
         v = self.v(hn).reshape(b, c, -1)
         if self.attn_impl == "sdpa":
-            out = F.scaled_dot_product_attention(q.transpose(1, 2)[:, None], k.transpose(1, 2)[:, None],
-                                                 v.transpose(1, 2)[:, None], scale=int(c) ** -0.5)
+            q, k, v = (a.transpose(1, 2).contiguous()[:, None] for a in (q, k, v))  # [b, 1, hw, c], unit last stride
+            out = F.scaled_dot_product_attention(q, k, v, scale=int(c) ** -0.5)
             out = out[:, 0].transpose(1, 2).reshape(b, c, h, w)
         else:
             wgt = torch.bmm(q.transpose(1, 2), k) * (int(c) ** -0.5)  # [b, hw(query), hw(key)]

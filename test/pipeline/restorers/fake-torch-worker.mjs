@@ -3,6 +3,7 @@
 //   protocol99 | oldtorch   a hello the client must refuse
 //   hang-once              answers load; the FIRST process never answers its first restore (later ones answer)
 //   crash-once             answers load; the FIRST process exits with code 9 on its first restore
+//   nan                    answers restores with a NaN in the decoder output
 // FAKE_STATE names a file that marks "a first process already ran".
 import { existsSync, writeFileSync } from 'node:fs';
 
@@ -51,8 +52,10 @@ function handle(h) {
       process.exit(9);
     }
     frame({ type: 'step', i: 1, n: 1 });
+    const decoded = new Float32Array(3 * 512 * 512);
+    if (mode === 'nan') decoded[5] = NaN;
     frame({ type: 'result', timings: { preprocessMs: 0, encodeMs: 1, refPassMs: 0, stepsMs: [2], decodeMs: 3, totalMs: 6 }, info: { design: 'cachekv', batch: 2 } },
-      [['decoded', 'float32', [1, 3, 512, 512], new Float32Array(3 * 512 * 512)], ['latent', 'float32', [1, 8, 64, 64], new Float32Array(8 * 64 * 64)]]);
+      [['decoded', 'float32', [1, 3, 512, 512], decoded], ['latent', 'float32', [1, 8, 64, 64], new Float32Array(8 * 64 * 64)]]);
   } else if (h.type === 'shutdown') {
     frame({ type: 'bye' });
     process.exit(0);

@@ -87,6 +87,17 @@ describe('ref-ldm engine torch: a worker that hangs or dies fails that sample on
   });
 });
 
+describe('ref-ldm engine torch: outputs that are not numbers', () => {
+  it('a NaN in the decoder output fails the sample (never quantised into pixels)', async () => {
+    const r = await create({ python: fake('nan'), dtype: 'fp16' });
+    try {
+      await expect(r.restore({ sampleId: 'a', lq, refs: [] })).rejects.toThrow(/non-finite decoder output \(value NaN at index 5; dtype fp16\)/);
+    } finally {
+      await r.dispose();
+    }
+  });
+});
+
 describe.skipIf(SKIP_TORCH)(`ref-ldm engine torch: errors from the real worker${TORCH_NOTE}`, () => {
   it('an interpreter without numpy/torch is named with what it lacks', async () => {
     // the venv's interpreter with site-packages disabled (-S): neither numpy nor torch importable

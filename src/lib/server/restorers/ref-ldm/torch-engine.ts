@@ -222,6 +222,9 @@ export class TorchRefLdm {
     if (!decoded || decoded.length !== 3 * IMAGE_SIZE * IMAGE_SIZE || !latent || latent.length !== plane) {
       throw new Error(`ref-ldm engine torch: the worker's result lacks 'decoded' [1,3,${IMAGE_SIZE},${IMAGE_SIZE}] or 'latent' [1,8,64,64]`);
     }
+    // NaN / Inf (e.g. an fp16 overflow) must fail the sample, not quantise to plausible pixels.
+    const bad = decoded.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) throw new Error(`ref-ldm engine torch: non-finite decoder output (value ${decoded[bad]} at index ${bad}; dtype ${this.o.dtype})`);
     const tq = performance.now();
     const image = quantiseImage(decoded, IMAGE_SIZE, IMAGE_SIZE, this.o.quantise);
     const quant = since(tq);

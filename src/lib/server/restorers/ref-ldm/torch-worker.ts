@@ -208,6 +208,10 @@ export class TorchWorker {
     });
     // EPIPE when the worker is gone: the 'exit' handler reports it.
     this.child.stdin!.on('error', () => undefined);
+    // If Node exits first (e.g. a second Ctrl-C), do not leave the worker finishing an image nobody will read.
+    const onParentExit = () => this.kill();
+    process.once('exit', onParentExit);
+    this.child.once('exit', () => process.off('exit', onParentExit));
     this.child.on('error', (err) => this.fail(err, false));
     this.child.on('exit', (code, signal) => {
       this.exitInfo = { code, signal };
