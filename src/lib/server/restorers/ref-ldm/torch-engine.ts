@@ -63,6 +63,8 @@ interface WeightsSource {
   readonly config: 'tiny' | 'paper';
   readonly load: Record<string, unknown>;
   readonly bundleDir?: string;
+  /** bundle.json's zeroRefDefault (the onnx engine's default for `zeroRefs`). */
+  readonly zeroRefDefault?: number;
 }
 
 function mustExist(path: string, what: string): string {
@@ -100,7 +102,7 @@ async function weightsSource(o: RefLdmParsedOptions): Promise<WeightsSource> {
   const config = bundle.json.config;
   if (config !== 'tiny' && config !== 'paper') throw new Error(`${join(bundle.dir, 'bundle.json')}: config '${config}' is not one the torch engine knows (tiny, paper)`);
   if (o.config && o.config !== config) throw new Error(`${bundle.dir}/bundle.json: config is '${config}', options ask for '${o.config}'`);
-  return { config, load: { kind: 'random-init', seed: w.seed }, bundleDir: bundle.dir };
+  return { config, load: { kind: 'random-init', seed: w.seed }, bundleDir: bundle.dir, zeroRefDefault: bundle.json.zeroRefDefault || undefined };
 }
 
 /** The torch engine: a worker plus everything needed to restart it. */
@@ -173,9 +175,9 @@ export class TorchRefLdm {
     }
   }
 
-  /** Zero latents standing for "no references" (§8). */
+  /** Zero latents standing for "no references" (§8): the option, else the bundle's default, else 5 (as onnx). */
   get zeroRefs(): number {
-    return this.o.zeroRefs ?? 5;
+    return this.o.zeroRefs ?? this.source.zeroRefDefault ?? 5;
   }
 
   private async ensureWorker(): Promise<number> {
