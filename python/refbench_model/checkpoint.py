@@ -176,10 +176,11 @@ def _torch_load(path: pathlib.Path, allow_pickle: bool):
 
 
 def load_official(config: str | ModelConfig, refldm_ckpt, vqgan_ckpt=None, device: str = "cpu",
-                  allow_pickle: bool = False):
+                  allow_pickle: bool = False, hash_files: bool = True):
     """(vae, {'cachekv': unet}, weights-info) from the official files. The VQGAN comes from refldm.ckpt when it holds
     copies (all must be equal; the official ``load_state_dict`` overrides the vqgan.ckpt weights with them), else
-    from vqgan.ckpt. Only the cachekv U-Net has released weights. ``info['vaeSource']`` names the copy used."""
+    from vqgan.ckpt. Only the cachekv U-Net has released weights. ``info['vaeSource']`` names the copy used.
+    ``hash_files=False`` skips the sha256 of the files (the caller hashed them already: the TypeScript engine)."""
     cfg = get_config(config) if isinstance(config, str) else config
     refldm_ckpt = pathlib.Path(refldm_ckpt)
     unet_shapes, vae_shapes = paper_key_shapes(cfg)
@@ -190,11 +191,12 @@ def load_official(config: str | ModelConfig, refldm_ckpt, vqgan_ckpt=None, devic
     unet_sd = unet_from_refldm(sd, unet_shapes, str(refldm_ckpt))
     vae_sd = vae_from_refldm(sd, vae_shapes, str(refldm_ckpt))
     copies = vae_copy_prefixes(sd)
-    info = {"kind": "checkpoint", "refldmSha256": _sha256(refldm_ckpt),
+    info = {"kind": "checkpoint", **({"refldmSha256": _sha256(refldm_ckpt)} if hash_files else {}),
             "vaeSource": f"refldm.ckpt {copies[-1]}* (all {len(copies)} copies equal)" if copies else "vqgan.ckpt"}
     if vqgan_ckpt is not None:
         vq_sd = vae_from_vqgan(_torch_load(pathlib.Path(vqgan_ckpt), allow_pickle), vae_shapes, str(vqgan_ckpt))
-        info["vqganSha256"] = _sha256(pathlib.Path(vqgan_ckpt))
+        if hash_files:
+            info["vqganSha256"] = _sha256(pathlib.Path(vqgan_ckpt))
         if vae_sd is None:
             vae_sd = vq_sd
         elif any(not torch.equal(vae_sd[k], vq_sd[k]) for k in vae_sd):

@@ -153,10 +153,13 @@ class Worker:
             if design != "cachekv":
                 raise ValueError(f"design {design!r}: only cachekv has released weights")
             from .checkpoint import load_official
-            vae, unets, info = load_official(cfg, w["ckpt"], w.get("vqgan"), "cpu", bool(w.get("allowPickle")))
-            files = [{"name": os.path.basename(w["ckpt"]), "sha256": info["refldmSha256"]}]
-            if info.get("vqganSha256"):
-                files.append({"name": os.path.basename(w["vqgan"]), "sha256": info["vqganSha256"]})
+            hash_files = bool(w.get("hashFiles", True))  # the TypeScript engine hashes (and pin-checks) them first
+            vae, unets, info = load_official(cfg, w["ckpt"], w.get("vqgan"), "cpu", bool(w.get("allowPickle")), hash_files)
+            files = []
+            if hash_files:
+                files.append({"name": os.path.basename(w["ckpt"]), "sha256": info["refldmSha256"]})
+                if info.get("vqganSha256"):
+                    files.append({"name": os.path.basename(w["vqgan"]), "sha256": info["vqganSha256"]})
             weights = {"kind": "checkpoint", "files": files, "vaeSource": info.get("vaeSource")}
         else:
             raise ValueError(f"weights.kind {w['kind']!r}: expected random-init or checkpoint")

@@ -9,6 +9,7 @@
  * - run.json records the engine, its switches and the weights' identity.
  */
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -98,7 +99,15 @@ describe.skipIf(SKIP_TORCH)(`refbench run ${SPEC}${TORCH_NOTE}`, () => {
     const run = JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8'));
     expect(run.restorer.settings).toMatchObject({ engine: 'torch', config: 'tiny', device: 'cpu', dtype: 'fp32', switches: { cfgBatch: true, attention: 'sdpa', kvCache: 'buffers', refPass: 'batched' } });
     expect(run.restorer.weights).toMatchObject({ kind: 'random-init', seed: 0 });
-    expect(run.restorer.weights.files.map((f: { name: string }) => f.name)).toEqual(['vae (state_dict sha256)', 'unet-cachekv (state_dict sha256)']);
+    // the files the weights (bundle.json: config + seed) and x_T come from, with their actual sha256; the in-memory
+    // weights by their state-dict digests
+    const sha = (f: string) => createHash('sha256').update(readFileSync(join(REPO, 'test/fixtures/refldm-tiny', f))).digest('hex');
+    expect(run.restorer.weights.files.map((f: { name: string; sha256: string }) => [f.name, f.sha256])).toEqual([
+      ['bundle.json', sha('bundle.json')],
+      ['x_T', sha('x_T.f32')],
+    ]);
+    expect(Object.keys(run.restorer.settings.stateDicts)).toEqual(['vae', 'unet-cachekv']);
+    expect(Object.values(run.restorer.settings.stateDicts).every((v) => /^[0-9a-f]{64}$/.test(String(v)))).toBe(true);
     expect(run.restorer.untrained).toBe(true);
 
     const second = await cli(['run', SPEC, ...COMMON, '--retry-failed']);

@@ -13,6 +13,11 @@
  * tiny bundle) → a random-init bundle's config and seed, so the torch engine runs bit-identical weights to the
  * bundle's ONNX graphs (both are `refbench_model.init` with that seed; the equality tests compare the images).
  *
+ * Provenance as the onnx engine's: every file the weights come from (refldm.ckpt, vqgan.ckpt, or bundle.json) and
+ * the x_T file go through `weightFile` BEFORE the worker reads them (sha256, cached; a pinned file whose hash changed
+ * is refused) and are exposed as `weightFiles` (run.json `restorer.weights.files`). Weights that exist only in
+ * memory (random init) are identified by the worker's sha256 over each module's state dict (`settings.stateDicts`).
+ *
  * A worker that dies mid-image fails that sample with a clear message; the next sample starts a new worker.
  */
 import { existsSync, statSync } from 'node:fs';
@@ -20,6 +25,8 @@ import { join, resolve } from 'node:path';
 import type { Restorer, RestorerInfo, RestoreInput, RestoreOptions, RestoreOutput } from '../../../eval/restorers/restorer.ts';
 import { quantiseImage, toModelSize } from '../../../eval/refldm/image.ts';
 import type { RgbImage } from '../../../eval/types.ts';
+import type { WeightFileRecord } from '../../../eval/types.ts';
+import { weightFile } from '../../models/weights.ts';
 import { loadBundleJson } from './bundle.ts';
 import type { Blob } from './frames.ts';
 import { ms2, peakRssBytes, since } from './instrumentation.ts';
@@ -62,6 +69,8 @@ export interface TorchSampleResult {
 interface WeightsSource {
   readonly config: 'tiny' | 'paper';
   readonly load: Record<string, unknown>;
+  /** The files the weights come from, hashed and pin-checked before the worker reads them. */
+  readonly files: WeightFileRecord[];
   readonly bundleDir?: string;
   /** bundle.json's zeroRefDefault (the onnx engine's default for `zeroRefs`). */
   readonly zeroRefDefault?: number;
@@ -80,11 +89,12 @@ async function weightsSource(o: RefLdmParsedOptions): Promise<WeightsSource> {
   if (o.ckpt !== undefined) {
     const ckpt = mustExist(o.ckpt, 'ckpt');
     const vqgan = o.vqgan !== undefined ? mustExist(o.vqgan, 'vqgan') : null;
-    return { config: o.config ?? 'paper', load: { kind: 'checkpoint', ckpt, vqgan, allowPickle: o.allowPickle } };
+    const files = [await weightFile(ckpt, 'refldm.ckpt'), ...(vqgan ? [await weightFile(vqgan, 'vqgan.ckpt')] : [])];
+    return { config: o.config ?? 'paper', load: { kind: 'checkpoint', ckpt, vqgan, allowPickle: o.allowPickle, hashFiles: false }, files };
   }
   if (o.randomInit !== undefined) {
     if (!o.config) throw new Error("ref-ldm options: randomInit: needs 'config' (tiny or paper)");
-    return { config: o.config, load: { kind: 'random-init', seed: o.randomInit } };
+    return { config: o.config, load: { kind: 'random-init', seed: o.randomInit }, files: [] };
   }
   const dir = o.bundle ?? (o.config === 'tiny' ? TINY_BUNDLE_DIR : undefined);
   if (!dir) {
@@ -102,7 +112,8 @@ async function weightsSource(o: RefLdmParsedOptions): Promise<WeightsSource> {
   const config = bundle.json.config;
   if (config !== 'tiny' && config !== 'paper') throw new Error(`${join(bundle.dir, 'bundle.json')}: config '${config}' is not one the torch engine knows (tiny, paper)`);
   if (o.config && o.config !== config) throw new Error(`${bundle.dir}/bundle.json: config is '${config}', options ask for '${o.config}'`);
-  return { config, load: { kind: 'random-init', seed: w.seed }, bundleDir: bundle.dir, zeroRefDefault: bundle.json.zeroRefDefault || undefined };
+  const files = [await weightFile(join(bundle.dir, 'bundle.json'), 'bundle.json')];
+  return { config, load: { kind: 'random-init', seed: w.seed }, files, bundleDir: bundle.dir, zeroRefDefault: bundle.json.zeroRefDefault || undefined };
 }
 
 /** The torch engine: a worker plus everything needed to restart it. */
@@ -280,21 +291,23 @@ function resolveInterpreter(p: string): string {
 /** Creates the `ref-ldm` restorer with `engine: torch` (options already parsed by restorer.ts). */
 export async function createTorchRefLdm(o: RefLdmParsedOptions): Promise<Restorer & { engine: TorchRefLdm; xT: Float32Array }> {
   const engine = await TorchRefLdm.create(o);
-  let xT: Float32Array;
-  let xTRecord: Record<string, unknown>;
+  let xt: Awaited<ReturnType<typeof resolveXT>>;
   try {
-    ({ xT, record: xTRecord } = await resolveXT(o.xT, engine.source.bundleDir, LATENT.channels * LATENT.size * LATENT.size));
+    xt = await resolveXT(o.xT, engine.source.bundleDir, LATENT.channels * LATENT.size * LATENT.size);
   } catch (err) {
     await engine.close();
     throw err;
   }
+  const { xT, record: xTRecord } = xt;
   const L = engine.loaded;
   const w = L.weights;
   const random = w.kind === 'random-init';
+  const weightFiles: WeightFileRecord[] = [...engine.source.files, ...(xt.file ? [xt.file] : [])];
+  const files = weightFiles.map((f) => ({ name: f.name, sha256: f.sha256 }));
   const info: RestorerInfo = {
     id: 'ref-ldm',
     version: 'torch-engine-p1',
-    weights: random ? { kind: 'random-init', seed: w.seed, files: w.files } : { kind: 'checkpoint', files: w.files },
+    weights: random ? { kind: 'random-init', seed: w.seed, files } : { kind: 'checkpoint', files },
     settings: {
       engine: 'torch',
       ...(engine.source.bundleDir ? { bundle: engine.source.bundleDir } : {}),
@@ -316,6 +329,7 @@ export async function createTorchRefLdm(o: RefLdmParsedOptions): Promise<Restore
       dtype: o.dtype,
       switches: L.switches,
       ...(Object.keys(L.ignored).length ? { switchesIgnored: L.ignored } : {}),
+      ...(random ? { stateDicts: Object.fromEntries(w.files.map((f) => [f.name.replace(/ \(state_dict sha256\)$/, ''), f.sha256])) } : {}),
       python: engine.python,
       pythonVersion: engine.hello.python,
       torch: L.torch,
@@ -326,6 +340,7 @@ export async function createTorchRefLdm(o: RefLdmParsedOptions): Promise<Restore
   };
   return {
     info,
+    weightFiles,
     engine,
     xT,
     async restore(input: RestoreInput, opts?: RestoreOptions): Promise<RestoreOutput> {
