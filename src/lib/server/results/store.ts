@@ -25,7 +25,6 @@ import {
   readSync,
   renameSync,
   statSync,
-  unlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -41,6 +40,7 @@ import {
   type SampleLine,
   type Summary,
 } from '../../eval/results/schema.ts';
+import { acquireRunLock, type HeldLock } from './run-lock.ts';
 
 /** sha256 hex of bytes or a string. */
 export function sha256Hex(data: Uint8Array | string): string {
@@ -234,6 +234,7 @@ export class RunStore {
   readonly summaryPath: string;
   readonly outputsDir: string;
   readonly lockPath: string;
+  #lock: HeldLock | null = null;
 
   constructor(readonly dir: string) {
     this.runJsonPath = join(dir, 'run.json');
@@ -267,32 +268,24 @@ export class RunStore {
   }
 
   /**
-   * Takes the run's writer lock (a pid file). A lock left by a dead process (SIGKILL) is taken over.
-   * @throws when another live process holds it.
+   * Takes the run's writer lock (run-lock.ts: atomic O_EXCL create; host, pid and process start time recorded).
+   * A stale lock (its process is gone, or its pid now belongs to another program) is taken over.
+   * @returns why a stale lock was taken over, or null.
+   * @throws when a live refbench process or another host holds it, saying how to clear it.
    */
-  lock(): void {
-    if (existsSync(this.lockPath)) {
-      const pid = Number(readFileSync(this.lockPath, 'utf8').trim());
-      let alive = false;
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid) {
-        try {
-          process.kill(pid, 0);
-          alive = true;
-        } catch (err) {
-          alive = (err as NodeJS.ErrnoException).code === 'EPERM';
-        }
-      }
-      if (alive) throw new Error(`${this.dir}: another refbench process (pid ${pid}) is writing this run; wait for it or stop it`);
-    }
-    writeFileAtomic(this.lockPath, `${process.pid}\n`);
+  lock(): string | null {
+    this.#lock = acquireRunLock(this.lockPath, this.dir);
+    return this.#lock.tookOver;
   }
 
+  /** Releases the lock taken by `lock()` (only if the file is still this process's lock). */
   unlock(): void {
     try {
-      if (existsSync(this.lockPath) && readFileSync(this.lockPath, 'utf8').trim() === String(process.pid)) unlinkSync(this.lockPath);
+      this.#lock?.release();
     } catch {
       /* best effort */
     }
+    this.#lock = null;
   }
 
   /** Prepares the JSONL files for appending (cuts torn tails). Returns the bytes cut per file. */

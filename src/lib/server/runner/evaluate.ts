@@ -322,7 +322,8 @@ export async function runSpec(specArg: string | unknown, opts: RunOptions = {}):
         host: hostInfo(),
       };
     }
-    store.lock();
+    const tookOver = store.lock();
+    if (tookOver) log(tookOver);
     try {
       store.writeRunJson(run);
       const cut = store.prepareAppend();
@@ -598,7 +599,8 @@ export async function evalRun(
     const dataset = opts.dataset ?? (await DATASETS.get(spec.dataset.adapter)(spec.dataset.options));
     const paths = new Map((await dataset.samples()).map((s) => [s.id, { gt: s.gt, refs: s.refs }]));
     const loader: ImageLoader = loadImage;
-    store.lock();
+    const tookOver = store.lock();
+    if (tookOver) log(tookOver);
     try {
       // Record the new metrics' descriptions in run.json (needed for direction/decimals in reports).
       const known = new Set(run.metrics.map((m) => m.id));
