@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { evalRun } from '../../lib/server/runner/evaluate.ts';
+import { formatMetricSummary } from '../../lib/server/runner/summary.ts';
 import { installInterruptGuard } from '../../lib/server/runner/signals.ts';
 
 export function register(program: Command): void {
@@ -23,7 +24,7 @@ export function register(program: Command): void {
         const r = await evalRun(run, ids, { resultsDir: o.resultsDir, signal: guard.signal, quiet: !!o.quiet });
         for (const id of ids) {
           const m = r.summary.metrics[id];
-          if (m) process.stdout.write(`${id}: ${m.value === null ? 'n/a' : m.value.toFixed(m.decimals)} (${m.coverage})${m.weights === 'test-random-init' ? ' [test network]' : ''}\n`);
+          if (m) process.stdout.write(`${formatMetricSummary(id, m)}\n`);
         }
         if (r.aborted) process.exitCode = 130;
       } finally {

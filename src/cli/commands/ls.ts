@@ -18,6 +18,7 @@ export function register(program: Command): void {
         return;
       }
       const rows = [['run', 'restorer', 'dataset', 'ok', 'error', 'total', 'last write', 'notes']];
+      const warnings: string[] = [];
       for (const id of ids) {
         const store = new RunStore(join(runsRoot(o.resultsDir), id));
         try {
@@ -30,11 +31,13 @@ export function register(program: Command): void {
             .filter(Boolean)
             .join(', ');
           rows.push([id, run.restorer.id, run.dataset.id, String(ok), String(err), String(run.dataset.size), store.lastWrite()?.toISOString() ?? '-', notes]);
+          for (const p of [...s.problems, ...store.readEval().problems]) warnings.push(`warning: ${p.file}:${p.line}: ${p.message} (line skipped)`);
         } catch (e) {
           rows.push([id, '?', '?', '', '', '', '', `unreadable: ${(e as Error).message}`]);
         }
       }
       const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
       process.stdout.write(rows.map((r) => r.map((c, i) => c.padEnd(w[i])).join('  ').trimEnd()).join('\n') + '\n');
+      for (const m of warnings) process.stderr.write(`${m}\n`);
     });
 }

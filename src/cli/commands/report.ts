@@ -63,7 +63,7 @@ export function register(program: Command): void {
       const ids = runs.length ? runRefs : listRunIds(o.resultsDir);
       if (!ids.length && !fusions.length) throw new Error(`no runs under ${runsRoot(resolve(o.resultsDir))}; run \`refbench run <spec>\` first`);
       const dirs = ids.map((r) => resolveRunDir(o.resultsDir, r));
-      const parts = dirs.length ? [await report(dirs, o.format as ReportFormat, { paper: o.format === 'md' ? o.paper : undefined })] : [];
+      const parts = dirs.length ? [await report(dirs, o.format as ReportFormat, { paper: o.format === 'md' ? o.paper : undefined, warn: (m) => process.stderr.write(`${m}\n`) })] : [];
       for (const f of fusions) {
         const raw = JSON.parse(readFileSync(f, 'utf8')) as { kind?: unknown };
         if (raw.kind === TORCH_BENCH_KIND) {

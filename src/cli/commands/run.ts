@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { parseKeyValues, type SpecOverrides } from '../../lib/eval/spec/run-spec.ts';
 import { runSpec } from '../../lib/server/runner/evaluate.ts';
+import { formatMetricSummary } from '../../lib/server/runner/summary.ts';
 import { installInterruptGuard } from '../../lib/server/runner/signals.ts';
 
 function int(flag: string) {
@@ -88,7 +89,7 @@ Run the same command again to resume an interrupted run; add --retry-failed to r
         process.stdout.write(
           `${r.runId}: ${s.samples.ok}/${s.samples.total} ok, ${s.samples.error} failed → ${r.runDir}\n` +
             Object.entries(s.metrics)
-              .map(([id, m]) => `  ${id}: ${m.value === null ? 'n/a' : m.value.toFixed(m.decimals)} (${m.coverage})${m.weights === 'test-random-init' ? ' [test network]' : ''}`)
+              .map(([id, m]) => `  ${formatMetricSummary(id, m)}`)
               .join('\n') +
             '\n' +
             (s.untrained ? '  WARNING: UNTRAINED WEIGHTS (random-init / test networks): numbers are not meaningful\n' : ''),

@@ -113,10 +113,14 @@ export const SampleLineSchema = z.object({
 });
 export type SampleLine = z.infer<typeof SampleLineSchema>;
 
-/** eval.jsonl: a per-sample value, or a distribution metric's set value (no sampleId). */
+/**
+ * eval.jsonl: a per-sample value, a distribution metric's set value (no sampleId), or a set metric that could not
+ * be computed over `n` samples (`error`, no value: e.g. a non-finite FID from degenerate reference statistics).
+ */
 export const EvalLineSchema = z.union([
   z.object({ sampleId: z.string(), metric: z.string(), value: Num, metricVersion: z.string().optional(), at: z.string().optional() }),
   z.object({ metric: z.string(), value: Num, n: z.number().int(), metricVersion: z.string().optional(), extra: z.record(z.string(), Num).optional(), at: z.string().optional() }),
+  z.object({ metric: z.string(), error: z.string(), n: z.number().int(), metricVersion: z.string().optional(), at: z.string().optional() }),
 ]);
 export type EvalLine = z.infer<typeof EvalLineSchema>;
 
@@ -133,6 +137,8 @@ export const MetricSummarySchema = z.object({
   weights: z.enum(['none', 'real', 'test-random-init']),
   kind: z.enum(['paired', 'distribution', 'no-reference', 'reference-set', 'timing']),
   source: z.enum(['run', 'eval']),
+  /** Why a distribution metric has no value (its last eval.jsonl set line is an error). */
+  error: z.string().optional(),
 });
 export type MetricSummary = z.infer<typeof MetricSummarySchema>;
 
@@ -147,6 +153,21 @@ export const SummarySchema = z.object({
   metrics: z.record(z.string(), MetricSummarySchema),
 });
 export type Summary = z.infer<typeof SummarySchema>;
+
+/**
+ * One line describing why a value failed a schema: `path: message` of the first issues (for a union, those of
+ * the branch that came closest), so readers can report `file:line: <this>` instead of a raw ZodError.
+ */
+export function describeIssues(error: z.ZodError, max = 3): string {
+  let issues: readonly z.core.$ZodIssue[] = error.issues;
+  while (issues.length === 1 && issues[0].code === 'invalid_union' && issues[0].errors.length) {
+    const u = issues[0];
+    const best = [...u.errors].sort((a, b) => a.length - b.length)[0];
+    issues = best.map((i) => ({ ...i, path: [...u.path, ...i.path] }));
+  }
+  const parts = issues.slice(0, max).map((i) => `${i.path.map(String).join('.') || '(value)'}: ${i.message}`);
+  return parts.join('; ') + (issues.length > max ? `; and ${issues.length - max} more` : '');
+}
 
 /** Throws unless `v` is a supported schema version; `file` names the file in the message. */
 export function assertSchemaVersion(v: unknown, file: string): void {

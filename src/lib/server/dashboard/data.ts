@@ -7,10 +7,10 @@
  * but never generate, write or delete), and every id and file goes through `serve-file.ts` (run ids are ids,
  * files must lie inside the results folder or the run's declared dataset folders, images by magic bytes).
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { SampleRef } from '../../eval/datasets/types.ts';
-import { SummarySchema, type RunJson, type SampleLine, type Summary } from '../../eval/results/schema.ts';
+import type { RunJson, SampleLine, Summary } from '../../eval/results/schema.ts';
 import { DATASETS } from '../datasets/index.ts';
 import { aggregateRuns } from '../results/query.ts';
 import { listRunIds, RunStore } from '../results/store.ts';
@@ -29,6 +29,8 @@ export interface MetricCell {
   readonly decimals: number;
   readonly higherIsBetter: boolean;
   readonly testWeights: boolean;
+  /** A set metric recorded as failed (eval.jsonl) instead of a value. */
+  readonly error?: string;
 }
 
 export interface RunRow {
@@ -45,13 +47,26 @@ export interface RunRow {
   readonly untrained: boolean;
   readonly createdAt: string;
   readonly metrics: MetricCell[];
+  /** What could not be read for this run (bad lines, a corrupt summary.json), as `file[:line]: message`. */
+  readonly problems: string[];
 }
 
-function readSummary(dir: string): Summary | null {
-  const p = join(dir, 'summary.json');
-  if (!existsSync(p)) return null;
-  const r = SummarySchema.safeParse(JSON.parse(readFileSync(p, 'utf8')));
-  return r.success ? r.data : null;
+/**
+ * A problem as the dashboard shows it: paths relative to the results folder (`runs/<id>/samples.jsonl:4: …`), any
+ * other absolute path redacted (error bodies never reveal where files live; docs/security.md).
+ */
+function forDashboard(problem: string, root: string): string {
+  return redactPaths(problem, [[`${resolve(root)}/`, '']]);
+}
+
+/** summary.json through the store (schema-checked); a missing file is null, a bad one a problem (never a 500). */
+function readSummary(store: RunStore, problems: string[]): Summary | null {
+  try {
+    return store.readSummary();
+  } catch (err) {
+    problems.push(`${(err as Error).message} (summary ignored; \`refbench eval\` or a re-run rewrites it)`);
+    return null;
+  }
 }
 
 /** A short human description of a restorer's settings (refs, steps, design...). */
@@ -64,25 +79,37 @@ export function describeSettings(run: RunJson): string {
     .join(' ');
 }
 
+/** The runs index: every readable run, and what could not be read (runs skipped, with file and reason). */
+export interface RunsIndex {
+  readonly runs: RunRow[];
+  /** Runs left out because their run.json is unreadable, as `file: message`. */
+  readonly problems: string[];
+}
+
 /**
- * Every run under the results root, newest first, with DuckDB aggregates (coverage from the JSONL files) and
- * the CI / direction / weights facts of summary.json.
+ * Every run under the results root, newest first, with DuckDB aggregates (coverage from the JSONL files, read
+ * through the store's validation) and the CI / direction / weights facts of summary.json. A run whose files are
+ * partly bad is shown with its problems; one whose run.json is unreadable is listed in `problems`.
  */
-export async function listRuns(root = resultsDir()): Promise<RunRow[]> {
+export async function runsIndex(root = resultsDir()): Promise<RunsIndex> {
   const ids = listRunIds(root);
   const dirs = ids.map((id) => join(root, 'runs', id));
   const aggs = await aggregateRuns(dirs);
   const rows: RunRow[] = [];
+  const skipped: string[] = [];
   dirs.forEach((dir, i) => {
     const store = new RunStore(dir);
     let run: RunJson;
     try {
       run = store.readRunJson();
-    } catch {
-      return; // unreadable run.json: `refbench ls` reports it; the dashboard skips it
+    } catch (err) {
+      skipped.push(forDashboard(`${(err as Error).message} (run not shown)`, root));
+      return;
     }
-    const summary = readSummary(dir);
     const agg = aggs[i];
+    const problems = [...agg.problems];
+    const summary = readSummary(store, problems);
+    problems.forEach((p, k) => (problems[k] = forDashboard(p, root)));
     const byId = new Map(run.metrics.map((m) => [m.id, m]));
     const ids = new Set([...agg.perSample.map((m) => m.metric), ...agg.sets.map((m) => m.metric), ...Object.keys(summary?.metrics ?? {})]);
     const metrics: MetricCell[] = [...ids].sort().map((id) => {
@@ -93,6 +120,7 @@ export async function listRuns(root = resultsDir()): Promise<RunRow[]> {
       return {
         id,
         value: ps ? ps.mean : set ? set.value : (sm?.value ?? null),
+        ...(set?.error ? { error: set.error } : !ps && !set && sm?.error ? { error: sm.error } : {}),
         n: ps ? ps.n : set ? set.n : (sm?.n ?? 0),
         ci95: sm?.ci95 ?? null,
         decimals: sm?.decimals ?? info?.decimals ?? 3,
@@ -113,9 +141,15 @@ export async function listRuns(root = resultsDir()): Promise<RunRow[]> {
       untrained: run.restorer.untrained,
       createdAt: run.createdAt,
       metrics,
+      problems,
     });
   });
-  return rows.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  return { runs: rows.sort((a, b) => b.createdAt.localeCompare(a.createdAt)), problems: skipped };
+}
+
+/** The readable runs of `runsIndex`, newest first. */
+export async function listRuns(root = resultsDir()): Promise<RunRow[]> {
+  return (await runsIndex(root)).runs;
 }
 
 export interface SampleView {
@@ -200,6 +234,8 @@ export async function runDetail(runId: string, root = resultsDir()): Promise<Run
   const state = store.readSamples();
   const view = await datasetView(dir, run);
   const refs = view.samples;
+  const problems = state.problems.map((p) => `${p.file}:${p.line}: ${p.message}`);
+  const summary = readSummary(store, problems);
   const samples = [...state.latest.values()]
     .sort((a, b) => a.sampleId.localeCompare(b.sampleId))
     .map((l) => ({
@@ -211,9 +247,8 @@ export async function runDetail(runId: string, root = resultsDir()): Promise<Run
       numRefs: l.numRefs ?? refs.get(l.sampleId)?.refs.length ?? 0,
       hasGt: Boolean(refs.get(l.sampleId)?.gt),
     }));
-  const problems = state.problems.map((p) => `runs/${runId}/samples.jsonl:${p.line}: ${p.message}`);
   if (view.problem) problems.push(view.problem);
-  return { run, summary: readSummary(dir), samples, problems };
+  return { run, summary, samples, problems: problems.map((p) => forDashboard(p, root)) };
 }
 
 /** Which image of a sample: the restored output, the LQ input, the ground truth or the i-th reference. */

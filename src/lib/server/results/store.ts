@@ -31,6 +31,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { z } from 'zod';
 import {
   assertSchemaVersion,
+  describeIssues,
   EvalLineSchema,
   RunJsonSchema,
   SampleLineSchema,
@@ -150,8 +151,7 @@ export function readJsonl<S extends z.ZodType>(path: string, schema: S): JsonlRe
     }
     const r = schema.safeParse(json);
     if (!r.success) {
-      const iss = r.error.issues[0];
-      problems.push({ file: path, line: i + 1, message: `${iss.path.join('.') || '(line)'}: ${iss.message}` });
+      problems.push({ file: path, line: i + 1, message: describeIssues(r.error) });
       return;
     }
     records.push({ line: i + 1, value: r.data });
@@ -170,10 +170,17 @@ function readJsonFile<S extends z.ZodType>(path: string, schema: S): z.output<S>
   }
   assertSchemaVersion((raw as { schemaVersion?: unknown })?.schemaVersion, path);
   const r = schema.safeParse(raw);
-  if (!r.success) {
-    const iss = r.error.issues[0];
-    throw new Error(`${path}: ${iss.path.join('.') || '(root)'}: ${iss.message}`);
-  }
+  if (!r.success) throw new Error(`${path}: ${describeIssues(r.error)}`);
+  return r.data;
+}
+
+/**
+ * Validates a record before it is written: the writers produce exactly what the readers accept.
+ * @throws Error naming the file and field (not a raw ZodError) — a bug or a non-finite value upstream.
+ */
+function validForWrite<S extends z.ZodType>(schema: S, value: unknown, path: string): z.output<S> {
+  const r = schema.safeParse(value);
+  if (!r.success) throw new Error(`${path}: refusing to write an invalid record (${describeIssues(r.error)})`);
   return r.data;
 }
 
@@ -308,7 +315,7 @@ export class RunStore {
   }
 
   appendSample(line: SampleLine): void {
-    appendJsonLine(this.samplesPath, SampleLineSchema.parse(line));
+    appendJsonLine(this.samplesPath, validForWrite(SampleLineSchema, line, this.samplesPath));
   }
 
   readSamples(): SampleState {
@@ -324,7 +331,7 @@ export class RunStore {
   }
 
   appendEval(line: EvalLine): void {
-    appendJsonLine(this.evalPath, EvalLineSchema.parse(line));
+    appendJsonLine(this.evalPath, validForWrite(EvalLineSchema, line, this.evalPath));
   }
 
   readEval(): JsonlRead<EvalLine> {
@@ -332,7 +339,7 @@ export class RunStore {
   }
 
   writeSummary(s: Summary): void {
-    writeJsonAtomic(this.summaryPath, SummarySchema.parse(s));
+    writeJsonAtomic(this.summaryPath, validForWrite(SummarySchema, s, this.summaryPath));
   }
 
   readSummary(): Summary | null {

@@ -179,12 +179,21 @@ function utcStamp(d = new Date()): string {
   return d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
 }
 
+/**
+ * A metric value that can be stored: finite. NaN/±Inf (JSON cannot even encode them) become an error that says
+ * what was computed, so they are recorded per metric instead of failing the write of the whole line.
+ */
+function finiteValue(v: number, what: string): number {
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`${what} is ${String(v)}, not a finite number`);
+  return v;
+}
+
 /** Score one image with one per-sample metric (fresh state, so no cross-sample leakage). */
 async function scoreOne(metric: Metric<any>, item: MetricItem): Promise<number> {
   const st = await metric.update(metric.init(), [item]);
   const v = metric.compute(st);
   const ps = v.perSample?.[item.sampleId];
-  return ps ?? v.value;
+  return finiteValue(ps ?? v.value, `the value on sample '${item.sampleId}'`);
 }
 
 /**
@@ -383,15 +392,17 @@ export async function runSpec(specArg: string | unknown, opts: RunOptions = {}):
       // 6. Distribution metrics listed in the spec run over the saved outputs once every sample is done.
       const distIds = [...metrics.values()].filter((m) => m.info.kind === 'distribution').map((m) => m.info.id);
       if (!aborted && distIds.length) {
-        // NOTE: a set metric that cannot be computed here (FID over fewer than 2 images) is logged, not thrown: the
-        // samples are already saved, and `refbench eval` reports the same error loudly.
-        await evalInto(store, distIds, metrics, {
+        // NOTE: a set metric that cannot be computed here (FID over fewer than 2 images, a non-finite value from
+        // degenerate reference statistics) is recorded as that metric's error and logged, not thrown: the samples
+        // are already saved, a re-run does not fail on it again, and `refbench eval` retries it and fails loudly.
+        const setRes = await evalInto(store, distIds, metrics, {
           signal: opts.signal,
           log,
           loader: load,
           paths: new Map(samples.map((s) => [s.id, { gt: s.gt, refs: s.refs }])),
-          tolerateSetFailures: true,
+          retryFailed: opts.retryFailed,
         });
+        for (const f of setRes.setFailures) log(`warning: ${f} (recorded in ${store.evalPath}; \`refbench eval ${runId} --metrics <id>\` retries it)`);
       }
       const summary = buildSummary(store, run);
       store.writeSummary(summary);
@@ -470,7 +481,7 @@ async function processSample(s: SampleRef, inputHash: string, c: SampleCtx): Pro
   timings.encode = performance.now() - te;
 
   // Per-sample metrics on the uint8 output (PNG is lossless, so this is exactly the saved file).
-  const values: Record<string, number> = { [TIME_METRIC.id]: out.timings.total };
+  const values: Record<string, number> = Number.isFinite(out.timings.total) ? { [TIME_METRIC.id]: out.timings.total } : {};
   const metricErrors: Record<string, string> = {};
   for (const { metric, info } of c.perSampleMetrics) {
     const tm = performance.now();
@@ -511,30 +522,34 @@ async function evalInto(
     log: (m: string) => void;
     loader: ImageLoader;
     paths: ReadonlyMap<string, { gt?: string; refs: readonly string[] }>;
-    /** Log a set metric that cannot be computed (e.g. FID on 1 image) instead of throwing: the run's samples stay. */
-    tolerateSetFailures?: boolean;
+    /** Retry a set metric whose last line is an error over the same samples (`eval`, `run --retry-failed`). */
+    retryFailed?: boolean;
   },
-): Promise<{ aborted: boolean }> {
+): Promise<{ aborted: boolean; setFailures: string[] }> {
   store.prepareAppend();
   const samples = store.readSamples();
   const ev = store.readEval();
   const havePair = new Set<string>();
-  const haveSet = new Map<string, number>();
+  /** Per set metric: n of its last line, and whether that line is an error. */
+  const haveSet = new Map<string, { n: number; failed: boolean }>();
   for (const { value: e } of ev.records) {
     if ('sampleId' in e) havePair.add(`${e.metric}\u0000${e.sampleId}`);
-    else haveSet.set(e.metric, e.n);
+    else haveSet.set(e.metric, { n: e.n, failed: 'error' in e });
   }
+  const setFailures: string[] = [];
   const ok = [...samples.latest.values()].filter((l) => l.status === 'ok').sort((a, b) => a.sampleId.localeCompare(b.sampleId));
   for (const id of metricIds) {
     const m = metrics.get(id);
     if (!m) continue;
     const isDist = m.info.kind === 'distribution';
-    // A set value is recomputed only when more samples are ok now than when it was computed (run extended).
-    if (isDist && haveSet.get(id) === ok.length) continue;
+    // A set value is recomputed only when more samples are ok now than when it was computed (run extended); a
+    // recorded failure over the same samples only on request (degenerate reference statistics fail the same way).
+    const prev = haveSet.get(id);
+    if (isDist && prev?.n === ok.length && (!prev.failed || !ctx.retryFailed)) continue;
     let state = m.metric.init();
     let n = 0;
     for (const line of ok) {
-      if (ctx.signal?.aborted) return { aborted: true };
+      if (ctx.signal?.aborted) return { aborted: true, setFailures };
       if (!isDist && havePair.has(`${id}\u0000${line.sampleId}`)) continue;
       if (!line.output) throw new Error(`${store.samplesPath}: sample '${line.sampleId}' has no saved output (outputs.saveImages was false); cannot evaluate ${id}`);
       const pred = await readRgb(store.outputPath(line.output));
@@ -555,18 +570,22 @@ async function evalInto(
       }
     }
     if (isDist) {
-      let v: ReturnType<typeof m.metric.compute>;
+      const at = new Date().toISOString();
       try {
-        v = m.metric.compute(state);
+        const v = m.metric.compute(state);
+        const value = finiteValue(v.value, `the value over ${n} sample(s)`);
+        // NOTE: a non-finite auxiliary number (e.g. KID's std over one subset) is left out, not an error.
+        const extra = v.extra ? Object.fromEntries(Object.entries(v.extra).filter(([, x]) => Number.isFinite(x))) : undefined;
+        store.appendEval({ metric: id, value, n, metricVersion: m.info.version, ...(extra ? { extra } : {}), at });
       } catch (err) {
-        if (!ctx.tolerateSetFailures) throw err;
-        ctx.log(`warning: ${id} not computed over ${n} sample(s): ${(err as Error).message}`);
-        continue;
+        // Recorded as this metric's result (summary, report and dashboard show it); the run's samples stay.
+        const error = (err as Error).message;
+        store.appendEval({ metric: id, error, n, metricVersion: m.info.version, at });
+        setFailures.push(`${id} not computed over ${n} sample(s): ${error}`);
       }
-      store.appendEval({ metric: id, value: v.value, n, metricVersion: m.info.version, ...(v.extra ? { extra: { ...v.extra } } : {}), at: new Date().toISOString() });
     }
   }
-  return { aborted: false };
+  return { aborted: false, setFailures };
 }
 
 /**
@@ -606,9 +625,11 @@ export async function evalRun(
       const known = new Set(run.metrics.map((m) => m.id));
       const updated: RunJson = { ...run, metrics: [...run.metrics, ...[...metrics.values()].map((m) => m.info).filter((m) => !known.has(m.id))] };
       store.writeRunJson(updated);
-      const r = await evalInto(store, [...metrics.keys()], metrics, { signal: opts.signal, log, loader, paths });
+      const r = await evalInto(store, [...metrics.keys()], metrics, { signal: opts.signal, log, loader, paths, retryFailed: true });
       const summary = buildSummary(store, updated);
       store.writeSummary(summary);
+      // Every requested metric was attempted and the summary written before a failure is reported.
+      if (r.setFailures.length) throw new Error(`${r.setFailures.join('; ')} (recorded in ${store.evalPath})`);
       return { runDir, summary, aborted: r.aborted };
     } finally {
       store.unlock();

@@ -10,8 +10,7 @@ import { join } from 'node:path';
 import { TIME_METRIC, type MetricInfo, type RunJson } from '../../eval/results/schema.ts';
 import { BOOTSTRAP_DEFAULTS, bootstrapMean } from '../../eval/stats/bootstrap.ts';
 import { aggregateRuns } from '../results/query.ts';
-import { readJsonl, RunStore } from '../results/store.ts';
-import { SampleLineSchema, EvalLineSchema } from '../../eval/results/schema.ts';
+import { RunStore } from '../results/store.ts';
 import { REPO_ROOT } from './provenance.ts';
 
 export type ReportFormat = 'md' | 'csv';
@@ -24,6 +23,8 @@ interface Cell {
   half: number | null;
   ciLo: number | null;
   ciHi: number | null;
+  /** A set metric recorded as failed (eval.jsonl), instead of a value. */
+  error?: string;
 }
 
 interface Row {
@@ -49,24 +50,29 @@ function csvEscape(s: string): string {
   return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-async function collect(runDirs: readonly string[]): Promise<{ rows: Row[]; metrics: MetricInfo[] }> {
+async function collect(runDirs: readonly string[]): Promise<{ rows: Row[]; metrics: MetricInfo[]; skipped: string[] }> {
   const aggs = await aggregateRuns(runDirs);
-  const metrics: MetricInfo[] = [];
-  const seen = new Set<string>();
+  const metrics: MetricInfo[] = [TIME_METRIC];
+  const seen = new Set<string>([TIME_METRIC.id]);
   const rows: Row[] = [];
+  const skipped: string[] = [];
   for (const agg of aggs) {
     const store = new RunStore(agg.runDir);
-    const run = store.readRunJson();
-    for (const m of [TIME_METRIC, ...run.metrics]) {
+    let run: RunJson;
+    try {
+      run = store.readRunJson();
+    } catch (err) {
+      skipped.push((err as Error).message); // names run.json and what is wrong with it; the other runs go on
+      continue;
+    }
+    for (const m of run.metrics) {
       if (!seen.has(m.id)) {
         seen.add(m.id);
         metrics.push(m);
       }
     }
-    // Problems are reported, not fatal (DuckDB skipped those lines).
-    const problems = [...readJsonl(store.samplesPath, SampleLineSchema).problems, ...readJsonl(store.evalPath, EvalLineSchema).problems].map(
-      (p) => `${p.file}:${p.line}: ${p.message}`,
-    );
+    // Lines the store rejected are reported, not fatal (DuckDB never saw them).
+    const problems = agg.problems;
     const of = run.dataset.size;
     const cells = new Map<string, Cell>();
     for (const a of agg.perSample) {
@@ -80,12 +86,12 @@ async function collect(runDirs: readonly string[]): Promise<{ rows: Row[]; metri
         ciHi: b.ci95?.[1] ?? null,
       });
     }
-    for (const s of agg.sets) cells.set(s.metric, { value: s.value, n: s.n, of, half: null, ciLo: null, ciHi: null });
+    for (const s of agg.sets) cells.set(s.metric, { value: s.value, n: s.n, of, half: null, ciLo: null, ciHi: null, ...(s.error ? { error: s.error } : {}) });
     rows.push({ run, ok: agg.ok, error: agg.error, cells, problems });
   }
   // time-ms last (it is a cost, not a quality column).
   metrics.push(metrics.splice(metrics.findIndex((m) => m.id === TIME_METRIC.id), 1)[0]);
-  return { rows, metrics };
+  return { rows, metrics, skipped };
 }
 
 function refsSetting(run: RunJson): string {
@@ -102,10 +108,18 @@ function refsSetting(run: RunJson): string {
  * console.log(await report(['results/runs/demo-0123456789'], 'md'));
  * // | run | restorer | dataset | ... | time-ms ↓ |
  */
-export async function report(runDirs: readonly string[], format: ReportFormat = 'md', opts: { paper?: string } = {}): Promise<string> {
-  const { rows, metrics } = await collect(runDirs);
+export async function report(runDirs: readonly string[], format: ReportFormat = 'md', opts: { paper?: string; warn?: (msg: string) => void } = {}): Promise<string> {
+  const { rows, metrics, skipped } = await collect(runDirs);
+  if (!rows.length && skipped.length) throw new Error(skipped.join('\n'));
   const testMetric = (m: MetricInfo) => m.weights === 'test-random-init';
   if (format === 'csv') {
+    // CSV has no room for notes: skipped lines/runs and failed set metrics go to `warn` (the CLI: stderr).
+    const warn = opts.warn ?? (() => undefined);
+    for (const r of rows) {
+      for (const p of r.problems) warn(`warning: ${p} (line skipped)`);
+      for (const [id, c] of r.cells) if (c.error) warn(`warning: ${r.run.runId}: ${id} failed: ${c.error}`);
+    }
+    for (const k of skipped) warn(`warning: run skipped: ${k}`);
     const head = ['run_id', 'restorer', 'dataset', 'level', 'refs', 'ok', 'error', 'total', 'untrained'];
     for (const m of metrics) head.push(m.id, `${m.id}_ci95_lo`, `${m.id}_ci95_hi`, `${m.id}_n`, `${m.id}_weights`);
     const lines = [head.join(',')];
@@ -134,6 +148,10 @@ export async function report(runDirs: readonly string[], format: ReportFormat = 
       const c = r.cells.get(m.id);
       const info = r.run.metrics.find((x) => x.id === m.id);
       if (!c || !info) return '—';
+      if (c.error) {
+        notes.push(`- ${r.run.runId}: ${m.id} failed: ${c.error}`);
+        return 'error (see below)';
+      }
       const d = m.decimals;
       let s = fmt(c.value, d);
       if (c.half !== null) s += ` ± ${fmt(c.half, d)}`;
@@ -146,6 +164,7 @@ export async function report(runDirs: readonly string[], format: ReportFormat = 
     );
     for (const p of r.problems) notes.push(`- warning: ${p} (line skipped)`);
   }
+  for (const k of skipped) notes.push(`- warning: run skipped: ${k}`);
   out.push('', `Values: mean ± 95% bootstrap CI half-width (${BOOTSTRAP_DEFAULTS.iterations} resamples, seed ${BOOTSTRAP_DEFAULTS.seed}); (n/M) = metric coverage when below the run size; ↑/↓ = higher/lower is better; time-ms = restorer time per image.`);
   if (rows.some((r) => r.run.restorer.untrained || r.run.metrics.some(testMetric))) {
     out.push(`Runs marked ${MARK_UNTRAINED} or metrics marked [${MARK_TEST}] use random-init weights: their numbers are pipeline checks, not results.`);

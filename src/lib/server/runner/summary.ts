@@ -10,7 +10,8 @@ import type { RunStore } from '../results/store.ts';
 /** Per-sample values per metric (ok samples only), merged from samples.jsonl and eval.jsonl. */
 export function collectValues(store: RunStore): {
   perSample: Map<string, Map<string, number>>;
-  sets: Map<string, { value: number; n: number }>;
+  /** Set metrics (last eval.jsonl line per metric): a value, or the error that was recorded instead. */
+  sets: Map<string, { value: number | null; n: number; error?: string }>;
   ok: Set<string>;
   errors: number;
   problems: string[];
@@ -33,11 +34,11 @@ export function collectValues(store: RunStore): {
     ok.add(line.sampleId);
     for (const [k, v] of Object.entries(line.metrics)) put(k, line.sampleId, v);
   }
-  const sets = new Map<string, { value: number; n: number }>();
+  const sets = new Map<string, { value: number | null; n: number; error?: string }>();
   for (const { value: e } of ev.records) {
     if ('sampleId' in e) {
       if (ok.has(e.sampleId)) put(e.metric, e.sampleId, e.value);
-    } else sets.set(e.metric, { value: e.value, n: e.n });
+    } else sets.set(e.metric, 'error' in e ? { value: null, n: e.n, error: e.error } : { value: e.value, n: e.n });
   }
   const problems = [...s.problems, ...ev.problems].map((p) => `${p.file}:${p.line}: ${p.message}`);
   return { perSample, sets, ok, errors, problems };
@@ -58,15 +59,17 @@ export function buildSummary(store: RunStore, run: RunJson): Summary {
     const base = { higherIsBetter: info.higherIsBetter, decimals: info.decimals, weights: info.weights, of: total };
     if (info.kind === 'distribution') {
       const set = sets.get(info.id);
+      const n = set && !set.error ? set.n : 0; // a recorded error covers no sample
       metrics[info.id] = {
         ...base,
         value: set?.value ?? null,
-        n: set?.n ?? 0,
-        coverage: `${set?.n ?? 0}/${total}`,
+        n,
+        coverage: `${n}/${total}`,
         stderr: null,
         ci95: null,
         kind: 'distribution',
         source: 'eval',
+        ...(set?.error ? { error: set.error } : {}),
       };
       continue;
     }
@@ -95,4 +98,10 @@ export function buildSummary(store: RunStore, run: RunJson): Summary {
     bootstrap: { ...BOOTSTRAP_DEFAULTS },
     metrics,
   };
+}
+
+/** One line of a metric's summary for the CLI: `value (coverage)`, or the recorded error, plus the test mark. */
+export function formatMetricSummary(id: string, m: MetricSummary): string {
+  const v = m.error ? `error: ${m.error}` : m.value === null ? 'n/a' : m.value.toFixed(m.decimals);
+  return `${id}: ${v} (${m.coverage})${m.weights === 'test-random-init' ? ' [test network]' : ''}`;
 }
