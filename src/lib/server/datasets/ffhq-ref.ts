@@ -145,6 +145,8 @@ export async function readRefCsv(layout: RefCsvLayout): Promise<{ samples: Sampl
       lines.set(id, r.line);
       samples.push({ id, gt: gtIndex.resolve(gt), lq: join(layout.lqDir, lq), refs: refs.map((x) => refIndex.resolve(x)) });
     }
+    // A header and nothing else would make an empty "0/0 ok" run.
+    if (!table.records.length && !problems.length) problems.push({ file: layout.csv, line: table.headerLine, message: 'no samples: the CSV has a header but no data rows' });
   }
   if (problems.length) throw new DatasetError(problems);
   return { samples, lines };
@@ -178,10 +180,7 @@ export function refCsvDataset(info: DatasetInfo, layout: RefCsvLayout): Dataset 
         if (err instanceof DatasetError) return [...err.problems];
         throw err;
       }
-      const problems: DatasetProblem[] = [];
-      if (parsed.samples.length === 0) problems.push({ file: layout.csv, message: 'no samples' });
-      problems.push(...(await inspectImageFiles(refCsvChecks(layout, parsed.samples, parsed.lines), onProgress)));
-      return problems;
+      return inspectImageFiles(refCsvChecks(layout, parsed.samples, parsed.lines), onProgress);
     },
   };
 }

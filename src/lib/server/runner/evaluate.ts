@@ -224,6 +224,8 @@ export async function runSpec(specArg: string | unknown, opts: RunOptions = {}):
     throw prefixError(err, `${fileLabel}: dataset '${spec.dataset.adapter}': `);
   }
   const all = await dataset.samples();
+  // Every adapter: an empty sample list is an error, never an empty "0/0 ok" run.
+  if (!all.length) throw new DatasetError([{ file: dataset.info.root, message: `dataset '${dataset.info.id}' (adapter ${dataset.info.adapter}) lists no samples` }]);
   const ids = new Set<string>();
   const badIds: DatasetProblem[] = [];
   for (const s of all) {
