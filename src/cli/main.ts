@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { COMMANDS } from './commands/index.ts';
+import { codeVersion } from '../lib/server/runner/provenance.ts';
 
 /** Builds the commander program with every registered subcommand. */
 export function buildProgram(): Command {
@@ -11,6 +12,13 @@ export function buildProgram(): Command {
     .description('Evaluation and benchmarking suite for reference-based face restoration (ReF-LDM and baselines).')
     .showHelpAfterError('(run with --help for usage and examples)')
     .exitOverride();
+  // NOTE: the git sha is looked up only when --version is asked for (two git calls would slow every command).
+  program.option('-V, --version', 'print the refbench version (package and git commit) and exit').on('option:version', () => {
+    const v = codeVersion();
+    const git = v.gitSha ? ` (git ${v.gitSha.slice(0, 12)}${v.dirty ? ', uncommitted changes' : ''})` : '';
+    process.stdout.write(`refbench ${v.packageVersion}${git}\n`);
+    throw new CommanderError(0, 'refbench.version', 'version printed');
+  });
   for (const register of COMMANDS) register(program);
   return program;
 }

@@ -67,7 +67,7 @@ export function register(program: Command): void {
   common(fid.command('stats <folder>'))
     .description('compute mu/sigma (float64) of a folder of images and save them as .npz (numpy-readable) or .json')
     .requiredOption('--out <file>', 'output .npz or .json; name it {dataset}_{mode}_{split}_{res}.npz, e.g. ffhq_clean_trainval70k_512.npz')
-    .addHelpText('after', '\nExamples:\n  refbench fid stats data/ffhq512 --out ffhq_clean_trainval70k_512.npz\n  refbench fid stats outputs/run1 --mode legacy-pytorch --out run1_legacy_pytorch_custom_na.npz\n')
+    .addHelpText('after', '\nExamples:\n  refbench fid stats data/ffhq512 --out ffhq_clean_trainval70k_512.npz\n  refbench fid stats results/runs/demo-0123456789/outputs --mode legacy-pytorch --out demo_legacy_pytorch_custom_na.npz\n')
     .action(async (folder: string, o: FidCliOptions & { out: string }) => {
       const s = await statsOf(folder, o);
       await writeGaussianStats(o.out, s, { mode: o.mode });
@@ -75,7 +75,7 @@ export function register(program: Command): void {
     });
   common(fid.command('compare <a> <b>'))
     .description('FID between two image folders and/or statistics files (.npz with mu/sigma, or .json)')
-    .addHelpText('after', '\nExamples:\n  refbench fid compare results/run1/images models/weights/ffhq-512-fid-stats/ffhq_clean_trainval70k_512.npz\n  refbench fid compare a.npz b.npz\n')
+    .addHelpText('after', '\nExamples:\n  refbench fid compare results/runs/demo-0123456789/outputs models/weights/ffhq-512-fid-stats/ffhq_clean_trainval70k_512.npz\n  refbench fid compare a.npz b.npz\n')
     .action(async (a: string, b: string, o: FidCliOptions) => {
       const sa = await statsOf(a, o);
       const sb = await statsOf(b, o);

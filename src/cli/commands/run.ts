@@ -46,8 +46,8 @@ export function register(program: Command): void {
       'after',
       `
 Examples:
-  $ refbench run examples/specs/folder-lq.yaml
-  $ refbench run examples/specs/folder-classical.yaml --limit 10 -r sharpenAmount=1.0
+  $ refbench run examples/specs/synthfaces-lq.yaml
+  $ refbench run examples/specs/synthfaces-classical.yaml --limit 10 -r sharpenAmount=1.0
   $ refbench run spec.yaml --fresh --metrics psnr,ssim
 Run the same command again to resume an interrupted run; add --retry-failed to redo failed samples.`,
     )

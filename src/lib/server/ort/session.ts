@@ -7,6 +7,9 @@
  *   installed throws a clear error. onnxruntime does not fall back to the CPU by itself, and neither do we.
  * - `runSession` validates inputs against `session.inputNames`, listing every missing name at once.
  */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
 import { relaxFixedOutputBatch } from './onnx-shape.ts';
@@ -54,7 +57,20 @@ export const Tensor = ort.Tensor;
 export const CUDA_INSTALL_HINT = 'npm run install:cuda   (downloads the onnxruntime CUDA provider into node_modules/onnxruntime-node)';
 
 /**
+ * The CUDA provider libraries onnxruntime-node loads from its binding folder, on the platform that
+ * `npm run install:cuda` supports (linux x64); empty elsewhere (onnxruntime itself then decides).
+ */
+export function cudaProviderFiles(): string[] {
+  if (process.platform !== 'linux' || process.arch !== 'x64') return [];
+  const dir = join(dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json')), 'bin/napi-v6/linux/x64');
+  return ['libonnxruntime_providers_shared.so', 'libonnxruntime_providers_cuda.so'].map((f) => join(dir, f));
+}
+
+/**
  * Creates an inference session from a file path or bytes.
+ * NOTE: for `cuda`, missing provider libraries are detected before onnxruntime is asked: onnxruntime would print
+ * its own red "Failed to load library libonnxruntime_providers_shared.so" line to stderr (native logging, which
+ * cannot be captured) before our clear error.
  * @throws Error naming the file and, for cuda, how to install the provider.
  */
 export async function createSession(model: string | Uint8Array, opts: SessionOptions = {}): Promise<Session> {
@@ -70,6 +86,10 @@ export async function createSession(model: string | Uint8Array, opts: SessionOpt
     ...(opts.profilePrefix ? { enableProfiling: true, profileFilePrefix: opts.profilePrefix } : {}),
     ...(device === 'cuda' && opts.preferredOutputLocation ? { preferredOutputLocation: opts.preferredOutputLocation } : {}),
   };
+  if (device === 'cuda') {
+    const missing = cudaProviderFiles().filter((f) => !existsSync(f));
+    if (missing.length) throw new Error(`${what}: the CUDA execution provider could not be loaded (${missing.join(', ')} not installed). Install it with: ${CUDA_INSTALL_HINT}`);
+  }
   try {
     const session = typeof model === 'string' ? await ort.InferenceSession.create(model, so) : await ort.InferenceSession.create(model, so);
     if (!opts.relaxOutputBatch || !hasFixedOutputBatch(session)) return session;

@@ -41,6 +41,8 @@ import {
   type SampleLine,
   type Summary,
 } from '../../eval/results/schema.ts';
+import { suggest } from '../../eval/registry.ts';
+import { listWithMore } from '../../format.ts';
 import { acquireRunLock, type HeldLock } from './run-lock.ts';
 
 /** sha256 hex of bytes or a string. */
@@ -211,7 +213,14 @@ export function resolveRunDir(resultsDir: string, ref: string): string {
   const ids = listRunIds(resultsDir);
   const pref = ids.filter((id) => id.startsWith(ref));
   if (pref.length === 1) return resolve(join(runsRoot(resultsDir), pref[0]));
-  const hint = pref.length > 1 ? ` Ambiguous prefix: ${pref.slice(0, 5).join(', ')}` : ids.length ? ` Known runs: ${ids.slice(-5).join(', ')}` : '';
+  const all = ids.length > 5 ? ' (`refbench ls` lists them all)' : '';
+  const close = suggest(ref, ids);
+  const hint =
+    pref.length > 1
+      ? ` Ambiguous prefix '${ref}' matches ${pref.length} runs: ${listWithMore(pref)}${pref.length > 5 ? ' (`refbench ls` lists them all)' : ''}`
+      : ids.length
+        ? `${close.length ? ` Did you mean: ${close.join(', ')}?` : ''} Known runs (${ids.length}): ${listWithMore(ids)}${all}`
+        : '';
   throw new Error(`No run '${ref}': neither a run directory nor a run id under ${runsRoot(resultsDir)}.${hint}`);
 }
 

@@ -25,6 +25,7 @@ import { encodePng, readRgb } from '../image/io.ts';
 import { METRICS } from '../metrics/index.ts';
 import { RESTORERS } from '../restorers/index.ts';
 import { resolveRunDir, RunStore, runsRoot, sha256Hex } from '../results/store.ts';
+import { listWithMore } from '../../format.ts';
 import { createProgress } from './progress.ts';
 import { validateSpec } from './validate-spec.ts';
 import { sha256Cache } from '../models/sha256-cache.ts';
@@ -201,7 +202,7 @@ async function scoreOne(metric: Metric<any>, item: MetricItem): Promise<number> 
  * @param specArg a spec file path, a raw spec object, or a resolved spec.
  * @throws SpecError / UnknownIdError-derived errors / DatasetError before any work; never for per-image problems.
  * @example
- * const { runDir, summary } = await runSpec('examples/specs/folder-lq.yaml', { resultsDir: 'results' });
+ * const { runDir, summary } = await runSpec('examples/specs/synthfaces-lq.yaml', { resultsDir: 'results' });
  * summary.metrics['time-ms'].coverage; // '4/4'
  */
 export async function runSpec(specArg: string | unknown, opts: RunOptions = {}): Promise<RunResult> {
@@ -350,7 +351,7 @@ export async function runSpec(specArg: string | unknown, opts: RunOptions = {}):
       if (changed.length) {
         throw new Error(
           `${runDir}: the input files of ${changed.length} already-scored sample(s) changed since this run started ` +
-            `(${changed.slice(0, 5).map((s) => s.id).join(', ')}${changed.length > 5 ? ', ...' : ''}); resuming would mix inputs. Use --fresh to start a new run.`,
+            `(${listWithMore(changed.map((s) => s.id))}); resuming would mix inputs. Use --fresh to start a new run.`,
         );
       }
       const todo = samples

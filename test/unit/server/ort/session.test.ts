@@ -2,6 +2,7 @@
  * The ORT module: inputs checked against the graph (all missing names listed), and `cuda` without the CUDA
  * provider is a clear error naming the install command (onnxruntime never falls back to the CPU by itself).
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -22,6 +23,15 @@ describe('ort/session', () => {
     expect(err!.message).toContain(MODEL);
     expect(err!.message).toMatch(/CUDA execution provider could not be loaded/);
     expect(err!.message).toContain(CUDA_INSTALL_HINT);
+    expect(err!.message).toContain('libonnxruntime_providers_shared.so');
+  });
+
+  it.skipIf(existsSync(CUDA_PROVIDER))('the missing provider is detected before onnxruntime prints its own red error line', () => {
+    // onnxruntime logs natively to fd 2 (not through process.stderr), so only a child process can see it.
+    const src = `import { createSession } from './src/lib/server/ort/session.ts';\nawait createSession(${JSON.stringify(MODEL)}, { device: 'cuda' }).catch((e) => console.log('ERR', e.message));`;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', src], { cwd: join(import.meta.dirname, '../../../..'), encoding: 'utf8' });
+    expect(r.stdout).toMatch(/^ERR .*CUDA execution provider could not be loaded/);
+    expect(r.stderr).not.toMatch(/Failed to load library|onnxruntime/);
   });
 
   it('lists every missing input and the graph inputs', async () => {
