@@ -14,8 +14,9 @@ export function register(program: Command): void {
     .option('--refldm-limit <n>', 'ReF-LDM images per level and reference count', '4')
     .option('--refldm-steps <n>', 'DDIM steps of the ReF-LDM-tiny runs', '10')
     .option('--levels <list>', 'degradation levels', 'severe,moderate')
-    .addHelpText('after', '\nExamples:\n  $ refbench demo\n  $ refbench demo --levels severe --refldm-limit 2\nRun it again to resume an interrupted demo.\n')
-    .action(async (o: { resultsDir: string; refldmLimit: string; refldmSteps: string; levels: string }) => {
+    .option('--wide', 'print the full summary table (every column, 95% CIs) instead of the compact 80-column one')
+    .addHelpText('after', '\nExamples:\n  $ refbench demo\n  $ refbench demo --levels severe --refldm-limit 2 --wide\nRun it again to resume an interrupted demo.\n')
+    .action(async (o: { resultsDir: string; refldmLimit: string; refldmSteps: string; levels: string; wide?: boolean }) => {
       const guard = installInterruptGuard((sig) => process.stderr.write(`\nrefbench demo: ${sig}: stopping after the image in flight (run the demo again to resume)\n`));
       const resultsDir = resolve(o.resultsDir);
       const log = (m: string) => process.stdout.write(`${m}\n`);
@@ -30,6 +31,7 @@ export function register(program: Command): void {
           levels: o.levels.split(',').map((s) => s.trim()) as ('severe' | 'moderate')[],
           signal: guard.signal,
           log,
+          layout: o.wide ? 'wide' : 'compact',
         });
         if (guard.signal.aborted) {
           process.exitCode = 130;
@@ -38,7 +40,7 @@ export function register(program: Command): void {
         log('');
         log(`Results: ${resultsDir}/runs/ (${r.runs.length} runs: run.json, samples.jsonl, summary.json, outputs/*.png)`);
         if (r.fusionPath) log(`Fusion benchmark: ${r.fusionPath}`);
-        log(`Report again:  npx refbench report ${resultsDir}/runs/demo-*`);
+        log(`Report again:  npx refbench report ${resultsDir}/runs/demo-* ${o.wide ? '' : '--compact   (--wide: every column)'}`.trimEnd());
         log(`Dashboard:     npx refbench dashboard --results-dir ${o.resultsDir}   → http://127.0.0.1:5173/`);
       } finally {
         guard.dispose();

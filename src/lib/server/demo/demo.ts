@@ -40,6 +40,8 @@ export interface DemoOptions {
   readonly levels: readonly ('severe' | 'moderate')[];
   readonly signal?: AbortSignal;
   readonly log: (msg: string) => void;
+  /** The summary table: `compact` (fits 80 columns; the default) or `wide` (every column, with CIs). */
+  readonly layout?: 'compact' | 'wide';
 }
 
 /**
@@ -131,6 +133,7 @@ export async function runDemo(o: DemoOptions): Promise<{ runs: RunResult[]; fusi
   const table = await report(
     runs.map((r) => r.runDir),
     'md',
+    { layout: o.layout ?? 'compact' },
   );
   o.log(table);
   o.log(`demo finished in ${((Date.now() - t0) / 1000).toFixed(0)} s`);

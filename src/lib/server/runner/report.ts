@@ -94,10 +94,18 @@ async function collect(runDirs: readonly string[]): Promise<{ rows: Row[]; metri
   return { rows, metrics, skipped };
 }
 
-function refsSetting(run: RunJson): string {
+/**
+ * The references a run could use, in words: `no refs`, `all (≤6)` (every reference of the dataset, at most 6 per
+ * sample), or `≤3 of ≤6` (the restorer's cap below the dataset's maximum).
+ */
+export function refsSetting(run: RunJson): string {
   const s = run.restorer.settings as Record<string, unknown>;
-  const cap = s.maxRefs ?? s.maxReferences ?? s.refs;
-  return cap !== undefined ? `≤${String(cap)}` : run.dataset.maxRefs ? `dataset ≤${run.dataset.maxRefs}` : '0';
+  const raw = s.maxRefs ?? s.maxReferences ?? s.refs;
+  const cap = typeof raw === 'number' ? raw : undefined;
+  const max = run.dataset.maxRefs;
+  if (cap === 0 || max === 0) return 'no refs';
+  if (cap === undefined || cap >= max) return `all (≤${max})`;
+  return `≤${cap} of ≤${max}`;
 }
 
 /**
@@ -108,7 +116,11 @@ function refsSetting(run: RunJson): string {
  * console.log(await report(['results/runs/demo-0123456789'], 'md'));
  * // | run | restorer | dataset | ... | time-ms ↓ |
  */
-export async function report(runDirs: readonly string[], format: ReportFormat = 'md', opts: { paper?: string; warn?: (msg: string) => void } = {}): Promise<string> {
+export async function report(
+  runDirs: readonly string[],
+  format: ReportFormat = 'md',
+  opts: { paper?: string; warn?: (msg: string) => void; layout?: 'wide' | 'compact' } = {},
+): Promise<string> {
   const { rows, metrics, skipped } = await collect(runDirs);
   if (!rows.length && skipped.length) throw new Error(skipped.join('\n'));
   const testMetric = (m: MetricInfo) => m.weights === 'test-random-init';
@@ -136,6 +148,7 @@ export async function report(runDirs: readonly string[], format: ReportFormat = 
     return `${lines.join('\n')}\n`;
   }
 
+  if (opts.layout === 'compact') return compactReport(rows, metrics, skipped, opts.paper);
   const header = ['run', 'restorer', 'dataset', 'level', 'refs', 'coverage', ...metrics.map((m) => `${m.id} ${arrow(m)}`), 'notes'];
   const out: string[] = [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`];
   const notes: string[] = [];
@@ -172,6 +185,104 @@ export async function report(runDirs: readonly string[], format: ReportFormat = 
   out.push(...notes);
   if (opts.paper) out.push('', paperTable(opts.paper, rows.map((r) => r.run.dataset.id)));
   return `${out.join('\n')}\n`;
+}
+
+/** Width the compact layout keeps every line within (a default terminal). */
+export const COMPACT_WIDTH = 80;
+
+/** `A`..`Z`, then `AA`.. : short column labels for runs. */
+function runLabel(i: number): string {
+  return i < 26 ? String.fromCharCode(65 + i) : `${runLabel(Math.floor(i / 26) - 1)}${String.fromCharCode(65 + (i % 26))}`;
+}
+
+/** Pads a Markdown table (right-aligned numbers) so it also reads as plain text. */
+function mdTable(head: readonly string[], body: readonly (readonly string[])[], rightAlign: (col: number) => boolean): string[] {
+  const w = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length), 3));
+  const line = (cells: readonly string[]) => `| ${cells.map((c, i) => (rightAlign(i) ? c.padStart(w[i]) : c.padEnd(w[i]))).join(' | ')} |`;
+  return [line(head), `|${w.map((x, i) => (rightAlign(i) ? `${'-'.repeat(x + 1)}:` : '-'.repeat(x + 2))).join('|')}|`, ...body.map(line)];
+}
+
+/**
+ * The compact layout (the demo's default): per dataset and level, a table with metrics as rows and runs as
+ * lettered columns (at most as many as fit in COMPACT_WIDTH; more start another table), values only (no CI),
+ * and a legend naming each run with its restorer, references, coverage and marks. `--wide` gives the full table.
+ */
+function compactReport(rows: readonly Row[], metrics: readonly MetricInfo[], skipped: readonly string[], paper?: string): string {
+  const out: string[] = [];
+  const notes: string[] = [];
+  /** metric + error text → labels of the runs where that set metric failed (one note for all of them). */
+  const failures = new Map<string, { metric: string; error: string; labels: string[] }>();
+  const marks = new Set<string>();
+  const groups = new Map<string, Row[]>();
+  for (const r of rows) {
+    const g = `${r.run.dataset.id}${r.run.dataset.level && !r.run.dataset.id.includes(r.run.dataset.level) ? ` (${r.run.dataset.level})` : ''}`;
+    groups.set(g, [...(groups.get(g) ?? []), r]);
+  }
+  let next = 0;
+  for (const [group, grows] of groups) {
+    const labelled = grows.map((r) => ({ r, label: runLabel(next++) }));
+    out.push(`${group}`, '');
+    for (const { r, label } of labelled) {
+      const tags = [r.run.restorer.untrained ? MARK_UNTRAINED : '', r.error ? `${r.error} failed` : '', r.ok + r.error < r.run.dataset.size ? 'incomplete' : ''].filter(Boolean);
+      const refs = refsSetting(r.run);
+      const facts = `${r.run.restorer.id}, ${refs === 'no refs' ? refs : `refs: ${refs}`}, ${r.ok}/${r.run.dataset.size} ok${tags.length ? `, ${tags.join(', ')}` : ''}`;
+      const one = `  ${label}  ${r.run.runId}  ${facts}`;
+      out.push(...(one.length <= COMPACT_WIDTH ? [one] : [`  ${label}  ${r.run.runId}`, `  ${' '.repeat(label.length)}  ${facts}`]));
+      for (const p of r.problems) notes.push(`- warning: ${p} (line skipped)`);
+    }
+    const used = metrics.filter((m) => grows.some((r) => r.cells.has(m.id)));
+    const labelW = Math.max(6, ...used.map((m) => m.id.length + 2));
+    const cell = (r: Row, label: string, m: MetricInfo): string => {
+      const c = r.cells.get(m.id);
+      const info = r.run.metrics.find((x) => x.id === m.id);
+      if (!c || !info) return '—';
+      if (c.error) {
+        const k = `${m.id}\u0000${c.error}`;
+        if (!failures.has(k)) failures.set(k, { metric: m.id, error: c.error, labels: [] });
+        failures.get(k)!.labels.push(label);
+        return 'err';
+      }
+      let s = fmt(c.value, m.decimals);
+      if (c.n < c.of) (s += '†'), marks.add('†');
+      if (info.weights === 'test-random-init') (s += '*'), marks.add('*');
+      return s;
+    };
+    const values = labelled.map(({ r, label }) => used.map((m) => cell(r, label, m)));
+    // As many run columns per table as fit: | label | v | v | ... |
+    const colW = (j: number) => Math.max(labelled[j].label.length, ...values[j].map((v) => v.length), 3) + 3;
+    let start = 0;
+    while (start < labelled.length) {
+      let width = labelW + 4;
+      let end = start;
+      while (end < labelled.length && (end === start || width + colW(end) <= COMPACT_WIDTH)) width += colW(end++);
+      const head = ['metric', ...labelled.slice(start, end).map((x) => x.label)];
+      const body = used.map((m, i) => [`${m.id} ${arrow(m)}`, ...values.slice(start, end).map((v) => v[i])]);
+      out.push('', ...mdTable(head, body, (col) => col > 0));
+      start = end;
+    }
+    out.push('');
+  }
+  for (const k of skipped) notes.push(`- warning: run skipped: ${k}`);
+  const legend = ['Values: means over the run\'s samples (95% CIs: refbench report --wide); ↑/↓ higher/lower is better; time-ms per image.'];
+  if (marks.has('†')) legend.push('† covers fewer samples than the run (see --wide for n/M).');
+  if (marks.has('*')) legend.push(`* ${MARK_TEST}: random-init weights, a pipeline check, not a result.`);
+  if (rows.some((r) => r.run.restorer.untrained)) legend.push(`${MARK_UNTRAINED}: the restorer runs random-init weights.`);
+  const failed = [...failures.values()].map((f) => `- err: ${f.metric} failed on ${f.labels.join(', ')}: ${f.error}`);
+  out.push(...[...legend, ...failed, ...notes].flatMap((l) => wrap(l, COMPACT_WIDTH, l.startsWith('- ') ? '  ' : '')));
+  if (paper) out.push('', paperTable(paper, rows.map((r) => r.run.dataset.id)));
+  return `${out.join('\n')}\n`;
+}
+
+/** Greedy word wrap to `width` columns (a word longer than that, e.g. a path, keeps its own line). */
+function wrap(text: string, width: number, indent = ''): string[] {
+  const lines: string[] = [];
+  let cur = '';
+  for (const w of text.split(' ')) {
+    if (cur && cur.length + 1 + w.length > width) (lines.push(cur), (cur = `${indent}${w}`));
+    else cur = cur ? `${cur} ${w}` : w;
+  }
+  if (cur) lines.push(cur);
+  return lines;
 }
 
 interface PaperTable {
