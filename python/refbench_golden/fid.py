@@ -4,6 +4,9 @@ Files:
 - images/*.png: deterministic synthetic test images (gradients + sinusoids + blocks + light noise; 512², 1024², 300×200).
 - resize_f_<img>_c<k>.f32: Pillow mode 'F' bicubic 299×299 of channel k (float32, unclipped).
 - resize_u8_*.png: Pillow uint8 BICUBIC 1024→512 and 512→299.
+- resize_legacy_<img>_c<k>.f32: torch bilinear (align_corners=False) 299×299 of channel k on [0, 255] floats
+  (pytorch-fid's resize), including images/col512.png: black with one white column at x = 64, whose output
+  columns 2, 9 and 37 expose a source coordinate rounded twice instead of once.
 - fid-inception-narrow.onnx (+ .json): FID-Inception topology at width 1/8 (pool3 256-d), random init seed 0.
 - feats_<mode>.f32: that network's PyTorch features of every image through the clean-fid pipeline.
 - fd_small_{a,b}.f32: 300×64 / 400×64 feature matrices; stats_small.npz (np.savez of set b's mu/sigma);
@@ -17,6 +20,10 @@ picks its kernel per CPU, and OPENBLAS_CORETYPE overrides it). The bounds come f
 (``frechet_noise_bound``, ``kid_noise_bound``, the low-rank form's own bound), never from one machine's measurement.
 Numbers derived from the network features are recomputed from the committed feature files, which are checked
 separately (atol 1e-5: oneDNN's kernels differ per CPU too), so their tolerance covers linear algebra only.
+The torch bilinear resizes are not BLAS but also depend on the CPU build of ATen's kernel (fma contraction in the
+AVX2/AVX512 builds, none in DEFAULT): each evaluation is within 2 levels × 4 float32 roundings of u₃₂·255 of the
+exact value, so two builds differ by at most twice that (``LEGACY_RESIZE_ATOL``). The committed files come from an
+AVX2 build, which the TypeScript port reproduces bit for bit.
 """
 from __future__ import annotations
 
@@ -43,6 +50,7 @@ from refbench_metrics.fid.pipeline import (
     kid_noise_bound,
     kid_with_subsets,
     mulberry32,
+    resize_channel_bilinear,
     resize_channel_f,
     UNIT_ROUNDOFF,
 )
@@ -54,6 +62,8 @@ FOLDER = "test/fixtures/fid"
 FEATURE_ATOL = 1e-5
 WIDTH = 0.125
 SEED = 0
+# Two torch kernel builds (see the module docstring): 2 × (2 levels × 4 roundings) × u₃₂ × max |x| (255).
+LEGACY_RESIZE_ATOL = 2 * 2 * 4 * 2.0**-24 * 255
 
 
 def synth_image(seed: int, w: int, h: int, noise: float) -> np.ndarray:
@@ -75,6 +85,17 @@ def synth_image(seed: int, w: int, h: int, noise: float) -> np.ndarray:
 # name: (seed, width, height, noise σ); noise is kept small so the PNGs stay small.
 IMAGES = {"a512": (1, 512, 512, 2.0), "b512": (2, 512, 512, 1.0), "c512": (3, 512, 512, 1.0), "d1024": (4, 1024, 1024, 0.0),
           "e300x200": (5, 300, 200, 2.0)}
+
+
+def column_image() -> np.ndarray:
+    """512² black with a white column at x = 64 (the issue-11 repro of the twice-rounded bilinear source index)."""
+    im = np.zeros((512, 512, 3), np.uint8)
+    im[:, 64] = 255
+    return im
+
+
+# torch bilinear goldens: (image, channel); col512 at 512→299, d1024 at a 3.4× shrink, e300x200 up (200→299) and ≈1×.
+LEGACY_RESIZES = (("col512", 0), ("d1024", 0), ("e300x200", 1))
 
 
 def nan_model(path: pathlib.Path) -> None:
@@ -127,6 +148,10 @@ def generate(out: pathlib.Path, features_from: pathlib.Path | None = None) -> di
             write_f32(out / f"resize_f_{name}_c{c}.f32", resize_channel_f(imgs[name][:, :, c]))
     Image.fromarray(imgs["d1024"]).resize((512, 512), Image.BICUBIC).save(out / "resize_u8_d1024_512.png")
     Image.fromarray(imgs["a512"]).resize((299, 299), Image.BICUBIC).save(out / "resize_u8_a512_299.png")
+    Image.fromarray(column_image()).save(out / "images" / "col512.png", optimize=False, compress_level=9)
+    extra = {"col512": np.asarray(Image.open(out / "images" / "col512.png").convert("RGB"))}
+    for name, c in LEGACY_RESIZES:
+        write_f32(out / f"resize_legacy_{name}_c{c}.f32", resize_channel_bilinear({**imgs, **extra}[name][:, :, c]))
     # (b) narrow network + features
     torch.manual_seed(SEED)
     model = random_init(FidInceptionV3(width=WIDTH), SEED)
@@ -216,7 +241,8 @@ def run(mode: str, repo_root: pathlib.Path) -> None:
         act.pop("tolerances")
         compare_json_numbers(exp, act, rtol=0.0, atol=0.0, atol_at=bounds)
         for p in sorted(dest.glob("*.f32")):
-            _cmp_f32(p, tmpd / p.name, FEATURE_ATOL if p.name.startswith("feats") else 0.0)
+            atol = FEATURE_ATOL if p.name.startswith("feats") else LEGACY_RESIZE_ATOL if p.name.startswith("resize_legacy") else 0.0
+            _cmp_f32(p, tmpd / p.name, atol)
         for p in sorted(list(dest.glob("*.png")) + list((dest / "images").glob("*.png"))):
             rel = p.relative_to(dest)
             e = np.asarray(Image.open(p))

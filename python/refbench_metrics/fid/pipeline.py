@@ -5,7 +5,9 @@ Modes (clean-fid names):
 - ``clean``: per channel ``Image.fromarray(c.astype(float32), 'F').resize((299, 299), BICUBIC)``, clip [0, 255],
   then (x − 128)/128;
 - ``legacy_pytorch``: ``F.interpolate(bilinear, align_corners=False)`` on the float [0, 255] image, then
-  x/255·2 − 1 (pytorch-fid's ``normalize_input``).
+  x/255·2 − 1 (pytorch-fid's ``normalize_input``). Resized one channel at a time (``resize_channel_bilinear``) so
+  ATen always takes its generic kernel, the one pytorch-fid's batched, multi-threaded calls get: with one thread a
+  3-channel NCHW tensor goes to the channels-last kernel instead, which rounds differently (≤ 2 float32 ulps).
 """
 from __future__ import annotations
 
@@ -21,6 +23,12 @@ def resize_channel_f(ch: np.ndarray, size=(299, 299)) -> np.ndarray:
     return np.asarray(Image.fromarray(ch.astype(np.float32), mode="F").resize(size, resample=Image.BICUBIC))
 
 
+def resize_channel_bilinear(ch: np.ndarray, size=(299, 299)) -> np.ndarray:
+    """torch bilinear (align_corners=False, no antialias) of one float channel, ATen's generic CPU kernel (float32)."""
+    x = torch.from_numpy(np.ascontiguousarray(ch, dtype=np.float32))[None, None]
+    return F.interpolate(x, size=size, mode="bilinear", align_corners=False)[0, 0].numpy()
+
+
 def preprocess(img_u8: np.ndarray, mode: str) -> torch.Tensor:
     """HWC uint8 RGB → 1×3×299×299 float32 network input."""
     if mode == "clean":
@@ -28,8 +36,7 @@ def preprocess(img_u8: np.ndarray, mode: str) -> torch.Tensor:
         x = torch.from_numpy(np.stack(chans, 0).astype(np.float32))[None]
         return (x - 128) / 128
     if mode == "legacy_pytorch":
-        x = torch.from_numpy(img_u8.astype(np.float32)).permute(2, 0, 1)[None]
-        x = F.interpolate(x, size=(299, 299), mode="bilinear", align_corners=False)
+        x = torch.from_numpy(np.stack([resize_channel_bilinear(img_u8[:, :, c]) for c in range(3)], 0))[None]
         return 2 * (x / 255) - 1
     raise ValueError(f"unknown mode {mode!r}")
 

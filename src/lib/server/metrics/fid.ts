@@ -24,6 +24,7 @@ import {
 } from '../../eval/metrics/functional/frechet-distance.ts';
 import { kernelDistance, type FeatureMatrix } from '../../eval/metrics/functional/kernel-distance.ts';
 import { resizePlanePil } from '../../eval/image/pil-resize.ts';
+import { resizePlaneTorchBilinear } from '../../eval/image/torch-bilinear.ts';
 import type { RgbImage, WeightFileRecord } from '../../eval/types.ts';
 import { weightFile } from '../models/weights.ts';
 import { createSession, f32, runSession, type Session } from '../ort/session.ts';
@@ -72,46 +73,19 @@ export function preprocessClean(img: RgbImage, out = new Float32Array(3 * FID_SI
   return out;
 }
 
-/** torch bilinear source indices/weights (align_corners=False, no antialias), in float32 like ATen's CPU kernel. */
-function bilinearTaps(inSize: number, outSize: number): { i0: Int32Array; i1: Int32Array; l1: Float32Array } {
-  const scale = Math.fround(inSize / outSize);
-  const i0 = new Int32Array(outSize);
-  const i1 = new Int32Array(outSize);
-  const l1 = new Float32Array(outSize);
-  for (let o = 0; o < outSize; o++) {
-    let src = Math.fround(Math.fround(scale * Math.fround(o + 0.5)) - 0.5);
-    if (src < 0) src = 0;
-    const f = Math.floor(src);
-    i0[o] = f;
-    i1[o] = f < inSize - 1 ? f + 1 : f;
-    l1[o] = Math.fround(src - f);
-  }
-  return { i0, i1, l1 };
-}
-
-/** pytorch-fid: bilinear (align_corners=False) to 299² on [0, 255] floats, then (x − 127.5)/127.5. CHW float32. */
+/**
+ * pytorch-fid: torch bilinear (align_corners=False, no antialias) to 299² on [0, 255] floats
+ * (`eval/image/torch-bilinear.ts`, bit-exact with torch's generic CPU kernel), then (x − 127.5)/127.5 as
+ * `2·(x/255) − 1`. CHW float32.
+ */
 export function preprocessLegacyPytorch(img: RgbImage, out = new Float32Array(3 * FID_SIZE * FID_SIZE)): Float32Array {
   const { width: w, height: h, data } = img;
-  const tx = bilinearTaps(w, FID_SIZE);
-  const ty = bilinearTaps(h, FID_SIZE);
   const n = FID_SIZE * FID_SIZE;
+  const plane = new Float32Array(w * h);
+  const normalise = (v: number) => Math.fround(v / 255) * 2 - 1;
   for (let c = 0; c < 3; c++) {
-    for (let y = 0; y < FID_SIZE; y++) {
-      const ly1 = ty.l1[y];
-      const ly0 = Math.fround(1 - ly1);
-      const r0 = ty.i0[y] * w;
-      const r1 = ty.i1[y] * w;
-      for (let x = 0; x < FID_SIZE; x++) {
-        const lx1 = tx.l1[x];
-        const lx0 = Math.fround(1 - lx1);
-        const a = data[(r0 + tx.i0[x]) * 3 + c];
-        const b = data[(r0 + tx.i1[x]) * 3 + c];
-        const cc = data[(r1 + tx.i0[x]) * 3 + c];
-        const d = data[(r1 + tx.i1[x]) * 3 + c];
-        const v = Math.fround(ly0 * Math.fround(lx0 * a + lx1 * b) + ly1 * Math.fround(lx0 * cc + lx1 * d));
-        out[c * n + y * FID_SIZE + x] = Math.fround(v / 255) * 2 - 1;
-      }
-    }
+    for (let i = 0; i < w * h; i++) plane[i] = data[i * 3 + c];
+    resizePlaneTorchBilinear(plane, w, h, FID_SIZE, FID_SIZE, out.subarray(c * n, (c + 1) * n), normalise);
   }
   return out;
 }
