@@ -1,8 +1,9 @@
 /**
  * @file Throughput of our PSNR+SSIM and NIQE vs the Python reference (pyiqa 0.1.16 functions on torch CPU), on the
  * same 512×512 fixture images (test/fixtures/pyiqa). Python is timed inside the subprocess, excluding startup and
- * imports; its rounds interleave with ours (one long-lived subprocess), and it is timed both with torch's default
- * thread count and with 1 thread, since ours runs on one Node thread. Also prints a per-stage breakdown of our NIQE.
+ * imports; its rounds interleave with ours (one long-lived subprocess; bench/rounds.ts), and it is timed both with
+ * torch's default thread count and with 1 thread, since ours runs on one Node thread. Ratios are per round, reported
+ * as the median and range over rounds. Also prints a per-stage breakdown of our NIQE.
  * Run: `npx tsx bench/metrics-psnr-ssim.ts [--reps N] [--rounds N]`.
  */
 import { spawn } from 'node:child_process';
@@ -16,13 +17,14 @@ import { blockFeatures, mscn, niqe, NIQE_BLOCK, NIQE_FEATURES, parseNiqeParams }
 import { yiqLuma255 } from '../src/lib/eval/metrics/functional/color.ts';
 import { imresizeMatlab } from '../src/lib/eval/metrics/functional/matlab-resize.ts';
 import { readRgb } from '../src/lib/server/image/io.ts';
+import { fmtStats, interleavedRounds, loadNote, ratios, stats, type Stats } from './rounds.ts';
 
 const root = join(import.meta.dirname, '..');
 const fixtures = join(root, 'test/fixtures/pyiqa');
 const repsArg = process.argv.indexOf('--reps');
 const reps = repsArg > 0 ? Number(process.argv[repsArg + 1]) : 3;
 const roundsArg = process.argv.indexOf('--rounds');
-const rounds = roundsArg > 0 ? Number(process.argv[roundsArg + 1]) : 3;
+const rounds = roundsArg > 0 ? Number(process.argv[roundsArg + 1]) : 5;
 
 const golden = JSON.parse(readFileSync(join(fixtures, 'golden.json'), 'utf8')) as {
   cases: { a: string; b: string; width: number; height: number }[];
@@ -94,14 +96,11 @@ async function pyiqa(name: keyof typeof ours, threads: number): Promise<number> 
   return r.s;
 }
 
-// Interleaved rounds; the best round of each side is kept (the least disturbed by other load).
-const best = { ours: { psnr_ssim: Infinity, niqe: Infinity }, pyN: { psnr_ssim: Infinity, niqe: Infinity }, py1: { psnr_ssim: Infinity, niqe: Infinity } };
-for (let round = 0; round < rounds; round++) {
-  for (const name of ['psnr_ssim', 'niqe'] as const) {
-    best.ours[name] = Math.min(best.ours[name], timeIt(ours[name]));
-    best.pyN[name] = Math.min(best.pyN[name], await pyiqa(name, torchThreads));
-    best.py1[name] = Math.min(best.py1[name], await pyiqa(name, 1));
-  }
+// Interleaved rounds (seconds per pass over the images), per metric.
+const loadStart = loadNote();
+const secs = {} as Record<'psnr_ssim' | 'niqe', { ours: number[]; pyN: number[]; py1: number[] }>;
+for (const name of ['psnr_ssim', 'niqe'] as const) {
+  secs[name] = await interleavedRounds(rounds, { ours: () => timeIt(ours[name]), pyN: () => pyiqa(name, torchThreads), py1: () => pyiqa(name, 1) });
 }
 child.stdin.end();
 
@@ -140,16 +139,15 @@ for (let r = 0; r <= bReps; r++) {
 }
 
 const n = imgs.length;
-console.log(`${n} pairs at 512×512, best of ${rounds} interleaved rounds × ${reps} reps; ${availableParallelism()} cores`);
+console.log(`${n} pairs at 512×512; median (min–max) of ${rounds} interleaved rounds × ${reps} reps; ${availableParallelism()} cores; ${loadStart} at start, ${loadNote()} at end`);
 console.log(`ours: node ${process.version}, 1 thread; pyiqa 0.1.16: torch CPU ${torchThreads} thread(s) (default) and 1 thread`);
-console.log('metric                 ours    pyiqa(' + torchThreads + 't)  ratio    pyiqa(1t)  ratio 1t:1t');
+const rate = (s: number[]) => stats(s.map((x) => n / x));
+const col = (st: Stats, unit = '') => fmtStats(st, 2, unit).padEnd(22);
+console.log(`${'metric'.padEnd(20)} ${'ours'.padEnd(22)} ${`pyiqa(${torchThreads}t)`.padEnd(22)} ${'ratio'.padEnd(22)} ${'pyiqa(1t)'.padEnd(22)} ratio 1t:1t`);
 for (const [name, key] of [['PSNR+SSIM (pairs/s)', 'psnr_ssim'], ['NIQE (images/s)', 'niqe']] as const) {
-  const o = n / best.ours[key];
-  const pN = n / best.pyN[key];
-  const p1 = n / best.py1[key];
-  console.log(
-    `${name.padEnd(20)} ${o.toFixed(2).padStart(7)}  ${pN.toFixed(2).padStart(10)}  ${(o / pN).toFixed(2).padStart(5)}×  ${p1.toFixed(2).padStart(10)}  ${(o / p1).toFixed(2).padStart(5)}×`,
-  );
+  const t = secs[key];
+  // ratio = our throughput / theirs = their seconds / ours, per round
+  console.log(`${name.padEnd(20)} ${col(rate(t.ours))} ${col(rate(t.pyN))} ${col(stats(ratios(t.pyN, t.ours)), '×')} ${col(rate(t.py1))} ${fmtStats(stats(ratios(t.py1, t.ours)))}`);
 }
 console.log(`our NIQE stages on ${imgs.length ? pairs[0].a : ''} (ms per image):`);
 let total = 0;

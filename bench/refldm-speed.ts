@@ -11,9 +11,10 @@
  * let a load change between them decide the ratio — that is how an earlier run read 0.52× on the paper config):
  * - both sides load their models once and stay loaded: the PyTorch sampler runs in ONE persistent Python child
  *   that serves requests over stdin/stdout;
- * - one warm-up image each, then `--repeat` rounds of [TS image, PyTorch image] back to back; the reported ratio
- *   is the median of the per-round ratios (wall clock), plus the ratio of CPU seconds (process user+sys, all
- *   threads), which load from other processes disturbs much less;
+ * - one warm-up image each, then `--repeat` rounds of [TS image, PyTorch image] back to back, the first mover
+ *   alternating (bench/rounds.ts); the reported ratio is the median and range of the per-round ratios (wall
+ *   clock), plus the ratio of CPU seconds (process user+sys, all threads), which load from other processes
+ *   disturbs much less;
  * - the per-stage breakdown (encode incl. the reference strip, reference pass, DDIM steps, decode) is the median
  *   over the timed rounds, for both sides.
  * The paper bundle (CacheKV graphs) is exported into .cache/refldm-paper on first use (~45 s, ~1.1 GB).
@@ -28,6 +29,7 @@ import { RefLdmSampler } from '../src/lib/server/restorers/ref-ldm/sampler.ts';
 import { readRgb } from '../src/lib/server/image/io.ts';
 import { readF32 } from '../src/lib/server/restorers/ref-ldm/restorer.ts';
 import type { RgbImage } from '../src/lib/eval/types.ts';
+import { fmtStats, interleavedRounds, loadNote, ratios, stats } from './rounds.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const PY = join(ROOT, 'python/.venv/bin/python');
@@ -39,13 +41,13 @@ function arg(name: string, def: string): string {
 }
 const STEPS = Number(arg('steps', '10'));
 const REFS = arg('refs', '1,3').split(',').map(Number);
-const REPEAT = Number(arg('repeat', '3'));
+const REPEAT = Number(arg('repeat', '5'));
 const THREADS = Number(arg('threads', '2'));
 const PAPER = !process.argv.includes('--no-paper');
 const PAPER_STEPS = Number(arg('paper-steps', '4'));
 const PAPER_REFS = arg('paper-refs', '1').split(',').map(Number);
 const PAPER_DIR = resolve(arg('paper-bundle', join(ROOT, '.cache/refldm-paper')));
-const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+const median = (a: number[]) => stats(a).median;
 const sum = (a: number[]) => a.reduce((x, y) => x + y, 0);
 
 /** One image's cost on one side. */
@@ -149,24 +151,26 @@ async function compare(config: string, bundleDir: string, steps: number, refsLis
       await py.sample(steps, nRefs);
       const ts: Sample[] = [];
       const pt: Sample[] = [];
-      for (let i = 0; i < REPEAT; i++) {
-        ts.push(await tsSample(s, lq, refs, xT));
-        pt.push(await py.sample(steps, nRefs));
-      }
-      const ratio = median(ts.map((t, i) => pt[i].wallMs / t.wallMs));
+      const loadStart = loadNote();
+      const walls = await interleavedRounds(REPEAT, {
+        ts: async () => (ts.push(await tsSample(s, lq, refs, xT)), ts[ts.length - 1].wallMs),
+        py: async () => (pt.push(await py.sample(steps, nRefs)), pt[pt.length - 1].wallMs),
+      });
+      const ratioStats = stats(ratios(walls.py, walls.ts));
+      const ratio = ratioStats.median;
       const cpuRatio = median(pt.map((p) => p.cpuMs)) / median(ts.map((t) => t.cpuMs));
       const stages = (a: Sample[]) => Object.fromEntries(Object.keys(a[0].stages).map((k) => [k, median(a.map((x) => x.stages[k as keyof Sample['stages']]))]));
       const tsSt = stages(ts);
       const pySt = stages(pt);
       rows.push({
         config, steps, stepsRun: s.tables.timesteps.length, refs: nRefs, threads: { ts: THREADS, torch: ready.threads, torchInterop: ready.interop },
-        tsMs: median(ts.map((x) => x.wallMs)), pyMs: median(pt.map((x) => x.wallMs)), speedup: ratio, cpuSpeedup: cpuRatio,
+        tsMs: median(ts.map((x) => x.wallMs)), pyMs: median(pt.map((x) => x.wallMs)), speedup: ratio, speedupMin: ratioStats.min, speedupMax: ratioStats.max, cpuSpeedup: cpuRatio,
         tsStagesMs: tsSt, pyStagesMs: pySt, tsLoadMs: s.loadMs, pyLoadMs: ready.loadMs, ts, py: pt, torch: ready.torch,
       });
       console.log(
         `${config.padEnd(6)} ${String(steps).padStart(3)} steps ${nRefs} ref${nRefs === 1 ? ' ' : 's'}: TS+ORT ${s1(median(ts.map((x) => x.wallMs)))} s, ` +
-          `PyTorch ${s1(median(pt.map((x) => x.wallMs)))} s per image → ${ratio.toFixed(2)}× wall, ${cpuRatio.toFixed(2)}× CPU ` +
-          `(threads: ORT ${THREADS} intra / 1 inter, torch ${ready.threads} / ${ready.interop}; median of ${REPEAT} interleaved rounds)`,
+          `PyTorch ${s1(median(pt.map((x) => x.wallMs)))} s per image → ${fmtStats(ratioStats)} wall, ${cpuRatio.toFixed(2)}× CPU ` +
+          `(threads: ORT ${THREADS} intra / 1 inter, torch ${ready.threads} / ${ready.interop}; median (min–max) of ${REPEAT} interleaved rounds; ${loadStart} → ${loadNote()})`,
       );
       for (const [name, st] of [['TS+ORT ', tsSt], ['PyTorch', pySt]] as const) {
         console.log(`         ${name} stages s: ` + Object.entries(st).map(([k, v]) => `${k} ${s1(v)}`).join(', '));

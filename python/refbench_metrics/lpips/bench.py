@@ -1,14 +1,17 @@
 """Python side of bench/metrics-lpips-ids.ts: exports full-size random-init LPIPS-VGG (real v0.1 lin weights) and
-iresnet50 ONNX files (once, into --out) and times the torch reference pipelines on the given image pairs.
+iresnet50 ONNX files (once, into --out), then times the torch reference pipelines on the given image pairs on
+request, so the TS bench can interleave its rounds with ours in one process run.
 
 python -m refbench_metrics.lpips.bench --out .cache/bench-lpips-ids --pairs gt1.png:pred1.png,... [--repeat 1]
-Prints one JSON line: {"lpips_vgg": {"images_per_s", "values"}, "ids": {...}, "threads": n}.
+Prints {"ready": true, "threads": n}; then for each stdin line `lpips_vgg` or `ids` prints one JSON line
+{"images_per_s", "values"} (one timed pass of --repeat × the pairs, after a warm-up at start).
 """
 from __future__ import annotations
 
 import argparse
 import json
 import pathlib
+import sys
 import time
 
 import numpy as np
@@ -41,27 +44,26 @@ def main(argv=None) -> int:
 
     pairs = [p.split(":") for p in a.pairs.split(",")]
     imgs = [(np.asarray(Image.open(g).convert("RGB")), np.asarray(Image.open(p).convert("RGB"))) for g, p in pairs]
-    res = {"threads": torch.get_num_threads()}
+    to01 = lambda u: torch.from_numpy(u.astype(np.float32) / 255.0).permute(2, 0, 1)[None]
+
+    def lpips_vgg() -> list[float]:
+        # eval.py: one pair at a time, [0,1] floats
+        return [reference.lpips_values(model, to01(p), to01(g))[0] for _ in range(a.repeat) for g, p in imgs]
+
+    def ids() -> list[float]:
+        return [identity.ids(r50, identity.to_minus_one_one(p), identity.to_minus_one_one(g))[0] for _ in range(a.repeat) for g, p in imgs]
+
+    fns = {"lpips_vgg": lpips_vgg, "ids": ids}
     with torch.no_grad():
-        # warm-up
-        reference.lpips_values(model, torch.zeros(1, 3, 64, 64), torch.zeros(1, 3, 64, 64))
-        t0 = time.perf_counter()
-        vals = []
-        for _ in range(a.repeat):
-            for g, p in imgs:  # eval.py: one pair at a time, [0,1] floats
-                t = lambda u: torch.from_numpy(u.astype(np.float32) / 255.0).permute(2, 0, 1)[None]
-                vals.append(reference.lpips_values(model, t(p), t(g))[0])
-        dt = time.perf_counter() - t0
-        res["lpips_vgg"] = {"images_per_s": len(vals) / dt, "values": vals[: len(imgs)]}
+        reference.lpips_values(model, torch.zeros(1, 3, 64, 64), torch.zeros(1, 3, 64, 64))  # warm-up
         identity.ids(r50, torch.zeros(1, 3, 512, 512), torch.zeros(1, 3, 512, 512))
-        t0 = time.perf_counter()
-        vals = []
-        for _ in range(a.repeat):
-            for g, p in imgs:
-                vals.append(identity.ids(r50, identity.to_minus_one_one(p), identity.to_minus_one_one(g))[0])
-        dt = time.perf_counter() - t0
-        res["ids"] = {"images_per_s": len(vals) / dt, "values": vals[: len(imgs)]}
-    print(json.dumps(res))
+        print(json.dumps({"ready": True, "threads": torch.get_num_threads()}), flush=True)
+        for line in sys.stdin:
+            name = line.strip()
+            t0 = time.perf_counter()
+            vals = fns[name]()
+            dt = time.perf_counter() - t0
+            print(json.dumps({"images_per_s": len(vals) / dt, "values": vals[: len(imgs)]}), flush=True)
     return 0
 
 
