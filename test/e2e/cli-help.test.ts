@@ -3,7 +3,7 @@
  * files), matches the results layout (results/runs/<id>/..., results/bench/<id>) or is a manifest output
  * (models/weights/...); `--version` prints the package version; lists of runs are never cut silently.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
@@ -86,5 +86,6 @@ describe('run lists are never cut silently', () => {
     expect(unknown.err).toContain('Known runs (8): exp-00, exp-01, exp-02, exp-03, exp-04 … and 3 more (`refbench ls` lists them all)');
     const close = await cli(['eval', 'exp-7', '--metrics', 'psnr', '--results-dir', results]);
     expect(close.err).toContain('Did you mean: exp-07');
+    rmSync(results, { recursive: true, force: true });
   });
 });

@@ -3,17 +3,21 @@
  * reference CSV (ffhq-ref, celeba-test-ref) through `refbench run` and `refbench data inspect`, and any adapter
  * whose sample list is empty through the runner.
  */
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { DATASETS } from '../../src/lib/server/datasets/index.ts';
 import { runSpec } from '../../src/lib/server/runner/evaluate.ts';
 import { cli } from './cli-capture.ts';
 
+const roots: string[] = [];
+const tmp = () => (roots.push(mkdtempSync(join(tmpdir(), 'refbench-empty-'))), roots[roots.length - 1]);
+afterAll(() => roots.forEach((r) => rmSync(r, { recursive: true, force: true })));
+
 describe('a dataset without samples', () => {
   it('header-only CSV: run and data inspect fail naming the CSV and line; no run directory is made', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'refbench-empty-'));
+    const root = tmp();
     const results = join(root, 'results');
     const cases = [
       { adapter: 'ffhq-ref', csv: join(root, 'ffhq', 'reference_mapping', 'test_references.csv'), opts: { root: join(root, 'ffhq') } },
@@ -36,7 +40,7 @@ describe('a dataset without samples', () => {
   });
 
   it('any adapter: an empty sample list stops the run before any work, naming the dataset root', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'refbench-empty-'));
+    const root = tmp();
     if (!DATASETS.has('test-empty')) {
       DATASETS.register('test-empty', async () => ({ info: { adapter: 'test-empty', id: 'nothing', version: '1', root: '/data/nothing' }, samples: async () => [], inspect: async () => [] }), 'test');
     }

@@ -3,21 +3,23 @@
  * line within 80 columns however many runs and metrics there are, with a legend naming each lettered run; the
  * refs column says which references a run could use in words ("all (≤2)", "no refs", "≤1 of ≤2").
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COMPACT_WIDTH } from '../../src/lib/server/runner/report.ts';
 import { runSpec } from '../../src/lib/server/runner/evaluate.ts';
 import { RESTORERS } from '../../src/lib/server/restorers/index.ts';
 import { writeFolderDataset } from '../pipeline/runner/folder-dataset.ts';
 import { cli } from './cli-capture.ts';
 
+let root: string;
 let results: string;
 const ids: string[] = [];
+afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 beforeAll(async () => {
-  const root = mkdtempSync(join(tmpdir(), 'refbench-layout-'));
+  root = mkdtempSync(join(tmpdir(), 'refbench-layout-'));
   results = join(root, 'results');
   await writeFolderDataset(join(root, 'ds'), 2, 2);
   await writeFolderDataset(join(root, 'norefs'), 2, 0);

@@ -4,7 +4,7 @@
  * and line, and goes on with the rest; a corrupt summary.json or run.json costs only that file; a non-finite FID
  * is recorded as that metric's error and re-runs work.
  */
-import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createServer, type ViteDevServer } from 'vite';
@@ -47,6 +47,7 @@ beforeAll(async () => {
   appendFileSync(join(results, 'runs', runIds.poisoned, 'eval.jsonl'), '{"metric":"fid-clean","value":"high","n":3}\n');
   writeFileSync(join(results, 'runs', runIds.badsummary, 'summary.json'), '{"schemaVersion": "1.0", "metri');
 }, 120_000);
+afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 describe('a schema-invalid line', () => {
   it('report: every run is reported; the bad lines are named by file and line and skipped', async () => {

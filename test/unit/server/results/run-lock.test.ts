@@ -4,7 +4,7 @@
  * of a live refbench process is refused with a message that says how to clear it.
  */
 import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
@@ -44,7 +44,7 @@ describe('run lock: concurrent lockers in separate processes', () => {
   });
 
   it(`exactly one of ${CHILDREN} processes starting in the same millisecond gets the lock, in each of ${TRIALS} trials`, async () => {
-    const root = mkdtempSync(join(tmpdir(), 'refbench-lockrace-'));
+    const root = tmp();
     const winners: number[] = [];
     for (let t = 0; t < TRIALS; t++) {
       const dir = join(root, `run${t}`);
@@ -61,7 +61,9 @@ describe('run lock: concurrent lockers in separate processes', () => {
   }, 120_000);
 });
 
-const tmp = () => mkdtempSync(join(tmpdir(), 'refbench-lock-'));
+const roots: string[] = [];
+const tmp = () => (roots.push(mkdtempSync(join(tmpdir(), 'refbench-lock-'))), roots[roots.length - 1]);
+afterAll(() => roots.forEach((r) => rmSync(r, { recursive: true, force: true })));
 const lockJson = (o: Record<string, unknown>) => `${JSON.stringify({ host: hostname(), lockedAt: '2026-01-01T00:00:00.000Z', token: 'abc', ...o })}\n`;
 
 /** A long-lived child process (killed in afterAll); `argv0Extra` lands in its /proc cmdline. */
