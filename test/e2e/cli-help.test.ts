@@ -28,8 +28,11 @@ function helpTexts(): { cmd: string; text: string }[] {
 }
 
 const SHIPPED = /^(examples|benchmarks|test|python|scripts|docs|bench|src)\//;
-/** Created by a setup step, not shipped: named with the step that makes it. */
-const CREATED = new Map([['python/.venv', 'bash python/setup.sh']]);
+/** Made by a setup or measurement step, not shipped: the form such a path must have. */
+const CREATED: readonly RegExp[] = [
+  /^python\/\.venv$/, // bash python/setup.sh
+  /^benchmarks\/measured\/refldm-torch-[\w.-]+-\d{8}T\d{6}Z\.json$/, // bash scripts/gpu-bench.sh
+];
 const RUN_FILES = new Set(['run.json', 'samples.jsonl', 'eval.jsonl', 'summary.json', 'outputs', 'run.lock']);
 
 describe('--help texts', () => {
@@ -42,7 +45,8 @@ describe('--help texts', () => {
     for (const { cmd, text } of helpTexts()) {
       for (const raw of text.match(/(?<![\w/.-])[\w.-]+(?:\/[\w.-]+)+\/?/g) ?? []) {
         const p = raw.replace(/[.,;:)]+$/, '').replace(/\/$/, '');
-        if (SHIPPED.test(p) && !CREATED.has(p)) {
+        if (CREATED.some((re) => re.test(p))) continue;
+        if (SHIPPED.test(p)) {
           checked++;
           if (!existsSync(join(REPO, p))) bad.push(`${cmd}: ${p} does not exist`);
         } else if (p.startsWith('results/')) {

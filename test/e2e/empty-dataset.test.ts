@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { DATASETS } from '../../src/lib/server/datasets/index.ts';
 import { runSpec } from '../../src/lib/server/runner/evaluate.ts';
 import { cli } from './cli-capture.ts';
@@ -42,7 +43,10 @@ describe('a dataset without samples', () => {
   it('any adapter: an empty sample list stops the run before any work, naming the dataset root', async () => {
     const root = tmp();
     if (!DATASETS.has('test-empty')) {
-      DATASETS.register('test-empty', async () => ({ info: { adapter: 'test-empty', id: 'nothing', version: '1', root: '/data/nothing' }, samples: async () => [], inspect: async () => [] }), 'test');
+      DATASETS.register('test-empty', {
+        options: z.object({}).strict(),
+        create: async () => ({ info: { adapter: 'test-empty', id: 'nothing', version: '1', root: '/data/nothing' }, samples: async () => [], inspect: async () => [] }),
+      }, 'test');
     }
     const err = await runSpec({ name: 'e', dataset: { adapter: 'test-empty' }, restorer: { id: 'lq' } }, { resultsDir: join(root, 'results'), quiet: true }).catch((e: Error) => e);
     expect(err).toBeInstanceOf(Error);

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { COMPACT_WIDTH } from '../../src/lib/server/runner/report.ts';
 import { runSpec } from '../../src/lib/server/runner/evaluate.ts';
 import { RESTORERS } from '../../src/lib/server/restorers/index.ts';
@@ -24,9 +25,12 @@ beforeAll(async () => {
   await writeFolderDataset(join(root, 'ds'), 2, 2);
   await writeFolderDataset(join(root, 'norefs'), 2, 0);
   if (!RESTORERS.has('test-capped-refs')) {
-    RESTORERS.register('test-capped-refs', async () => {
-      const inner = await RESTORERS.get('lq')({});
-      return { ...inner, info: { ...inner.info, id: 'test-capped-refs', settings: { maxRefs: 1 } } };
+    RESTORERS.register('test-capped-refs', {
+      options: z.object({}).strict(),
+      create: async () => {
+        const inner = await RESTORERS.get('lq')({});
+        return { ...inner, info: { ...inner.info, id: 'test-capped-refs', settings: { maxRefs: 1 } } };
+      },
     }, 'test');
   }
   const metrics = ['psnr', 'ssim', 'niqe'];
