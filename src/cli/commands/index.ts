@@ -12,7 +12,8 @@ import { register as registerData } from './data.ts';
 import { register as registerFid } from './fid.ts';
 import { register as registerDashboard } from './dashboard.ts';
 import { register as registerDemo } from './demo.ts';
+import { register as registerMerge } from './merge.ts';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const COMMANDS: RegisterCommand[] = [registerRun, registerEval, registerReport, registerLs, registerBench, registerModels, registerData, registerFid, registerDashboard, registerDemo];
+export const COMMANDS: RegisterCommand[] = [registerRun, registerEval, registerReport, registerLs, registerBench, registerModels, registerData, registerFid, registerDashboard, registerDemo, registerMerge];

@@ -7,6 +7,7 @@ import { parseKeyValues, type SpecOverrides } from '../../lib/eval/spec/run-spec
 import { runSpec } from '../../lib/server/runner/evaluate.ts';
 import { formatMetricSummary } from '../../lib/server/runner/summary.ts';
 import { installInterruptGuard } from '../../lib/server/runner/signals.ts';
+import { parseShard } from '../../lib/server/runner/shard.ts';
 
 function int(flag: string) {
   return (v: string): number => {
@@ -40,6 +41,7 @@ export function register(program: Command): void {
     .option('-r, --restorer-option <key=value>', 'set restorer.options.key (repeatable; JSON values)', collect, [])
     .option('-d, --dataset-option <key=value>', 'set dataset.options.key (repeatable; JSON values)', collect, [])
     .option('--no-save-images', 'do not keep output PNGs (then `refbench eval` cannot run later)')
+    .option('--shard <i/n>', 'evaluate only shard i of n (0-based; samples i, i+n, i+2n, …); `refbench merge` joins the n shard runs', (v) => parseShard(v))
     .option('--progress <mode>', 'auto | bar | lines', 'auto')
     .option('-q, --quiet', 'no progress output')
     .addHelpText(
@@ -49,6 +51,7 @@ Examples:
   $ refbench run examples/specs/synthfaces-lq.yaml
   $ refbench run examples/specs/synthfaces-classical.yaml --limit 10 -r sharpenAmount=1.0
   $ refbench run spec.yaml --fresh --metrics psnr,ssim
+  $ refbench run spec.yaml --shard 0/3        (then 1/3 and 2/3, anywhere; then: refbench merge <the 3 runs>)
 Run the same command again to resume an interrupted run; add --retry-failed to redo failed samples.`,
     )
     .action(async (specPath: string, o: Record<string, any>) => {
@@ -75,6 +78,7 @@ Run the same command again to resume an interrupted run; add --retry-failed to r
           quiet: !!o.quiet,
           progress: o.progress,
           overrides,
+          ...(o.shard ? { shard: o.shard } : {}),
         });
         const s = r.summary;
         if (r.aborted) {

@@ -56,6 +56,15 @@ export interface MetricValue {
   readonly extra?: Readonly<Record<string, number>>;
 }
 
+/**
+ * A distribution metric's state written out: float64 arrays (an .npz) and the sample ids behind it, in the order
+ * they were fed to `update`. Shard runs save it; `refbench merge` reads every shard's and merges them.
+ */
+export interface ExportedState {
+  readonly arrays: Readonly<Record<string, { readonly shape: readonly number[]; readonly data: Float64Array }>>;
+  readonly ids: readonly string[];
+}
+
 export interface Metric<S = unknown> {
   readonly spec: MetricSpec;
   init(): S;
@@ -65,6 +74,10 @@ export interface Metric<S = unknown> {
   compute(state: S): MetricValue;
   /** Releases native resources (ORT sessions). */
   dispose?(): Promise<void>;
+  /** The state as arrays + ids (distribution metrics: what a shard run saves for `refbench merge`). */
+  exportState?(state: S): ExportedState;
+  /** Inverse of `exportState`. @throws naming `what` (the file) when the arrays do not fit this metric. */
+  importState?(saved: ExportedState, what: string): S;
   /** Every weight/parameter/statistics file the metric read, checked before reading (`weightFile`); run.json records them. */
   readonly weightFiles?: readonly WeightFileRecord[];
 }

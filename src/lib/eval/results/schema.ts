@@ -86,6 +86,18 @@ export const RunJsonSchema = z.object({
   code: z.object({ gitSha: z.string().nullable(), dirty: z.boolean().nullable(), packageVersion: z.string() }),
   packages: z.record(z.string(), z.string().nullable()),
   host: z.object({ os: z.string(), cpu: z.string(), cores: z.number(), memoryBytes: z.number(), node: z.string() }),
+  /**
+   * A shard run (`refbench run --shard index/count`): its samples are those at positions ≡ index (mod count) of the
+   * full run's sample list; `of` and `sampleIds` (sha256 of that list's ids, one per line) identify the full run.
+   */
+  shard: z.object({ index: z.number().int(), count: z.number().int(), of: z.number().int(), sampleIds: z.string() }).optional(),
+  /** A run built by `refbench merge` from shard runs (each with its own host and dates). */
+  merged: z
+    .object({
+      at: z.string(),
+      shards: z.array(z.object({ index: z.number().int(), count: z.number().int(), runId: z.string(), runDir: z.string(), createdAt: z.string(), host: z.string() })),
+    })
+    .optional(),
 });
 export type RunJson = z.infer<typeof RunJsonSchema>;
 

@@ -12,7 +12,7 @@
  * Model: `models/weights/fid-inception/fid-inception.onnx` (manifest output), or an explicit `modelPath`.
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import type { Metric, MetricItem, MetricSpec, MetricValue, WeightsKind } from '../../eval/metrics/metric.ts';
+import type { ExportedState, Metric, MetricItem, MetricSpec, MetricValue, WeightsKind } from '../../eval/metrics/metric.ts';
 import {
   frechetDistance,
   gaussianFromMoments,
@@ -189,6 +189,8 @@ export async function writeGaussianStats(path: string, s: GaussianStats, meta: R
 /** State of the FID metric: streaming float64 moments (null until the first features fix the dimension). */
 export interface FidState {
   moments: FeatureMoments | null;
+  /** The samples behind the moments, in update order. */
+  ids: string[];
 }
 
 /** State of the KID metric: the features themselves (KID needs them, not moments). */
@@ -196,12 +198,39 @@ export interface KidState {
   dim: number;
   chunks: Float32Array[];
   n: number;
+  /** The sample of each feature row, in row order. */
+  ids: string[];
+}
+
+/** Throws naming `what` unless `saved` has array `key` of exactly `shape`. */
+function savedArray(saved: ExportedState, key: string, shape: readonly number[], what: string): Float64Array {
+  const a = saved.arrays[key];
+  if (!a) throw new Error(`${what}: no array '${key}' (found: ${Object.keys(saved.arrays).join(', ') || 'none'})`);
+  if (a.shape.length !== shape.length || a.shape.some((v, i) => v !== shape[i]) || a.data.length !== shape.reduce((x, y) => x * y, 1)) {
+    throw new Error(`${what}: array '${key}' has shape (${a.shape.join(', ')}), expected (${shape.join(', ')})`);
+  }
+  return a.data;
+}
+
+/** The count stored as array `n` (shape ()), checked against the ids. */
+function savedCount(saved: ExportedState, what: string): number {
+  const n = savedArray(saved, 'n', [], what)[0];
+  if (!Number.isInteger(n) || n < 0 || n !== saved.ids.length) throw new Error(`${what}: n = ${n} but ${saved.ids.length} sample id(s)`);
+  return n;
 }
 
 function versionOf(kind: 'fid' | 'kid', mode: FidMode, weights: WeightsKind): string {
   const resize = mode === 'clean' ? 'pil-bicubic-f32' : 'torch-bilinear';
   const norm = mode === 'clean' ? 'x-128/128' : 'x-127.5/127.5';
   return `1:${kind}:${mode}:${resize}:${norm}:fid-inception-2015-12-05-pool3:${weights}`;
+}
+
+/** A KID state's feature rows as one row-major `n × dim` array. */
+function concatRows(state: KidState): Float32Array {
+  const data = new Float32Array(state.n * state.dim);
+  let o = 0;
+  for (const c of state.chunks) (data.set(c, o), (o += c.length));
+  return data;
 }
 
 function images(items: readonly MetricItem[]): RgbImage[] {
@@ -243,19 +272,35 @@ export async function createFid(opts: FidOptions = {}): Promise<Metric<FidState>
   return {
     spec,
     extractor,
-    init: () => ({ moments: null }),
+    init: () => ({ moments: null, ids: [] }),
     async update(state, items) {
       if (!items.length) return state;
       const { dim, data } = await extractor.extract(images(items), items.map((i) => i.sampleId));
       state.moments ??= initMoments(dim);
       if (state.moments.dim !== dim) throw new Error(`${id}: feature dimension changed from ${state.moments.dim} to ${dim}`);
       updateMoments(state.moments, data, items.length, id);
+      state.ids.push(...items.map((i) => i.sampleId));
       return state;
     },
     merge(a, b) {
-      if (!a.moments) return { moments: b.moments };
-      if (!b.moments) return { moments: a.moments };
-      return { moments: mergeMoments(a.moments, b.moments) };
+      const ids = [...a.ids, ...b.ids];
+      if (!a.moments) return { moments: b.moments, ids };
+      if (!b.moments) return { moments: a.moments, ids };
+      return { moments: mergeMoments(a.moments, b.moments), ids };
+    },
+    // The moments themselves (n, Σx, Σxxᵀ): merged by addition, so shards cost d² floats each whatever their size.
+    exportState(state): ExportedState {
+      const m = state.moments;
+      const n = { shape: [] as number[], data: Float64Array.of(m?.n ?? 0) };
+      const arrays: ExportedState['arrays'] = m ? { n, sum: { shape: [m.dim], data: m.sum }, outer: { shape: [m.dim, m.dim], data: m.outer } } : { n };
+      return { ids: [...state.ids], arrays };
+    },
+    importState(saved, what) {
+      const n = savedCount(saved, what);
+      if (n === 0) return { moments: null, ids: [] };
+      const dim = saved.arrays.sum?.shape[0] ?? 0;
+      const moments: FeatureMoments = { dim, n, sum: savedArray(saved, 'sum', [dim], what), outer: savedArray(saved, 'outer', [dim, dim], what) };
+      return { moments, ids: [...saved.ids] };
     },
     statsOf(state) {
       if (!state.moments) throw new Error(`${id}: need at least 2 images, got 0`);
@@ -302,7 +347,7 @@ export async function createKid(opts: FidOptions = {}): Promise<Metric<KidState>
       weights,
     },
     extractor,
-    init: () => ({ dim: 0, chunks: [], n: 0 }),
+    init: () => ({ dim: 0, chunks: [], n: 0, ids: [] }),
     async update(state, items) {
       if (!items.length) return state;
       const { dim, data } = await extractor.extract(images(items), items.map((i) => i.sampleId));
@@ -310,15 +355,38 @@ export async function createKid(opts: FidOptions = {}): Promise<Metric<KidState>
       state.dim = dim;
       state.chunks.push(data);
       state.n += items.length;
+      state.ids.push(...items.map((i) => i.sampleId));
       return state;
     },
-    merge: (a, b) => ({ dim: a.dim || b.dim, chunks: [...a.chunks, ...b.chunks], n: a.n + b.n }),
+    // NOTE: the merged rows are put in sample-id order, the order `refbench run` feeds a whole run (its ok samples
+    // sorted by id): the seeded subsets then pick the same rows, so merged shards give the unsharded run's KID exactly.
+    merge(a, b) {
+      const dim = a.dim || b.dim;
+      if (a.dim && b.dim && a.dim !== b.dim) throw new Error(`${id}: cannot merge ${a.dim}-d and ${b.dim}-d features`);
+      const rows = [a, b].flatMap((s) => {
+        const all = concatRows(s);
+        return s.ids.map((sid, r) => ({ sid, row: all.subarray(r * s.dim, (r + 1) * s.dim) }));
+      });
+      rows.sort((x, y) => x.sid.localeCompare(y.sid));
+      const data = new Float32Array(rows.length * dim);
+      rows.forEach((r, i) => data.set(r.row, i * dim));
+      return { dim, chunks: [data], n: rows.length, ids: rows.map((r) => r.sid) };
+    },
+    exportState: (state) => ({
+      ids: [...state.ids],
+      arrays: { n: { shape: [], data: Float64Array.of(state.n) }, feats: { shape: [state.n, state.dim], data: Float64Array.from(concatRows(state)) } },
+    }),
+    importState(saved, what) {
+      const n = savedCount(saved, what);
+      const dim = saved.arrays.feats?.shape[1] ?? 0;
+      // float32 features were stored as float64: converting back is exact.
+      const feats = Float32Array.from(savedArray(saved, 'feats', [n, dim], what));
+      return { dim, chunks: n ? [feats] : [], n, ids: [...saved.ids] };
+    },
     compute(state) {
       if (state.n < 2) throw new Error(`${id}: need at least 2 images, got ${state.n}`);
       if (!ref) throw new Error(`${id}: no reference features: pass the 'referenceFeatures' option (a .npz with feats)`);
-      const data = new Float32Array(state.n * state.dim);
-      let o = 0;
-      for (const c of state.chunks) (data.set(c, o), (o += c.length));
+      const data = concatRows(state);
       const r = kernelDistance({ n: state.n, dim: state.dim, data }, ref, { seed });
       return { value: r.value, n: state.n, extra: { std: r.std, subsetSize: r.subsetSize, numSubsets: r.numSubsets, seed } };
     },

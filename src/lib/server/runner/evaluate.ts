@@ -32,6 +32,7 @@ import { sha256Cache } from '../models/sha256-cache.ts';
 import { codeVersion, hostInfo, packageVersions } from './provenance.ts';
 import { loadSpecFile } from './spec-file.ts';
 import { buildSummary } from './summary.ts';
+import { hasSetState, sampleIdsHash, selectShard, shardLabel, shardRunId, writeSetState, type Shard } from './shard.ts';
 
 /** Options of `runSpec`. */
 export interface RunOptions {
@@ -52,6 +53,8 @@ export interface RunOptions {
   readonly dataset?: Dataset;
   /** Informational messages (default: stderr unless quiet). */
   readonly log?: (msg: string) => void;
+  /** Evaluate only this shard of the run's samples (shard.ts); the run directory is the shard's own. */
+  readonly shard?: Shard;
 }
 
 export interface RunResult {
@@ -238,7 +241,8 @@ export async function runSpec(specArg: string | unknown, opts: RunOptions = {}):
     ids.add(s.id);
   }
   if (badIds.length) throw new DatasetError(badIds);
-  const samples = spec.dataset.limit !== undefined ? all.slice(0, spec.dataset.limit) : all;
+  const listed = spec.dataset.limit !== undefined ? all.slice(0, spec.dataset.limit) : all;
+  const samples = opts.shard ? selectShard(listed, opts.shard) : listed;
 
   // 2. Restorer and metrics (missing model files, or pinned ones whose hash changed, fail here, before any image).
   const cache = sha256Cache();
@@ -273,7 +277,9 @@ export async function runSpec(specArg: string | unknown, opts: RunOptions = {}):
     // 4. Run directory: same spec identity → same directory (resume) unless --fresh.
     const specHash = sha256Hex(canonicalJson(identityOfSpec(spec)));
     const resultsDir = resolve(opts.resultsDir ?? 'results');
-    const runId = `${spec.name}-${specHash.slice(0, 10)}${opts.fresh ? `-${utcStamp()}` : ''}`;
+    const fullRunId = `${spec.name}-${specHash.slice(0, 10)}${opts.fresh ? `-${utcStamp()}` : ''}`;
+    const runId = opts.shard ? shardRunId(fullRunId, opts.shard) : fullRunId;
+    const shard = opts.shard ? { ...opts.shard, of: listed.length, sampleIds: sampleIdsHash(listed.map((s) => s.id)) } : undefined;
     const runDir = join(runsRoot(resultsDir), runId);
     const store = RunStore.create(runDir);
     const resumed = store.exists();
@@ -302,7 +308,8 @@ export async function runSpec(specArg: string | unknown, opts: RunOptions = {}):
         metrics: prev.metrics.map((m) => (currentFiles.get(m.id) ? { ...m, files: currentFiles.get(m.id) } : m)),
         resumedAt: [...prev.resumedAt, now],
         spec: { ...(spec as unknown as Record<string, unknown>) },
-        dataset: { ...prev.dataset, size: samples.length, limited: samples.length < all.length, hash: datasetHash, available: all.length },
+        dataset: { ...prev.dataset, size: samples.length, limited: listed.length < all.length, hash: datasetHash, available: all.length },
+        ...(shard ? { shard } : {}),
       };
     } else {
       run = {
@@ -317,7 +324,7 @@ export async function runSpec(specArg: string | unknown, opts: RunOptions = {}):
           ...dataset.info,
           available: all.length,
           size: samples.length,
-          limited: samples.length < all.length,
+          limited: listed.length < all.length,
           hash: datasetHash,
           maxRefs: samples.reduce((m, s) => Math.max(m, s.refs.length), 0),
         },
@@ -332,6 +339,7 @@ export async function runSpec(specArg: string | unknown, opts: RunOptions = {}):
         code: codeVersion(),
         packages: packageVersions(),
         host: hostInfo(),
+        ...(shard ? { shard } : {}),
       };
     }
     const tookOver = store.lock();
@@ -362,7 +370,7 @@ export async function runSpec(specArg: string | unknown, opts: RunOptions = {}):
         });
       const already = samples.length - todo.length;
       if (resumed) log(`resuming ${runId}: ${already}/${samples.length} done, ${todo.length} to do`);
-      else log(`run ${runId}: ${samples.length} samples → ${runDir}`);
+      else log(`run ${runId}: ${samples.length} samples${opts.shard ? ` (shard ${shardLabel(opts.shard)} of ${listed.length})` : ''} → ${runDir}`);
 
       // 5. The loop.
       const load: ImageLoader = loadImage;
@@ -404,6 +412,7 @@ export async function runSpec(specArg: string | unknown, opts: RunOptions = {}):
           loader: load,
           paths: new Map(samples.map((s) => [s.id, { gt: s.gt, refs: s.refs }])),
           retryFailed: opts.retryFailed,
+          saveStates: !!run.shard,
         });
         for (const f of setRes.setFailures) log(`warning: ${f} (recorded in ${store.evalPath}; \`refbench eval ${runId} --metrics <id>\` retries it)`);
       }
@@ -527,6 +536,8 @@ async function evalInto(
     paths: ReadonlyMap<string, { gt?: string; refs: readonly string[] }>;
     /** Retry a set metric whose last line is an error over the same samples (`eval`, `run --retry-failed`). */
     retryFailed?: boolean;
+    /** Save each set metric's state for `refbench merge` (shard runs; shard.ts). */
+    saveStates?: boolean;
   },
 ): Promise<{ aborted: boolean; setFailures: string[] }> {
   store.prepareAppend();
@@ -548,7 +559,8 @@ async function evalInto(
     // A set value is recomputed only when more samples are ok now than when it was computed (run extended); a
     // recorded failure over the same samples only on request (degenerate reference statistics fail the same way).
     const prev = haveSet.get(id);
-    if (isDist && prev?.n === ok.length && (!prev.failed || !ctx.retryFailed)) continue;
+    const stateMissing = isDist && ctx.saveStates && !hasSetState(store.dir, id);
+    if (isDist && prev?.n === ok.length && (!prev.failed || !ctx.retryFailed) && !stateMissing) continue;
     let state = m.metric.init();
     let n = 0;
     for (const line of ok) {
@@ -574,6 +586,11 @@ async function evalInto(
     }
     if (isDist) {
       const at = new Date().toISOString();
+      // Saved before compute: a shard too small for its own FID (one image) still contributes to the merged one.
+      if (ctx.saveStates) {
+        if (!m.metric.exportState) throw new Error(`${id}: this set metric cannot save its state, so a sharded run cannot be merged; run it unsharded`);
+        writeSetState(store.dir, id, m.info.version, m.metric.exportState(state));
+      }
       try {
         const v = m.metric.compute(state);
         const value = finiteValue(v.value, `the value over ${n} sample(s)`);
@@ -628,7 +645,7 @@ export async function evalRun(
       const known = new Set(run.metrics.map((m) => m.id));
       const updated: RunJson = { ...run, metrics: [...run.metrics, ...[...metrics.values()].map((m) => m.info).filter((m) => !known.has(m.id))] };
       store.writeRunJson(updated);
-      const r = await evalInto(store, [...metrics.keys()], metrics, { signal: opts.signal, log, loader, paths, retryFailed: true });
+      const r = await evalInto(store, [...metrics.keys()], metrics, { signal: opts.signal, log, loader, paths, retryFailed: true, saveStates: !!run.shard });
       const summary = buildSummary(store, updated);
       store.writeSummary(summary);
       // Every requested metric was attempted and the summary written before a failure is reported.
