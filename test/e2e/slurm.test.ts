@@ -1,22 +1,28 @@
 /**
  * @file A real single-node SLURM (scripts/slurm-local.sh: Debian's slurm-wlm + munge, no systemd) runs what issue 9's
  * SLURM recipe runs: a 3-task job array (`sbatch --array=0-2`) of a node command, then a merge job that depends on
- * it (`sbatch --dependency=afterok:<array> --wait`). Each test run starts its own cluster in a temporary folder on
- * free ports, so concurrent `npm test`s do not meet, and stops it afterwards.
+ * it (`sbatch --dependency=afterok:<array> --wait`): first with a trivial node command, then docs/slurm.md's recipe
+ * itself (`refbench run --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT`, then `refbench merge`), whose merged
+ * run must equal a local unsharded run (per-image values identical, FID/KID within 1e-9 relative). Each test run
+ * starts its own cluster in a temporary folder on free ports, so concurrent `npm test`s do not meet, and stops it
+ * afterwards.
  *
  * Skipped, saying why, only where SLURM is missing and `scripts/slurm-local.sh install` fails (no apt-get, not root,
  * no package mirror). `.ci/run` installs it before `npm test`.
  */
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { perImage, relDiff, runDirs, setValues, writeShardFixture } from '../pipeline/runner/shard-fixture.ts';
+import { cli } from './cli-capture.ts';
 
 const run = promisify(execFile);
-const SCRIPT = resolve(import.meta.dirname, '../../scripts/slurm-local.sh');
+const REPO = resolve(import.meta.dirname, '../..');
+const SCRIPT = join(REPO, 'scripts/slurm-local.sh');
 const NEEDED = ['sbatch', 'squeue', 'slurmctld', 'slurmd', 'munged'];
 
 const missing = () => NEEDED.filter((c) => spawnSync('sh', ['-c', `command -v ${c}`]).status !== 0);
@@ -86,6 +92,7 @@ describe.skipIf(SKIP !== '')(`SLURM job array + dependent merge on a local clust
     const status = spawnSync('bash', [SCRIPT, 'status', '--dir', cluster], { encoding: 'utf8' });
     expect(status.status, status.stdout).toBe(3);
     expect(status.stdout).not.toMatch(/: running/);
+    rmSync(root, { recursive: true, force: true });
   }, 45_000);
 
   it('runs three array tasks with their index and count, then the merge job after all of them', async () => {
@@ -139,9 +146,62 @@ describe.skipIf(SKIP !== '')(`SLURM job array + dependent merge on a local clust
     expect(seconds).toBeLessThan(30);
   });
 
-  // TODO(issue 9): once `refbench run --shard i/n` and `refbench merge` land, the same two submissions with the task
-  // script running `refbench run spec.yaml --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT --results-dir <dir>`
-  // and the merge job running `refbench merge <the three shard runs>`; then assert that the merged run equals a local
-  // unsharded run (per-image values identical, FID/KID within 1e-9 relative). See docs/slurm.md for the recipe.
-  it.todo('three shards through sbatch --array, merged by a dependent job, equal a local unsharded run (issue 9)');
+  it('three `refbench run --shard` array tasks merged by a dependent `refbench merge` job equal a local unsharded run', async () => {
+    const work = join(root, 'refbench');
+    const logs = join(work, 'logs');
+    mkdirSync(logs, { recursive: true });
+    const spec = await writeShardFixture(work);
+    const shards = join(work, 'shards');
+    const merged = join(work, 'merged');
+    const cliPath = join(REPO, 'bin', 'refbench.js');
+    // docs/slurm.md's recipe: run-shards.sbatch and merge.sbatch, with this checkout's CLI and this test's folders.
+    writeFileSync(
+      join(work, 'run-shards.sbatch'),
+      [
+        '#!/bin/bash',
+        `#SBATCH --output=${logs}/shard-%A_%a.out`,
+        `#SBATCH --error=${logs}/shard-%A_%a.err`,
+        'set -euo pipefail',
+        `exec ${q(process.execPath)} ${q(cliPath)} run ${q(spec)} --shard "$SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT" --results-dir ${q(shards)}/shard-"$SLURM_ARRAY_TASK_ID" --progress lines`,
+        '',
+      ].join('\n'),
+    );
+    writeFileSync(
+      join(work, 'merge.sbatch'),
+      ['#!/bin/bash', 'set -euo pipefail', `exec ${q(process.execPath)} ${q(cliPath)} merge --results-dir ${q(merged)} ${q(shards)}/shard-*/runs/*`, ''].join('\n'),
+    );
+    const array = await sbatch(['--array=0-2', '--chdir', REPO, join(work, 'run-shards.sbatch')]);
+    // Submitted at once (see the first test for why), waiting for the merge.
+    const mergeJob = await sbatch([
+      `--dependency=afterok:${array}`,
+      '--kill-on-invalid-dep=yes',
+      '--wait',
+      '--chdir',
+      REPO,
+      `--output=${logs}/merge-%j.out`,
+      join(work, 'merge.sbatch'),
+    ]);
+    const taskLogs = () => readdirSync(logs).map((f) => `--- ${f}\n${readFileSync(join(logs, f), 'utf8').slice(-2000)}`).join('\n');
+    // NOTE: `sbatch --wait` exits 0 for a merge cancelled because a task failed: the merged run is the proof.
+    expect(existsSync(join(merged, 'runs')), taskLogs()).toBe(true);
+    expect(readFileSync(join(logs, `merge-${mergeJob}.out`), 'utf8')).toMatch(/7\/7 ok/);
+    const shardDirs = [0, 1, 2].flatMap((i) => runDirs(join(shards, `shard-${i}`)));
+    expect(shardDirs.map((d) => JSON.parse(readFileSync(join(d, 'run.json'), 'utf8')).shard.index)).toEqual([0, 1, 2]);
+
+    // The same spec run locally, unsharded.
+    const local = await cli(['run', spec, '--results-dir', join(work, 'local'), '-q']);
+    expect(local.code, local.err).toBe(0);
+    const [full] = runDirs(join(work, 'local'));
+    const [one] = runDirs(merged);
+    expect(perImage(one)).toEqual(perImage(full));
+    expect(Object.keys(perImage(one))).toHaveLength(7);
+    const a = setValues(one);
+    const b = setValues(full);
+    for (const id of ['fid-clean', 'kid-clean']) {
+      expect(a[id].n).toBe(7);
+      expect(relDiff(a[id].value, b[id].value), `${id}: merged ${a[id].value} vs local ${b[id].value}`).toBeLessThan(1e-9);
+    }
+    expect(JSON.parse(readFileSync(join(one, 'run.json'), 'utf8')).dataset).toEqual(JSON.parse(readFileSync(join(full, 'run.json'), 'utf8')).dataset);
+    expect((await slurm('squeue', ['-h'])).trim()).toBe('');
+  }, 300_000);
 });

@@ -5,88 +5,18 @@
  * dataset or code, a shard twice, a missing shard named, mixed n, an incomplete shard, an existing target)
  * without creating anything. Every input file is hashed before and after: the merge never modifies its inputs.
  */
-import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { writeNpz } from '../../../src/lib/server/metrics/npz.ts';
-import { writeGaussianStats } from '../../../src/lib/server/metrics/fid.ts';
 import { cli } from '../../e2e/cli-capture.ts';
-import { writeFolderDataset } from './folder-dataset.ts';
-
-const FID_NET = join(import.meta.dirname, '../../fixtures/fid/fid-inception-narrow.onnx');
-const D = 256;
-
-/** sha256 of every file under `dir`, keyed by relative path. */
-function hashTree(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else out[relative(dir, p)] = createHash('sha256').update(readFileSync(p)).digest('hex');
-    }
-  };
-  walk(dir);
-  return out;
-}
-
-const jsonl = (p: string) =>
-  readFileSync(p, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l));
-
-/** Per sample: status, output hash and metric values without the wall time. */
-function perImage(runDir: string): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const l of jsonl(join(runDir, 'samples.jsonl'))) {
-    const { 'time-ms': _t, ...metrics } = l.metrics;
-    out[l.sampleId] = { status: l.status, outputHash: l.outputHash, inputHash: l.inputHash, metrics };
-  }
-  return out;
-}
-
-/** The last set line per distribution metric. */
-function sets(runDir: string): Record<string, { value: number; n: number; extra?: Record<string, number> }> {
-  const out: Record<string, { value: number; n: number }> = {};
-  for (const l of jsonl(join(runDir, 'eval.jsonl'))) if (!('sampleId' in l)) out[l.metric] = l;
-  return out;
-}
-
-const runDirs = (resultsDir: string) => readdirSync(join(resultsDir, 'runs')).map((d) => join(resultsDir, 'runs', d));
-const rel = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(a), Math.abs(b));
+import { hashTree, perImage, relDiff as rel, runDirs, setValues as sets, writeShardFixture } from './shard-fixture.ts';
 
 describe('refbench run --shard i/n + refbench merge', () => {
   const root = mkdtempSync(join(tmpdir(), 'refbench-shard-'));
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-  async function setup(): Promise<string> {
-    await writeFolderDataset(join(root, 'ds'), 7, 2);
-    // Reference statistics and KID reference features (5 rows, so KID's subsets of 5 out of 7 depend on row order).
-    let seed = 7;
-    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5) * 0.2;
-    const sigma = new Float64Array(D * D);
-    for (let i = 0; i < D; i++) sigma[i * D + i] = 0.01;
-    await writeGaussianStats(join(root, 'ref.npz'), { dim: D, mu: Float64Array.from({ length: D }, rnd), sigma, n: 100 });
-    await writeNpz(join(root, 'kid-ref.npz'), { feats: { shape: [5, D], data: Float64Array.from({ length: 5 * D }, rnd) } });
-    const spec = {
-      name: 'sharded',
-      dataset: { adapter: 'folder', options: { root: join(root, 'ds') } },
-      restorer: { id: 'classical', options: { sharpenAmount: 0.8 } },
-      metrics: [
-        'psnr',
-        'ssim',
-        { id: 'fid-clean', options: { modelPath: FID_NET, reference: join(root, 'ref.npz') } },
-        { id: 'kid-clean', options: { modelPath: FID_NET, referenceFeatures: join(root, 'kid-ref.npz') } },
-      ],
-    };
-    const file = join(root, 'spec.json');
-    writeFileSync(file, JSON.stringify(spec));
-    writeFileSync(join(root, 'spec-other.json'), JSON.stringify({ ...spec, restorer: { id: 'classical', options: { sharpenAmount: 0.5 } } }));
-    return file;
-  }
+  const setup = () => writeShardFixture(root);
 
   async function ok(args: string[]): Promise<string> {
     const r = await cli(args);
