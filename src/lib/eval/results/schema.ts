@@ -126,6 +126,19 @@ export const SampleLineSchema = z.object({
 export type SampleLine = z.infer<typeof SampleLineSchema>;
 
 /**
+ * thumbs.jsonl: which thumbnail (results/thumbs/<sha256>.webp, by the sha256 of the source image's bytes) belongs to
+ * which image of a sample. Written by `run` as it processes each sample and by `refbench thumbs`; the last line per
+ * sample wins, kind by kind. Read by the dashboard only.
+ */
+export const ThumbLineSchema = z.object({
+  sampleId: z.string(),
+  /** Image kind (`output`, `lq`, `gt`, `ref-<i>`) → sha256 hex of that image file's bytes. */
+  images: z.record(z.string().regex(/^(output|lq|gt|ref-\d{1,3})$/, 'an image kind: output, lq, gt or ref-<i>'), z.string().regex(/^[0-9a-f]{64}$/, 'a sha256 hex digest')),
+  at: z.string(),
+});
+export type ThumbLine = z.infer<typeof ThumbLineSchema>;
+
+/**
  * eval.jsonl: a per-sample value, a distribution metric's set value (no sampleId), or a set metric that could not
  * be computed over `n` samples (`error`, no value: e.g. a non-finite FID from degenerate reference statistics).
  */

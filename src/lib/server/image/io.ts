@@ -1,7 +1,7 @@
 /**
  * @file The only importer of sharp. Decodes files to 8-bit RGB (`RgbImage`), failing on any decoder warning and on
  * any image that is not 8-bit unless a conversion is asked for (`BitDepthPolicy`); encodes PNG/JPEG. Resizing for
- * metrics and models is NOT done here: PIL-compatible bicubic lives in `eval/image/pil-resize.ts` (sharp's
+ * metrics and models is NOT done here (`encodeThumbWebp` resizes display thumbnails only): PIL-compatible bicubic lives in `eval/image/pil-resize.ts` (sharp's
  * kernels differ from Pillow's; see docs/footguns.md).
  */
 import { readFile } from 'node:fs/promises';
@@ -145,4 +145,12 @@ export async function renderSvg(svg: string): Promise<RgbImage> {
     .toBuffer({ resolveWithObject: true });
   if (info.channels !== 3) throw new Error(`renderSvg: unexpected channel count ${info.channels}`);
   return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+}
+
+/**
+ * A display thumbnail of an encoded image: WebP, at most `size` px on its long side (never enlarged), EXIF
+ * orientation applied. For the dashboard's grids only: nothing is measured on it.
+ */
+export async function encodeThumbWebp(bytes: Uint8Array, size: number): Promise<Buffer> {
+  return sharp(bytes, { failOn: 'error' }).rotate().resize({ width: size, height: size, fit: 'inside', withoutEnlargement: true }).webp({ quality: 80 }).toBuffer();
 }

@@ -36,10 +36,12 @@ import {
   RunJsonSchema,
   SampleLineSchema,
   SummarySchema,
+  ThumbLineSchema,
   type EvalLine,
   type RunJson,
   type SampleLine,
   type Summary,
+  type ThumbLine,
 } from '../../eval/results/schema.ts';
 import { suggest } from '../../eval/registry.ts';
 import { listWithMore } from '../../format.ts';
@@ -250,6 +252,8 @@ export class RunStore {
   readonly summaryPath: string;
   readonly outputsDir: string;
   readonly lockPath: string;
+  /** thumbs.jsonl: sample image → thumbnail content hash (results/thumbs.ts). */
+  readonly thumbsPath: string;
   #lock: HeldLock | null = null;
 
   constructor(readonly dir: string) {
@@ -259,6 +263,7 @@ export class RunStore {
     this.summaryPath = join(dir, 'summary.json');
     this.outputsDir = join(dir, 'outputs');
     this.lockPath = join(dir, 'run.lock');
+    this.thumbsPath = join(dir, 'thumbs.jsonl');
   }
 
   /** Opens (creating the folders of) a run directory. */
@@ -305,8 +310,8 @@ export class RunStore {
   }
 
   /** Prepares the JSONL files for appending (cuts torn tails). Returns the bytes cut per file. */
-  prepareAppend(): { samples: number; eval: number } {
-    return { samples: repairTornTail(this.samplesPath), eval: repairTornTail(this.evalPath) };
+  prepareAppend(): { samples: number; eval: number; thumbs: number } {
+    return { samples: repairTornTail(this.samplesPath), eval: repairTornTail(this.evalPath), thumbs: repairTornTail(this.thumbsPath) };
   }
 
   /**
@@ -345,6 +350,16 @@ export class RunStore {
 
   readEval(): JsonlRead<EvalLine> {
     return readJsonl(this.evalPath, EvalLineSchema);
+  }
+
+  /** Appends which thumbnails belong to one sample's images (the thumbnails themselves: results/thumbs.ts). */
+  appendThumbs(line: ThumbLine): void {
+    appendJsonLine(this.thumbsPath, validForWrite(ThumbLineSchema, line, this.thumbsPath));
+  }
+
+  /** Every valid thumbs.jsonl line, in file order, and the bad ones as problems (a missing file is empty). */
+  readThumbs(): JsonlRead<ThumbLine> {
+    return readJsonl(this.thumbsPath, ThumbLineSchema);
   }
 
   writeSummary(s: Summary): void {

@@ -25,6 +25,7 @@ import { encodePng, readRgb } from '../image/io.ts';
 import { METRICS } from '../metrics/index.ts';
 import { RESTORERS } from '../restorers/index.ts';
 import { resolveRunDir, RunStore, runsRoot, sha256Hex } from '../results/store.ts';
+import { writeSampleThumbs } from '../results/thumbs-write.ts';
 import { listWithMore } from '../../format.ts';
 import { createProgress } from './progress.ts';
 import { validateSpec } from './validate-spec.ts';
@@ -392,6 +393,11 @@ export async function runSpec(specArg: string | unknown, opts: RunOptions = {}):
             break;
           }
           store.appendSample({ ...line, seq: seq++ });
+          // Thumbnails for the dashboard's grids, made here by the writer (the dashboard never writes): the
+          // inputs' by content (shared by every run on this benchmark), the output's from the file just saved.
+          const out = line.output ? { png: await readFile(store.outputPath(line.output)), sha: line.outputHash } : undefined;
+          const th = await writeSampleThumbs(resultsDir, store, s, out);
+          for (const p of th.problems) log(`warning: thumbnail of sample '${s.id}' ${p} (the dashboard shows the full image)`);
           processed++;
           if (line.status === 'error') failed++;
           progress.tick(line.status);

@@ -55,4 +55,9 @@ describe('dashboard is read-only by construction', () => {
   it('never reaches benchmark generation', () => {
     for (const m of ['lib/server/datasets/synthfaces/generate.ts', 'lib/server/datasets/materialise.ts', 'lib/server/runner/evaluate.ts']) expect(graph).not.toContain(m);
   });
+
+  it('reads thumbnails but never reaches the code that makes them', () => {
+    expect(graph).toContain('lib/server/results/thumbs.ts');
+    expect(graph).not.toContain('lib/server/results/thumbs-write.ts');
+  });
 });
