@@ -59,10 +59,12 @@ describe.skipIf(!HAVE_CHROMIUM)(`dashboard in chromium (${HAVE_CHROMIUM ? CHROMI
     await page.click(`a[href="/runs/${ids[0]}"]`);
     await page.waitForSelector('[data-testid=sample]');
     expect(await page.locator('[data-testid=sample]').count()).toBe(2);
-    // LQ, output, GT and 2 references per sample, all decoded by the browser.
+    // LQ, output, GT and 2 references per sample, all decoded by the browser: the 256-px thumbnails `run` made,
+    // not the 512² PNGs.
     await expect
-      .poll(() => page.$$eval('[data-testid=sample] img', (imgs) => imgs.filter((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth === 512).length))
+      .poll(() => page.$$eval('[data-testid=sample] img', (imgs) => imgs.filter((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth === 256).length))
       .toBe(10);
+    expect(await page.locator('[data-testid=thumbs-missing]').count()).toBe(0);
 
     await page.goto(`${base}/compare?runs=${ids.join(',')}&metric=psnr`, { waitUntil: 'networkidle' });
     const painted = await page.$eval('[data-testid=bar-chart]', (c) => {

@@ -172,7 +172,7 @@ describe('the dashboard only reads thumbnails', () => {
         paths.map(async (p) => {
           const r = await get(p);
           out[p] = { status: r.status, thumb: r.headers['x-refbench-thumb'] as string | undefined, location: r.headers.location as string | undefined, type: r.headers['content-type'] as string };
-          if (p.startsWith('/browse')) out[p].thumb = /data-testid="thumbs-missing"/.test(r.body.toString()) ? 'page says missing' : 'page says nothing';
+          if (!p.startsWith('/api/')) out[p].thumb = /data-testid="thumbs-missing"/.test(r.body.toString()) ? 'page says missing' : 'page says nothing';
         }),
       );
       return out;
@@ -184,6 +184,7 @@ describe('the dashboard only reads thumbnails', () => {
     expect(withThumbs[`/api/runs/${b}/thumbs/s01/output`]).toMatchObject({ status: 200, thumb: 'hit', type: 'image/webp' });
     expect(withThumbs[`/api/runs/${b}/thumbs/s01/ref-1`]).toMatchObject({ status: 200, thumb: 'hit', type: 'image/webp' });
     expect(withThumbs[`/browse?runs=${a},${b}`]).toMatchObject({ status: 200, thumb: 'page says nothing' });
+    expect(withThumbs[`/runs/${a}`]).toMatchObject({ status: 200, thumb: 'page says nothing' });
 
     // Thumbnails gone: the route sends the full image's URL instead, the page says so, and still nothing is written.
     rmSync(join(results, 'thumbs'), { recursive: true });
@@ -194,6 +195,7 @@ describe('the dashboard only reads thumbnails', () => {
     expect(without[`/api/runs/${b}/thumbs/s01/output`]).toMatchObject({ status: 307, thumb: 'missing', location: `/api/runs/${b}/images/s01/output` });
     expect(without[`/api/runs/${b}/thumbs/s01/lq`]).toMatchObject({ status: 307, location: `/api/runs/${b}/images/s01/lq` });
     expect(without[`/browse?runs=${a},${b}`]).toMatchObject({ status: 200, thumb: 'page says missing' });
+    expect(without[`/runs/${a}`]).toMatchObject({ status: 200, thumb: 'page says missing' });
     const full = await get(without[`/api/runs/${b}/thumbs/s01/gt`].location!);
     expect(full.status).toBe(200);
     expect(full.headers['content-type']).toBe('image/png');

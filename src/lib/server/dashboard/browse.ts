@@ -119,7 +119,7 @@ export interface BrowseData {
   readonly query: BrowseQuery;
   readonly runs: BrowseRun[];
   readonly metrics: BrowseMetric[];
-  /** Samples of the first run; `shared` of them are ok in every run with the same input hash. */
+  /** Sample ids any run has a line for; `shared` of them are ok in every run with the same input hash. */
   readonly total: number;
   readonly shared: number;
   /** The sorted, filtered list (before "worst N": `listed`; after: `samples`). */
@@ -212,17 +212,18 @@ export function parseBrowseQuery(params: URLSearchParams): BrowseQuery {
 }
 
 /**
- * The samples every run has finished ok on the same inputs: same sample id and same input hash (a run without
- * input hashes is compared by id only). In the first run's order.
+ * The samples every run has finished ok on the same inputs: same sample id and same recorded input hash in every
+ * run (a line without an input hash cannot be verified, so it is not shared), sorted by id.
  */
 export function sharedSamples(facts: readonly RunFacts[]): string[] {
   const [first, ...rest] = facts;
   const out: string[] = [];
   for (const [id, line] of first.latest) {
     if (line.status !== 'ok') continue;
+    if (line.inputHash === undefined) continue;
     const same = rest.every((f) => {
       const o = f.latest.get(id);
-      return o?.status === 'ok' && (o.inputHash === undefined || line.inputHash === undefined || o.inputHash === line.inputHash);
+      return o?.status === 'ok' && line.inputHash !== undefined && o.inputHash === line.inputHash;
     });
     if (same) out.push(id);
   }
@@ -273,9 +274,10 @@ export function browse(query: BrowseQuery, root = resultsDir()): BrowseData {
   }
   const q: BrowseQuery = { ...query, metric: metricId };
   const shared = sharedSamples(facts);
-  const total = facts[0].latest.size;
-  if (shared.length < Math.max(...facts.map((f) => f.latest.size))) {
-    warnings.push(`${shared.length} shared of ${Math.max(...facts.map((f) => f.latest.size))} samples: only samples every run finished ok on the same input files are browsed`);
+  // N of "n shared of N": every sample id any of the runs has a line for.
+  const total = new Set(facts.flatMap((f) => [...f.latest.keys()])).size;
+  if (shared.length < total) {
+    warnings.push(`${shared.length} shared of ${total} samples: only samples every run finished ok on the same (recorded) input files are browsed`);
   }
 
   // Sort key, filter, order, worst N.
@@ -340,6 +342,17 @@ export function browse(query: BrowseQuery, root = resultsDir()): BrowseData {
     warnings,
     problems: facts.flatMap((f) => f.problems),
   };
+}
+
+/**
+ * How many of these images of a run have no thumbnail (the page then says so; the thumbnail route serves the full
+ * image instead). Pure read.
+ */
+export function missingThumbs(runId: string, images: readonly (readonly [sampleId: string, kinds: readonly string[]])[], root = resultsDir()): number {
+  const f = runFacts(root, runId);
+  let n = 0;
+  for (const [sampleId, kinds] of images) for (const k of kinds) if (thumbFile(root, f.thumbs, sampleId, k) === null) n++;
+  return n;
 }
 
 /**

@@ -2,6 +2,7 @@ import { error } from '@sveltejs/kit';
 import type { PageServerLoad } from './$types';
 import { runDetail } from '$lib/server/dashboard/data.ts';
 import { publicError } from '$lib/server/dashboard/serve-file.ts';
+import { missingThumbs } from '$lib/server/dashboard/browse.ts';
 
 const PAGE_SIZE = 24;
 
@@ -15,5 +16,8 @@ export const load: PageServerLoad = async ({ params, url }) => {
   }
   const page = Math.max(0, Number(url.searchParams.get('page') ?? 0) || 0);
   const pages = Math.max(1, Math.ceil(detail.samples.length / PAGE_SIZE));
-  return { ...detail, samples: detail.samples.slice(page * PAGE_SIZE, (page + 1) * PAGE_SIZE), page, pages, totalSamples: detail.samples.length };
+  const samples = detail.samples.slice(page * PAGE_SIZE, (page + 1) * PAGE_SIZE);
+  const kinds = (s: (typeof samples)[number]) => ['lq', ...(s.status === 'ok' ? ['output'] : []), ...(s.hasGt ? ['gt'] : []), ...Array.from({ length: s.numRefs }, (_, i) => `ref-${i}`)];
+  const missing = missingThumbs(params.runId, samples.map((s) => [s.sampleId, kinds(s)] as const));
+  return { ...detail, samples, page, pages, totalSamples: detail.samples.length, missingThumbs: missing };
 };
