@@ -11,7 +11,7 @@
  *   results folder.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
@@ -86,6 +86,24 @@ describe('refbench run writes thumbnails by content', () => {
     const distinct = new Set([a, b].flatMap((i) => [...i.bySample.values()].flatMap((m) => Object.values(m))));
     expect(files.length).toBe(distinct.size);
     expect(distinct.size).toBeLessThan(2 * 3 * 5);
+  });
+});
+
+describe('refbench merge carries the thumbnails', () => {
+  it('gives the merged run the shards\' thumbs.jsonl lines and copies their files into its own results folder', async () => {
+    const spec = join(root, 'shard-spec.json');
+    writeFileSync(spec, JSON.stringify({ name: 'sharded', dataset: { adapter: 'folder', options: { root: ds } }, restorer: { id: 'lq' }, metrics: ['psnr'] }));
+    const shardRoots = [join(root, 'shard0'), join(root, 'shard1')];
+    for (const [i, r] of shardRoots.entries()) expect((await cli(['run', spec, '--shard', `${i}/2`, '--results-dir', r, '--progress', 'lines'])).code).toBe(0);
+    const shardRuns = shardRoots.map((r) => join(r, 'runs', readdirSync(join(r, 'runs'))[0]));
+    const merged = join(root, 'merged');
+    const m = await cli(['merge', ...shardRuns, '--results-dir', merged, '-q']);
+    expect(m.code, m.err).toBe(0);
+    const mergedRun = new RunStore(join(merged, 'runs', readdirSync(join(merged, 'runs'))[0]));
+    const union = Object.fromEntries(shardRuns.flatMap((d) => [...thumbIndex(new RunStore(d)).bySample]));
+    expect(Object.keys(union).sort()).toEqual(['s00', 's01', 's02']);
+    expect(Object.fromEntries(thumbIndex(mergedRun).bySample)).toEqual(union);
+    for (const images of Object.values(union)) for (const h of Object.values(images)) expect(existsSync(thumbPath(merged, h))).toBe(true);
   });
 });
 

@@ -3,7 +3,7 @@
  * thumbnails as it processes it (`writeSampleThumbs`), `refbench thumbs` fills them in for older runs
  * (`fillThumbs`). Never imported by the dashboard (test/unit/server/dashboard/read-only.test.ts).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { SampleRef } from '../../eval/datasets/types.ts';
 import type { ThumbLine } from '../../eval/results/schema.ts';
@@ -140,4 +140,31 @@ export async function fillThumbs(resultsDir: string, runDirs: readonly string[])
     reports.push({ runId: store.runId, samples, made, problems });
   }
   return reports;
+}
+
+/**
+ * Carries a run's thumbnails into another run (`refbench merge`): appends the thumbs.jsonl lines of `sampleIds`
+ * to `to` and copies each thumbnail file they name into `toResultsDir/thumbs/` when it is not there yet (shards
+ * may live in other results folders). A thumbnail file that is gone is left out (`refbench thumbs` remakes it).
+ * @returns the number of thumbnail files copied.
+ */
+export function carryThumbs(fromRunDir: string, fromResultsDir: string, to: RunStore, toResultsDir: string, sampleIds: ReadonlySet<string>): number {
+  const index = thumbIndex(new RunStore(fromRunDir));
+  let copied = 0;
+  for (const [sampleId, images] of index.bySample) {
+    if (!sampleIds.has(sampleId)) continue;
+    const kept: Record<string, string> = {};
+    for (const [kind, sha] of Object.entries(images)) {
+      const dst = thumbPath(toResultsDir, sha);
+      if (!existsSync(dst)) {
+        const src = thumbPath(fromResultsDir, sha);
+        if (!existsSync(src)) continue;
+        writeFileAtomic(dst, readFileSync(src));
+        copied++;
+      }
+      kept[kind] = sha;
+    }
+    if (Object.keys(kept).length) to.appendThumbs({ sampleId, images: kept, at: new Date().toISOString() });
+  }
+  return copied;
 }

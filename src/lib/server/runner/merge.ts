@@ -23,6 +23,7 @@ import { TIME_METRIC, type EvalLine, type MetricInfo, type RunJson, type SampleL
 import { parseRunSpec } from '../../eval/spec/run-spec.ts';
 import { listWithMore } from '../../format.ts';
 import { resolveRunDir, RunStore, runsRoot, sha256Hex } from '../results/store.ts';
+import { carryThumbs } from '../results/thumbs-write.ts';
 import { createMetrics } from './evaluate.ts';
 import { hostInfo } from './provenance.ts';
 import { readSetState, shardLabel, statePaths, type Shard } from './shard.ts';
@@ -199,6 +200,8 @@ export async function mergeShards(refs: readonly string[], opts: MergeOptions = 
       if (l.output) copyFileSync(join(s.dir, l.output), store.outputPath(l.output));
       store.appendSample({ ...l, seq });
     });
+    // The dashboard's thumbnails of those samples (thumbs.jsonl and the files, from each shard's results folder).
+    for (const s of shards) carryThumbs(s.dir, dirname(dirname(s.dir)), store, resultsDir, new Set(s.latest.keys()));
 
     // eval.jsonl: per-sample lines (latest per sample and metric), then the set metrics from merged states.
     const pairs = new Map<string, EvalLine>();
