@@ -18,6 +18,9 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const HAVE_CHROMIUM = existsSync(CHROMIUM);
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const REPO = resolve(import.meta.dirname, '../..');
+/** Playwright's navigation and action timeout, generous: the machine may be shared (vite compiles each route on
+ * its first request). */
+const PAGE_TIMEOUT_MS = 90_000;
 const SHOTS = join(REPO, 'test-results');
 
 const row = (design: string, refs: number, timeMs: number, mb: number) => ({ design, refs, timeMs, peakRssDeltaBytes: mb * 2 ** 20 });
@@ -85,6 +88,7 @@ describe.skipIf(!HAVE_CHROMIUM)(`fusion benchmarks page in chromium (${HAVE_CHRO
 
   it('lists both benches with Table 2 ratios beside the paper\'s (as `refbench report` prints them), Table 6, and charts', async () => {
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    page.setDefaultTimeout(PAGE_TIMEOUT_MS);
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(`${base}/fusion`, { waitUntil: 'networkidle' });
@@ -138,5 +142,5 @@ describe.skipIf(!HAVE_CHROMIUM)(`fusion benchmarks page in chromium (${HAVE_CHRO
     await page.screenshot({ path: join(SHOTS, 'fusion-benchmarks.png'), fullPage: true });
     expect(errors).toEqual([]);
     await page.close();
-  });
+  }, 300_000);
 });

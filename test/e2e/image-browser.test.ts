@@ -25,6 +25,10 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const HAVE_CHROMIUM = existsSync(CHROMIUM);
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const REPO = resolve(import.meta.dirname, '../..');
+/** Waits for a value, generously: the machine may be shared (vite compiles each route on its first request). */
+const poll = <T,>(f: () => T | Promise<T>) => expect.poll(f, { timeout: 30_000, interval: 100 });
+/** Playwright's navigation and action timeout, for the same reason. */
+const PAGE_TIMEOUT_MS = 90_000;
 const SHOTS = join(REPO, 'test-results');
 
 describe.skipIf(!HAVE_CHROMIUM)(`image browser in chromium (${HAVE_CHROMIUM ? CHROMIUM : `skipped: no browser at ${CHROMIUM}; apt-get install chromium`})`, () => {
@@ -72,6 +76,7 @@ describe.skipIf(!HAVE_CHROMIUM)(`image browser in chromium (${HAVE_CHROMIUM ? CH
   it('zooms every pane together, flips, slides, navigates by keyboard, and keeps it all in the URL', async () => {
     const [a, b] = ids;
     const page = await browser.newPage({ viewport: { width: 1600, height: 1100 } });
+    page.setDefaultTimeout(PAGE_TIMEOUT_MS);
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(`${base}/browse?runs=${a},${b}&metric=psnr&sort=value&sortRun=${b}&order=worst`, { waitUntil: 'networkidle' });
@@ -87,7 +92,7 @@ describe.skipIf(!HAVE_CHROMIUM)(`image browser in chromium (${HAVE_CHROMIUM ? CH
     expect(await panes.count()).toBe(4);
     const boxes = await page.$$eval('[data-testid=pane], [data-testid=flip-pane], [data-testid=slider-pane]', (els) => els.map((e) => `${e.clientWidth}x${e.clientHeight}`));
     expect(new Set(boxes)).toEqual(new Set(['256x256']));
-    await expect.poll(() => page.$$eval('[data-testid=pane] img', (imgs) => imgs.every((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0))).toBe(true);
+    await poll(() => page.$$eval('[data-testid=pane] img', (imgs) => imgs.every((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0))).toBe(true);
 
     // Per-image values and Δ against the baseline (run a), equal to the store's.
     const pa = psnr(a);
@@ -103,12 +108,12 @@ describe.skipIf(!HAVE_CHROMIUM)(`image browser in chromium (${HAVE_CHROMIUM ? CH
     const box = (await panes.nth(1).boundingBox())!;
     await page.mouse.move(box.x + 100, box.y + 80);
     await page.mouse.wheel(0, -300);
-    await expect.poll(async () => new Set(await transforms(page)).size).toBe(1);
+    await poll(async () => new Set(await transforms(page)).size).toBe(1);
     const zoomed = (await transforms(page))[0];
     expect(zoomed).not.toBe('matrix(1, 0, 0, 1, 0, 0)');
     expect(await page.$$eval('.pane img', (imgs) => imgs.length)).toBe(4 + 1 + 2);
     // Zoomed in: the panes now show the full PNGs (thumbnails at zoom 1).
-    await expect.poll(() => page.$$eval('[data-testid=pane] img', (imgs) => imgs.every((i) => (i as HTMLImageElement).src.includes('/images/')))).toBe(true);
+    await poll(() => page.$$eval('[data-testid=pane] img', (imgs) => imgs.every((i) => (i as HTMLImageElement).src.includes('/images/')))).toBe(true);
 
     // Drag on another pane pans all of them.
     const gt = (await panes.nth(3).boundingBox())!;
@@ -125,17 +130,17 @@ describe.skipIf(!HAVE_CHROMIUM)(`image browser in chromium (${HAVE_CHROMIUM ? CH
     expect(await flip.getAttribute('data-run')).toBe(a);
     expect(await flip.locator('img').getAttribute('src')).toContain(`/api/runs/${a}/`);
     await page.keyboard.press('f');
-    await expect.poll(() => flip.getAttribute('data-run')).toBe(b);
+    await poll(() => flip.getAttribute('data-run')).toBe(b);
     expect(await flip.locator('img').getAttribute('src')).toContain(`/api/runs/${b}/`);
 
     // Slider: the A layer's clip follows the slider.
     const clip = () => page.$eval('[data-testid=slider-a]', (e) => getComputedStyle(e).clipPath);
     expect(await clip()).toBe('inset(0px 50% 0px 0px)');
     await page.locator('[data-testid=slider]').fill('20');
-    await expect.poll(clip).toBe('inset(0px 80% 0px 0px)');
+    await poll(clip).toBe('inset(0px 80% 0px 0px)');
 
     // The URL holds the view (written back shortly after each change).
-    await expect.poll(() => new URL(page.url()).searchParams.get('pos')).toBe('20');
+    await poll(() => new URL(page.url()).searchParams.get('pos')).toBe('20');
     const u = new URL(page.url());
     expect(u.searchParams.get('show')).toBe('b');
     expect(Number(u.searchParams.get('z'))).toBeCloseTo(1.25, 6);
@@ -146,18 +151,19 @@ describe.skipIf(!HAVE_CHROMIUM)(`image browser in chromium (${HAVE_CHROMIUM ? CH
     await page.locator('h1').click();
     await page.keyboard.press('ArrowRight');
 
-    await expect.poll(() => page.textContent('[data-testid=sample-id]')).toBe(expected[1]);
+    await poll(() => page.textContent('[data-testid=sample-id]')).toBe(expected[1]);
     expect(new URL(page.url()).searchParams.get('sample')).toBe(expected[1]);
     expect(new Set(await transforms(page))).toEqual(new Set([panned[0]]));
     await page.keyboard.press('ArrowLeft');
-    await expect.poll(() => page.textContent('[data-testid=sample-id]')).toBe(expected[0]);
+    await poll(() => page.textContent('[data-testid=sample-id]')).toBe(expected[0]);
     await page.keyboard.press('ArrowRight');
-    await expect.poll(() => page.textContent('[data-testid=sample-id]')).toBe(expected[1]);
+    await poll(() => page.textContent('[data-testid=sample-id]')).toBe(expected[1]);
 
     // A fresh page on the same URL shows the same view.
-    await expect.poll(() => new URL(page.url()).searchParams.get('z')).not.toBeNull();
+    await poll(() => new URL(page.url()).searchParams.get('z')).not.toBeNull();
     const shared = page.url();
     const again = await browser.newPage({ viewport: { width: 1600, height: 1100 } });
+    again.setDefaultTimeout(PAGE_TIMEOUT_MS);
     await again.goto(shared, { waitUntil: 'networkidle' });
     expect(await again.textContent('[data-testid=sample-id]')).toBe(expected[1]);
     expect(new Set(await transforms(again))).toEqual(new Set([panned[0]]));
@@ -167,20 +173,21 @@ describe.skipIf(!HAVE_CHROMIUM)(`image browser in chromium (${HAVE_CHROMIUM ? CH
 
     // R: next run (two runs: the pair swaps), so the flip pane (showing B) now shows run a.
     await page.keyboard.press('r');
-    await expect.poll(() => flip.getAttribute('data-run')).toBe(a);
+    await poll(() => flip.getAttribute('data-run')).toBe(a);
 
     // Full resolution: the LQ at 1:1 is the 512² file; Esc closes it.
     await page.locator('figure', { has: page.locator('[data-pane=lq]') }).getByRole('button', { name: '1:1' }).click();
-    await expect.poll(() => page.$eval('[data-testid=full-view] img', (i) => (i as HTMLImageElement).naturalWidth)).toBe(512);
+    await poll(() => page.$eval('[data-testid=full-view] img', (i) => (i as HTMLImageElement).naturalWidth)).toBe(512);
     await page.keyboard.press('Escape');
-    await expect.poll(() => page.locator('[data-testid=full-view]').count()).toBe(0);
+    await poll(() => page.locator('[data-testid=full-view]').count()).toBe(0);
     expect(errors).toEqual([]);
     await page.close();
-  });
+  }, 300_000);
 
   it('sorts by Δ between two runs, keeps the worst N, filters, and names a bad parameter', async () => {
     const [a, b] = ids;
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    page.setDefaultTimeout(PAGE_TIMEOUT_MS);
     const pa = psnr(a);
     const pb = psnr(b);
     // Worst Δ first (b − a, psnr: most negative first), 3 of them.
@@ -217,5 +224,5 @@ describe.skipIf(!HAVE_CHROMIUM)(`image browser in chromium (${HAVE_CHROMIUM ? CH
     expect(badRun!.status()).toBe(404);
     expect(await page.textContent('body')).toContain("no run 'nope'");
     await page.close();
-  });
+  }, 300_000);
 });
