@@ -19,6 +19,10 @@ import type { MetricFactoryOptions } from './index.ts';
 import { IdsOptionsSchema } from './options.ts';
 import { parseOptions } from '../../eval/spec/run-spec.ts';
 import { prepare512, type LpipsResizeMode } from './lpips.ts';
+import { cachedFeatures, type FeatureKey } from './feature-cache.ts';
+
+/** The embedding pipeline's identity in the feature cache (bump it when identityInput or the crop changes). */
+const EMBED_VERSION = 'arcface-embedding-crop32-box112-v1';
 
 /** The manifest id and file of the real network. */
 export const ARCFACE_MODEL_ID = 'arcface-r50-webface';
@@ -78,6 +82,16 @@ export async function embedImages(model: ArcfaceModel, imgs: readonly RgbImage[]
   return out;
 }
 
+/**
+ * Embeds GT / reference images through the feature cache (feature-cache.ts): computed once per image content and
+ * weight file, whatever the run. NOTE: the GT/reference side is embedded in its own batches, apart from the
+ * predictions, so cached and freshly computed vectors come from the same batching.
+ */
+function embedSide(model: ArcfaceModel, imgs: readonly RgbImage[], names: readonly string[], batchSize?: number): Promise<Float32Array[]> {
+  const key: FeatureKey = { version: EMBED_VERSION, weightsSha256: model.files[0].sha256 };
+  return cachedFeatures(key, imgs, (missing, index) => embedImages(model, missing, index.map((i) => names[i]), batchSize));
+}
+
 function idsSpec(id: string, kind: MetricSpec['kind'], weights: WeightsKind, resize: LpipsResizeMode, description: string): MetricSpec {
   return { id, version: '1', kind, higherIsBetter: true, range: [-1, 1], decimals: 3, description, input: resize === 'none' ? { size: [512, 512] } : {}, weights };
 }
@@ -103,15 +117,11 @@ export async function createIds(options: MetricFactoryOptions = {}): Promise<Met
   return perSampleMetric(
     spec,
     async (items: readonly MetricItem[]) => {
-      const imgs: RgbImage[] = [];
-      const names: string[] = [];
-      for (const it of items) {
-        imgs.push(prepare512(it.pred, opts.resize!, `${id}: sample '${it.sampleId}' prediction`));
-        imgs.push(prepare512(it.gt!, opts.resize!, `${id}: sample '${it.sampleId}' ground truth`));
-        names.push(`${it.sampleId} (prediction)`, `${it.sampleId} (ground truth)`);
-      }
-      const emb = await embedImages(model, imgs, names, opts.batchSize);
-      return items.map((_, i) => cosineSimilarity(emb[2 * i], emb[2 * i + 1]));
+      const preds = items.map((it) => prepare512(it.pred, opts.resize!, `${id}: sample '${it.sampleId}' prediction`));
+      const gts = items.map((it) => prepare512(it.gt!, opts.resize!, `${id}: sample '${it.sampleId}' ground truth`));
+      const p = await embedImages(model, preds, items.map((it) => `${it.sampleId} (prediction)`), opts.batchSize);
+      const g = await embedSide(model, gts, items.map((it) => `${it.sampleId} (ground truth)`), opts.batchSize);
+      return items.map((_, i) => cosineSimilarity(p[i], g[i]));
     },
     { dispose: () => model.session.release(), weightFiles: model.files },
   );
@@ -127,26 +137,25 @@ export async function createIdsRefs(options: MetricFactoryOptions = {}): Promise
   return perSampleMetric(
     spec,
     async (items: readonly MetricItem[]) => {
-      const imgs: RgbImage[] = [];
+      const refs: RgbImage[] = [];
       const names: string[] = [];
       for (const it of items) {
         if (!it.refs || it.refs.length === 0) throw new Error(`${id}: sample '${it.sampleId}' has no reference images`);
-        imgs.push(prepare512(it.pred, opts.resize!, `${id}: sample '${it.sampleId}' prediction`));
-        names.push(`${it.sampleId} (prediction)`);
         it.refs.forEach((r, j) => {
-          imgs.push(prepare512(r, opts.resize!, `${id}: sample '${it.sampleId}' reference ${j}`));
+          refs.push(prepare512(r, opts.resize!, `${id}: sample '${it.sampleId}' reference ${j}`));
           names.push(`${it.sampleId} (reference ${j})`);
         });
       }
-      const emb = await embedImages(model, imgs, names, opts.batchSize);
+      const preds = items.map((it) => prepare512(it.pred, opts.resize!, `${id}: sample '${it.sampleId}' prediction`));
+      const p = await embedImages(model, preds, items.map((it) => `${it.sampleId} (prediction)`), opts.batchSize);
+      const r = await embedSide(model, refs, names, opts.batchSize);
       const vals: number[] = [];
       let o = 0;
-      for (const it of items) {
-        const p = emb[o++];
+      items.forEach((it, i) => {
         let sum = 0;
-        for (let j = 0; j < it.refs!.length; j++) sum += cosineSimilarity(p, emb[o++]);
+        for (let j = 0; j < it.refs!.length; j++) sum += cosineSimilarity(p[i], r[o++]);
         vals.push(sum / it.refs!.length);
-      }
+      });
       return vals;
     },
     { needsGt: false, dispose: () => model.session.release(), weightFiles: model.files },

@@ -33,6 +33,7 @@ import { sha256Cache } from '../models/sha256-cache.ts';
 import { codeVersion, hostInfo, packageVersions } from './provenance.ts';
 import { loadSpecFile } from './spec-file.ts';
 import { buildSummary } from './summary.ts';
+import { featureCacheReport, featureCacheStats } from '../metrics/feature-cache.ts';
 import { hasSetState, sampleIdsHash, selectShard, shardLabel, shardRunId, writeSetState, type Shard } from './shard.ts';
 
 /** Options of `runSpec`. */
@@ -248,6 +249,7 @@ export async function runSpec(specArg: string | unknown, opts: RunOptions = {}):
   // 2. Restorer and metrics (missing model files, or pinned ones whose hash changed, fail here, before any image).
   const cache = sha256Cache();
   const hashedBefore = cache.hashed;
+  const featuresBefore = featureCacheStats();
   let restorer: Restorer;
   try {
     restorer = await RESTORERS.get(spec.restorer.id)(spec.restorer.options);
@@ -424,6 +426,8 @@ export async function runSpec(specArg: string | unknown, opts: RunOptions = {}):
       }
       const summary = buildSummary(store, run);
       store.writeSummary(summary);
+      const cacheUse = featureCacheReport(featuresBefore);
+      if (cacheUse) log(cacheUse);
       if (aborted) log(`interrupted: ${summary.samples.ok + summary.samples.error}/${summary.samples.total} samples saved in ${runDir}`);
       return { runDir, runId, summary, aborted, resumed, processed, failed };
     } finally {
@@ -640,6 +644,7 @@ export async function evalRun(
     .filter((id) => id !== TIME_METRIC.id)
     .map((id) => ({ id, options: opts.metricOptions?.[id] ?? spec.metrics.find((m) => m.id === id)?.options ?? {} }));
   const metrics = await createMetrics(requests, { device: spec.device, threads: spec.threads, file: '--metrics' });
+  const featuresBefore = featureCacheStats();
   try {
     const dataset = opts.dataset ?? (await DATASETS.get(spec.dataset.adapter)(spec.dataset.options));
     const paths = new Map((await dataset.samples()).map((s) => [s.id, { gt: s.gt, refs: s.refs }]));
@@ -654,6 +659,8 @@ export async function evalRun(
       const r = await evalInto(store, [...metrics.keys()], metrics, { signal: opts.signal, log, loader, paths, retryFailed: true, saveStates: !!run.shard });
       const summary = buildSummary(store, updated);
       store.writeSummary(summary);
+      const cacheUse = featureCacheReport(featuresBefore);
+      if (cacheUse) log(cacheUse);
       // Every requested metric was attempted and the summary written before a failure is reported.
       if (r.setFailures.length) throw new Error(`${r.setFailures.join('; ')} (recorded in ${store.evalPath})`);
       return { runDir, summary, aborted: r.aborted };
