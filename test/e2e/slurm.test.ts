@@ -77,7 +77,7 @@ describe.skipIf(SKIP !== '')(`SLURM job array + dependent merge on a local clust
   }
 
   /** `sbatch --parsable ...`: the job id. */
-  const sbatch = async (args: string[]) => (await slurm('sbatch', ['--parsable', ...args])).trim().split(';')[0];
+  const sbatch = async (args: string[], timeout = 60_000) => (await slurm('sbatch', ['--parsable', ...args], timeout)).trim().split(';')[0];
 
   beforeAll(async () => {
     const [ctld, slurmd] = await freePorts();
@@ -180,7 +180,7 @@ describe.skipIf(SKIP !== '')(`SLURM job array + dependent merge on a local clust
       REPO,
       `--output=${logs}/merge-%j.out`,
       join(work, 'merge.sbatch'),
-    ]);
+    ], 540_000);
     const taskLogs = () => readdirSync(logs).map((f) => `--- ${f}\n${readFileSync(join(logs, f), 'utf8').slice(-2000)}`).join('\n');
     // NOTE: `sbatch --wait` exits 0 for a merge cancelled because a task failed: the merged run is the proof.
     expect(existsSync(join(merged, 'runs')), taskLogs()).toBe(true);
@@ -203,5 +203,5 @@ describe.skipIf(SKIP !== '')(`SLURM job array + dependent merge on a local clust
     }
     expect(JSON.parse(readFileSync(join(one, 'run.json'), 'utf8')).dataset).toEqual(JSON.parse(readFileSync(join(full, 'run.json'), 'utf8')).dataset);
     expect((await slurm('squeue', ['-h'])).trim()).toBe('');
-  }, 300_000);
+  }, 600_000);
 });

@@ -29,7 +29,8 @@ export async function writeShardFixture(root: string): Promise<string> {
   const spec = {
     name: 'sharded',
     dataset: { adapter: 'folder', options: { root: join(root, 'ds') } },
-    restorer: { id: 'classical', options: { sharpenAmount: 0.8 } },
+    // NOTE: the `lq` restorer keeps the test fast on a loaded machine; the metrics still differ per image.
+    restorer: { id: 'lq' },
     metrics: [
       'psnr',
       'ssim',

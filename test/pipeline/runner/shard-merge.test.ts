@@ -83,7 +83,7 @@ describe('refbench run --shard i/n + refbench merge', () => {
     expect(ms.samples).toEqual(fs.samples);
     // The merged run is a normal run: `report` reads it.
     expect(await ok(['report', '--results-dir', join(root, 'merged')])).toContain('sharded');
-  }, 240_000);
+  }, 600_000);
 
   it('refuses a shard twice, a missing shard (named), mixed n, other spec/dataset/code, an incomplete shard, an existing target; creates nothing', async () => {
     const spec = join(root, 'spec.json');
@@ -133,5 +133,5 @@ describe('refbench run --shard i/n + refbench merge', () => {
     expect(statSync(join(merged, 'run.json')).mtimeMs).toBe(mergedBefore);
     expect(readdirSync(join(root, 'merged', 'runs'))).toEqual([merged.split('/').pop()]);
     expect({ shards: hashTree(join(root, 'shards')), odd: hashTree(join(root, 'odd')) }).toEqual(before);
-  }, 240_000);
+  }, 600_000);
 });

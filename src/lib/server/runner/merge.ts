@@ -165,7 +165,14 @@ export async function mergeShards(refs: readonly string[], opts: MergeOptions = 
       info.id,
       shards.map((s) => {
         try {
-          return readSetState(s.dir, info.id, info.version);
+          const st = readSetState(s.dir, info.id, info.version);
+          // The state must cover exactly the shard's ok samples (not an older set of them).
+          const ok = [...s.latest.values()].filter((l) => l.status === 'ok').map((l) => l.sampleId).sort();
+          const have = [...st.ids].sort();
+          if (have.length !== ok.length || have.some((id, i) => id !== ok[i])) {
+            throw new Error(`it covers ${have.length} sample(s), the shard has ${ok.length} ok (a stale state)`);
+          }
+          return st;
         } catch (err) {
           throw new Error(
             `refbench merge: ${label(s)} has no usable saved state of ${info.id}: ${(err as Error).message}; ` +
