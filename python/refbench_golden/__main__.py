@@ -17,6 +17,7 @@ GENERATORS: list[str] = [
     "pyiqa_basic",
     "fid",
     "refldm",
+    "stats",
 ]
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
