@@ -51,9 +51,10 @@ export function register(program: Command): void {
     .option('--format <fmt>', 'md | csv', 'md')
     .option('--out <file>', 'write to a file instead of stdout')
     .option('--paper <table-id>', "print the paper's table (e.g. table7) below ours (md only)")
+    .option('--shared', 'compare runs of one benchmark on the samples they all share (same sample id and input hash) only')
     .option('--compact', 'md: metrics as rows and runs as lettered columns, values only, within 80 columns')
-    .addHelpText('after', '\nExamples:\n  $ refbench report\n  $ refbench report demo-0123456789 lq-0123456789 --paper table7\n  $ refbench report --compact\n  $ refbench report --format csv --out table.csv\n  $ refbench report results/bench/20261128T051617Z-psbmw      # a fusion benchmark: Tables 2 and 6\n  $ refbench report benchmarks/measured/refldm-torch-NVIDIA-H200-20261201T120000Z.json   # the PyTorch engine bench')
-    .action(async (runs: string[], o: { resultsDir: string; format: string; out?: string; paper?: string; compact?: boolean }) => {
+    .addHelpText('after', '\nExamples:\n  $ refbench report\n  $ refbench report demo-0123456789 lq-0123456789 --paper table7\n  $ refbench report --compact\n  $ refbench report --shared         # runs of a benchmark over the samples they all share\n  $ refbench report --format csv --out table.csv\n  $ refbench report results/bench/20261128T051617Z-psbmw      # a fusion benchmark: Tables 2 and 6\n  $ refbench report benchmarks/measured/refldm-torch-NVIDIA-H200-20261201T120000Z.json   # the PyTorch engine bench')
+    .action(async (runs: string[], o: { resultsDir: string; format: string; out?: string; paper?: string; compact?: boolean; shared?: boolean }) => {
       if (o.format !== 'md' && o.format !== 'csv') throw new Error(`--format: expected md or csv, got ${JSON.stringify(o.format)}`);
       const fusions = runs.map((r) => fusionFile(o.resultsDir, r)).filter((f): f is string => f !== null);
       const runRefs = runs.filter((r) => fusionFile(o.resultsDir, r) === null);
@@ -64,7 +65,7 @@ export function register(program: Command): void {
       const ids = runs.length ? runRefs : listRunIds(o.resultsDir);
       if (!ids.length && !fusions.length) throw new Error(`no runs under ${runsRoot(resolve(o.resultsDir))}; run \`refbench run <spec>\` first`);
       const dirs = ids.map((r) => resolveRunDir(o.resultsDir, r));
-      const parts = dirs.length ? [await report(dirs, o.format as ReportFormat, { paper: o.format === 'md' ? o.paper : undefined, warn: (m) => process.stderr.write(`${m}\n`), layout: o.compact ? 'compact' : 'wide' })] : [];
+      const parts = dirs.length ? [await report(dirs, o.format as ReportFormat, { paper: o.format === 'md' ? o.paper : undefined, warn: (m) => process.stderr.write(`${m}\n`), layout: o.compact ? 'compact' : 'wide', shared: o.shared ?? false })] : [];
       for (const f of fusions) {
         const raw = JSON.parse(readFileSync(f, 'utf8')) as { kind?: unknown };
         if (raw.kind === TORCH_BENCH_KIND) {

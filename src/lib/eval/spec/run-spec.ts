@@ -38,6 +38,11 @@ export const RunSpecSchema = z
      */
     device: z.enum(['cpu', 'cuda']).default('cpu'),
     threads: z.number().int().positive().optional(),
+    /**
+     * Free labels for finding runs (the dashboard filters and searches by them): `[baseline, ablation-refs]`.
+     * Metadata, not identity: they do not change the run id.
+     */
+    tags: z.array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:+-]{0,63}$/, 'a tag is 1-64 letters, digits, ".", "_", ":", "+" or "-"')).optional(),
   })
   .strict();
 
@@ -57,6 +62,7 @@ export interface ResolvedRunSpec {
   readonly outputs: { readonly saveImages: boolean };
   readonly device: 'cpu' | 'cuda';
   readonly threads?: number;
+  readonly tags?: readonly string[];
 }
 
 /** A spec problem; the message is already prefixed with the file and field path. */
@@ -210,6 +216,7 @@ export function parseRunSpec(raw: unknown, file = 'spec'): ResolvedRunSpec {
     outputs: { saveImages: s.outputs.saveImages },
     device: s.device,
     ...(s.threads !== undefined ? { threads: s.threads } : {}),
+    ...(s.tags !== undefined ? { tags: [...new Set(s.tags)] } : {}),
   };
 }
 
@@ -283,11 +290,11 @@ export function canonicalJson(v: unknown): string {
 }
 
 /**
- * The part of a resolved spec that identifies a run: everything except `threads` (no effect on numbers) and
- * `dataset.limit` (so extending a limited run resumes it instead of starting over).
+ * The part of a resolved spec that identifies a run: everything except `threads` (no effect on numbers), `tags`
+ * (labels) and `dataset.limit` (so extending a limited run resumes it instead of starting over).
  */
 export function identityOfSpec(s: ResolvedRunSpec): unknown {
-  const { threads: _t, dataset, ...rest } = s;
+  const { threads: _t, tags: _g, dataset, ...rest } = s;
   const { limit: _l, ...ds } = dataset;
   return { ...rest, dataset: ds };
 }

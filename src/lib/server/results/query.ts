@@ -3,10 +3,20 @@
  * itself: the store (store.ts) is the one definition of a valid, complete line (zod schema, torn tail ignored) and
  * of which line wins (highest seq per sampleId), and hands DuckDB only those rows. A bad line is therefore skipped
  * the same way by `ls`, `report`, the summary and the dashboard, and reported by each as `file:line: message`.
- * DuckDB keeps the last value per (sampleId, metric) (eval.jsonl over samples.jsonl, later eval lines first) and
- * returns per-metric aggregates plus the per-sample values (for bootstrap CIs, computed in TS with the fixed seed).
+ *
+ * `ResultsDb` holds the validated rows of many runs in one in-memory database (tables `samples`, `vals`, `sets`,
+ * keyed by the run directory) and answers the questions the report and the dashboard ask:
+ * - per-metric aggregates of each run, over all its samples or over the samples a set of runs **shares**;
+ * - which samples a set of runs shares: the same sample id, `ok` in every run, with the same input hash in every
+ *   run (runs over different inputs are never silently compared), and why the others are not shared;
+ * - the per-sample values of a metric over the shared samples (for paired statistics and plots).
+ * The last value per (run, sampleId, metric) wins: eval.jsonl over samples.jsonl, later eval lines first.
+ *
+ * NOTE: every value that comes from outside (run directories, metric ids, sample ids: query parameters in the
+ * dashboard) reaches SQL only as a bound parameter, never spliced into the SQL text.
  */
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { statSync } from 'node:fs';
+import { DuckDBInstance, LIST, listValue, VARCHAR, type DuckDBConnection } from '@duckdb/node-api';
 import { RunStore, type JsonlProblem } from './store.ts';
 
 export interface MetricAggregate {
@@ -29,98 +39,291 @@ export interface RunAggregate {
   readonly problems: string[];
 }
 
+/** Which samples a set of runs can be compared on, and why the others cannot. */
+export interface SharedSamples {
+  /** Sample ids ok in every run with one input hash, sorted. */
+  readonly ids: string[];
+  /** Distinct sample ids any of the runs has a line for (the N of "n shared of N"). */
+  readonly total: number;
+  /** Ids some run has no line for. */
+  readonly missing: number;
+  /** Ids every run has, but that failed in at least one. */
+  readonly failed: number;
+  /** Ids ok everywhere whose input hashes differ between runs (different inputs under one id). */
+  readonly differentInputs: number;
+  /** Ids ok everywhere without a recorded input hash in some run (cannot be verified, so not shared). */
+  readonly unverified: number;
+}
+
 /** `file:line: message` for a store problem. */
 export function problemText(p: JsonlProblem): string {
   return `${p.file}:${p.line}: ${p.message}`;
 }
 
-async function loadRun(con: DuckDBConnection, store: RunStore): Promise<{ problems: JsonlProblem[] }> {
-  const samples = store.readSamples();
-  const ev = store.readEval();
-  await con.run(`CREATE OR REPLACE TEMP TABLE s (sampleId VARCHAR, status VARCHAR)`);
-  await con.run(`CREATE OR REPLACE TEMP TABLE sm (sampleId VARCHAR, metric VARCHAR, value DOUBLE)`);
-  await con.run(`CREATE OR REPLACE TEMP TABLE e (rn BIGINT, sampleId VARCHAR, metric VARCHAR, value DOUBLE, n BIGINT, error VARCHAR)`);
-  const as = await con.createAppender('s');
-  const am = await con.createAppender('sm');
-  for (const l of samples.latest.values()) {
-    as.appendVarchar(l.sampleId);
-    as.appendVarchar(l.status);
-    as.endRow();
-    if (l.status !== 'ok') continue;
-    for (const [k, v] of Object.entries(l.metrics)) {
-      am.appendVarchar(l.sampleId);
-      am.appendVarchar(k);
-      am.appendDouble(v);
-      am.endRow();
+/** What identifies the state of a run's files: a changed stamp reloads the run. */
+function stampOf(runDir: string): string {
+  const store = new RunStore(runDir);
+  return [store.runJsonPath, store.samplesPath, store.evalPath]
+    .map((p) => {
+      const st = statSync(p, { throwIfNoEntry: false });
+      return st ? `${st.mtimeMs}:${st.size}:${st.ino}` : '-';
+    })
+    .join('|');
+}
+
+interface Loaded {
+  readonly stamp: string;
+  readonly ok: number;
+  readonly error: number;
+  readonly problems: string[];
+}
+
+const RUNS = LIST(VARCHAR);
+
+/**
+ * The validated rows of many runs in one in-memory DuckDB. Operations are serialised (one connection); runs are
+ * (re)loaded by `sync` only when their files changed, so a long-lived instance (the dashboard) answers warm
+ * requests without re-reading anything.
+ */
+export class ResultsDb {
+  readonly #inst: DuckDBInstance;
+  readonly #con: DuckDBConnection;
+  readonly #loaded = new Map<string, Loaded>();
+  #queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(inst: DuckDBInstance, con: DuckDBConnection) {
+    this.#inst = inst;
+    this.#con = con;
+  }
+
+  /** A fresh in-memory database with the tables created. */
+  static async open(): Promise<ResultsDb> {
+    const inst = await DuckDBInstance.create(':memory:');
+    const con = await inst.connect();
+    await con.run(`CREATE TABLE samples (run VARCHAR, sampleId VARCHAR, status VARCHAR, inputHash VARCHAR)`);
+    await con.run(`CREATE TABLE vals (run VARCHAR, sampleId VARCHAR, metric VARCHAR, value DOUBLE)`);
+    await con.run(`CREATE TABLE sets (run VARCHAR, metric VARCHAR, value DOUBLE, n BIGINT, error VARCHAR)`);
+    await con.run(`CREATE TEMP TABLE sm (sampleId VARCHAR, metric VARCHAR, value DOUBLE)`);
+    await con.run(`CREATE TEMP TABLE e (rn BIGINT, sampleId VARCHAR, metric VARCHAR, value DOUBLE, n BIGINT, error VARCHAR)`);
+    return new ResultsDb(inst, con);
+  }
+
+  /** Runs `fn` after every earlier operation (DuckDB connections are not for concurrent statements). */
+  #serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.#queue.then(fn, fn);
+    this.#queue = next.catch(() => undefined);
+    return next;
+  }
+
+  /**
+   * Loads these run directories (reloading those whose run.json, samples.jsonl or eval.jsonl changed since).
+   * @returns per run directory: ok/error counts and the lines the store rejected.
+   */
+  sync(runDirs: readonly string[]): Promise<Map<string, Loaded>> {
+    return this.#serial(async () => {
+      const out = new Map<string, Loaded>();
+      for (const dir of runDirs) {
+        const stamp = stampOf(dir);
+        let l = this.#loaded.get(dir);
+        if (!l || l.stamp !== stamp) {
+          l = { stamp, ...(await this.#load(dir)) };
+          this.#loaded.set(dir, l);
+        }
+        out.set(dir, l);
+      }
+      return out;
+    });
+  }
+
+  async #load(run: string): Promise<Omit<Loaded, 'stamp'>> {
+    const con = this.#con;
+    const store = new RunStore(run);
+    const samples = store.readSamples();
+    const ev = store.readEval();
+    for (const t of ['samples', 'vals', 'sets']) await con.run(`DELETE FROM ${t} WHERE run = $run`, { run });
+    await con.run('DELETE FROM sm');
+    await con.run('DELETE FROM e');
+    const as = await con.createAppender('samples');
+    const am = await con.createAppender('sm');
+    let ok = 0;
+    let error = 0;
+    for (const l of samples.latest.values()) {
+      as.appendVarchar(run);
+      as.appendVarchar(l.sampleId);
+      as.appendVarchar(l.status);
+      if (l.inputHash) as.appendVarchar(l.inputHash);
+      else as.appendNull();
+      as.endRow();
+      if (l.status !== 'ok') {
+        error++;
+        continue;
+      }
+      ok++;
+      for (const [k, v] of Object.entries(l.metrics)) {
+        am.appendVarchar(l.sampleId);
+        am.appendVarchar(k);
+        am.appendDouble(v);
+        am.endRow();
+      }
     }
+    as.closeSync();
+    am.closeSync();
+    const ae = await con.createAppender('e');
+    for (const { line, value: r } of ev.records) {
+      ae.appendBigInt(BigInt(line));
+      if ('sampleId' in r) ae.appendVarchar(r.sampleId);
+      else ae.appendNull();
+      ae.appendVarchar(r.metric);
+      if ('value' in r && typeof r.value === 'number') ae.appendDouble(r.value);
+      else ae.appendNull();
+      if ('n' in r) ae.appendBigInt(BigInt(r.n));
+      else ae.appendNull();
+      if ('error' in r && typeof r.error === 'string') ae.appendVarchar(r.error);
+      else ae.appendNull();
+      ae.endRow();
+    }
+    ae.closeSync();
+    await con.run(
+      `INSERT INTO vals
+       WITH okids AS (SELECT sampleId FROM samples WHERE run = $run AND status = 'ok'),
+       allv AS (
+         SELECT sampleId, metric, value, 0 AS prio, 0::BIGINT AS rn FROM sm
+         UNION ALL
+         SELECT e.sampleId, e.metric, e.value, 1 AS prio, e.rn FROM e JOIN okids USING (sampleId) WHERE e.value IS NOT NULL
+       )
+       SELECT $run, sampleId, metric, value FROM allv
+       QUALIFY row_number() OVER (PARTITION BY sampleId, metric ORDER BY prio DESC, rn DESC) = 1`,
+      { run },
+    );
+    await con.run(
+      `INSERT INTO sets
+       SELECT $run, metric, value, n, error FROM e WHERE sampleId IS NULL
+       QUALIFY row_number() OVER (PARTITION BY metric ORDER BY rn DESC) = 1`,
+      { run },
+    );
+    return { ok, error, problems: [...samples.problems, ...ev.problems].map(problemText) };
   }
-  as.closeSync();
-  am.closeSync();
-  const ae = await con.createAppender('e');
-  for (const { line, value: r } of ev.records) {
-    ae.appendBigInt(BigInt(line));
-    if ('sampleId' in r) ae.appendVarchar(r.sampleId);
-    else ae.appendNull();
-    ae.appendVarchar(r.metric);
-    if ('value' in r && typeof r.value === 'number') ae.appendDouble(r.value);
-    else ae.appendNull();
-    if ('n' in r) ae.appendBigInt(BigInt(r.n));
-    else ae.appendNull();
-    if ('error' in r && typeof r.error === 'string') ae.appendVarchar(r.error);
-    else ae.appendNull();
-    ae.endRow();
+
+  /**
+   * The samples these (loaded) runs share: ok in every run, with one input hash (sample id AND input hash).
+   */
+  sharedSamples(runDirs: readonly string[]): Promise<SharedSamples> {
+    return this.#serial(async () => {
+      const rows = (
+        await this.#con.runAndReadAll(
+          `SELECT sampleId,
+                  count(*)::INTEGER AS present,
+                  count(*) FILTER (WHERE status = 'ok')::INTEGER AS ok,
+                  count(inputHash) FILTER (WHERE status = 'ok')::INTEGER AS hashed,
+                  count(DISTINCT inputHash) FILTER (WHERE status = 'ok')::INTEGER AS hashes
+           FROM samples WHERE list_contains($runs, run) GROUP BY sampleId ORDER BY sampleId`,
+          { runs: listValue([...runDirs]) },
+          { runs: RUNS },
+        )
+      ).getRowObjectsJS();
+      const k = new Set(runDirs).size;
+      const ids: string[] = [];
+      let missing = 0;
+      let failed = 0;
+      let differentInputs = 0;
+      let unverified = 0;
+      for (const r of rows) {
+        if (Number(r.present) < k) missing++;
+        else if (Number(r.ok) < k) failed++;
+        else if (Number(r.hashed) < k) unverified++;
+        else if (Number(r.hashes) > 1) differentInputs++;
+        else ids.push(String(r.sampleId));
+      }
+      return { ids, total: rows.length, missing, failed, differentInputs, unverified };
+    });
   }
-  ae.closeSync();
-  return { problems: [...samples.problems, ...ev.problems] };
+
+  /**
+   * Per-metric aggregates of each run (its ok/error counts, its set metrics), over every ok sample, or only over
+   * `over` (sample ids, e.g. `sharedSamples(...).ids`). Runs must have been loaded with `sync`.
+   */
+  aggregate(runDirs: readonly string[], over?: readonly string[]): Promise<RunAggregate[]> {
+    return this.#serial(async () => {
+      const out: RunAggregate[] = [];
+      for (const run of runDirs) {
+        const l = this.#loaded.get(run);
+        if (!l) throw new Error(`ResultsDb.aggregate: run ${run} was not loaded (call sync first)`);
+        const rows = (
+          await this.#con.runAndReadAll(
+            `SELECT metric, count(*)::INTEGER AS n, avg(value) AS mean, list(value ORDER BY sampleId) AS vals
+             FROM vals WHERE run = $run AND ($all OR list_contains($over, sampleId))
+             GROUP BY metric ORDER BY metric`,
+            { run, all: over === undefined, over: listValue([...(over ?? [])]) },
+            { over: RUNS },
+          )
+        ).getRowObjectsJS();
+        const sets = (await this.#con.runAndReadAll(`SELECT metric, value, n::INTEGER AS n, error FROM sets WHERE run = $run ORDER BY metric`, { run })).getRowObjectsJS();
+        out.push({
+          runDir: run,
+          ok: l.ok,
+          error: l.error,
+          perSample: rows.map((r) => ({ metric: String(r.metric), n: Number(r.n), mean: Number(r.mean), values: (r.vals as number[]).map(Number) })),
+          sets: sets.map((r) => ({
+            metric: String(r.metric),
+            value: r.value === null ? null : Number(r.value),
+            n: r.error !== null ? 0 : Number(r.n), // a recorded error covers no sample (as in summary.json)
+            ...(r.error !== null ? { error: String(r.error) } : {}),
+          })),
+          problems: l.problems,
+        });
+      }
+      return out;
+    });
+  }
+
+  /**
+   * The values of `metric` on the given samples, per run, in the order of `sampleIds` (null where a run has no
+   * value for a sample: that metric failed there or was never computed).
+   */
+  values(runDirs: readonly string[], metric: string, sampleIds: readonly string[]): Promise<Map<string, (number | null)[]>> {
+    return this.#serial(async () => {
+      const rows = (
+        await this.#con.runAndReadAll(
+          `SELECT run, sampleId, value FROM vals WHERE metric = $metric AND list_contains($runs, run) AND list_contains($ids, sampleId)`,
+          { metric, runs: listValue([...runDirs]), ids: listValue([...sampleIds]) },
+          { runs: RUNS, ids: RUNS },
+        )
+      ).getRowObjectsJS();
+      const index = new Map(sampleIds.map((s, i) => [s, i]));
+      const out = new Map(runDirs.map((r) => [r, new Array<number | null>(sampleIds.length).fill(null)]));
+      for (const r of rows) out.get(String(r.run))![index.get(String(r.sampleId))!] = Number(r.value);
+      return out;
+    });
+  }
+
+  /** Metric ids with per-sample values in any of these runs. */
+  metricsOf(runDirs: readonly string[]): Promise<string[]> {
+    return this.#serial(async () =>
+      (await this.#con.runAndReadAll(`SELECT DISTINCT metric FROM vals WHERE list_contains($runs, run) ORDER BY metric`, { runs: listValue([...runDirs]) }, { runs: RUNS }))
+        .getRowObjectsJS()
+        .map((r) => String(r.metric)),
+    );
+  }
+
+  /** Closes the database. */
+  close(): void {
+    this.#con.closeSync();
+    this.#inst.closeSync();
+  }
 }
 
 /**
- * Aggregates each run directory with one DuckDB in-memory instance.
+ * Aggregates each run directory with a fresh in-memory database (one-shot callers: `report`, `ls`).
  * @param runDirs run directories (each with samples.jsonl; eval.jsonl optional).
+ * @param opts.shared restrict per-sample metrics to the samples all these runs share (see `ResultsDb`).
  */
-export async function aggregateRuns(runDirs: readonly string[]): Promise<RunAggregate[]> {
-  const inst = await DuckDBInstance.create(':memory:');
-  const con = await inst.connect();
+export async function aggregateRuns(runDirs: readonly string[], opts: { shared?: boolean } = {}): Promise<RunAggregate[]> {
+  const db = await ResultsDb.open();
   try {
-    const out: RunAggregate[] = [];
-    for (const runDir of runDirs) {
-      const { problems } = await loadRun(con, new RunStore(runDir));
-      const counts = (await con.runAndReadAll(`SELECT count(*) FILTER (WHERE status='ok')::INTEGER ok, count(*) FILTER (WHERE status<>'ok')::INTEGER err FROM s`)).getRowObjectsJS()[0];
-      const rows = (
-        await con.runAndReadAll(
-          `WITH run_vals AS (
-             SELECT sampleId, metric, value, 0 AS prio, 0::BIGINT AS rn FROM sm
-           ), eval_vals AS (
-             SELECT e.sampleId, e.metric, e.value, 1 AS prio, e.rn FROM e JOIN s USING (sampleId) WHERE s.status = 'ok' AND e.value IS NOT NULL
-           ), allv AS (
-             SELECT * FROM run_vals UNION ALL SELECT * FROM eval_vals
-           ), lastv AS (
-             SELECT * FROM allv QUALIFY row_number() OVER (PARTITION BY sampleId, metric ORDER BY prio DESC, rn DESC) = 1
-           )
-           SELECT metric, count(*)::INTEGER AS n, avg(value) AS mean, list(value ORDER BY sampleId) AS vals
-           FROM lastv GROUP BY metric ORDER BY metric`,
-        )
-      ).getRowObjectsJS();
-      const sets = (
-        await con.runAndReadAll(`SELECT metric, value, n::INTEGER AS n, error FROM e WHERE sampleId IS NULL QUALIFY row_number() OVER (PARTITION BY metric ORDER BY rn DESC) = 1 ORDER BY metric`)
-      ).getRowObjectsJS();
-      out.push({
-        runDir,
-        ok: Number(counts.ok),
-        error: Number(counts.err),
-        perSample: rows.map((r) => ({ metric: String(r.metric), n: Number(r.n), mean: Number(r.mean), values: (r.vals as number[]).map(Number) })),
-        sets: sets.map((r) => ({
-          metric: String(r.metric),
-          value: r.value === null ? null : Number(r.value),
-          n: r.error !== null ? 0 : Number(r.n), // a recorded error covers no sample (as in summary.json)
-          ...(r.error !== null ? { error: String(r.error) } : {}),
-        })),
-        problems: problems.map(problemText),
-      });
-    }
-    return out;
+    await db.sync(runDirs);
+    const over = opts.shared ? (await db.sharedSamples(runDirs)).ids : undefined;
+    return await db.aggregate(runDirs, over);
   } finally {
-    con.closeSync();
-    inst.closeSync();
+    db.close();
   }
 }

@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TIME_METRIC, type MetricInfo, type RunJson } from '../../eval/results/schema.ts';
 import { BOOTSTRAP_DEFAULTS, bootstrapMean } from '../../eval/stats/bootstrap.ts';
-import { aggregateRuns } from '../results/query.ts';
+import { ResultsDb, type SharedSamples } from '../results/query.ts';
 import { RunStore } from '../results/store.ts';
 import { REPO_ROOT } from './provenance.ts';
 
@@ -50,21 +50,69 @@ function csvEscape(s: string): string {
   return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-async function collect(runDirs: readonly string[]): Promise<{ rows: Row[]; metrics: MetricInfo[]; skipped: string[] }> {
-  const aggs = await aggregateRuns(runDirs);
+/** The runs of one benchmark (dataset id and level) in a report, and the samples they share. */
+export interface Comparability {
+  /** `synthfaces-ref (severe)`. */
+  readonly benchmark: string;
+  readonly runIds: string[];
+  readonly shared: SharedSamples;
+  /** True when some run's per-sample means cover samples the others do not (the runs are not comparable as is). */
+  readonly differs: boolean;
+}
+
+/** The benchmark a run belongs to for comparison: its dataset and level. */
+function benchmarkOf(run: RunJson): string {
+  return `${run.dataset.id}${run.dataset.level && !run.dataset.id.includes(run.dataset.level) ? ` (${run.dataset.level})` : ''}`;
+}
+
+/** What `shared` says, in words: `4 shared of 44 (40 missing in some run, 1 failed in some run)`. */
+export function sharedText(s: SharedSamples): string {
+  const why = [
+    s.missing ? `${s.missing} missing in some run` : '',
+    s.failed ? `${s.failed} failed in some run` : '',
+    s.differentInputs ? `${s.differentInputs} with different inputs under the same id` : '',
+    s.unverified ? `${s.unverified} without a recorded input hash` : '',
+  ].filter(Boolean);
+  return `${s.ids.length} shared of ${s.total}${why.length ? ` (${why.join(', ')})` : ''}`;
+}
+
+/**
+ * Reads and aggregates the runs. Runs of one benchmark are checked for comparability (same sample ids AND input
+ * hashes, see `ResultsDb.sharedSamples`); with `shared`, their per-sample metrics are restricted to the shared
+ * samples (set metrics such as FID stay over each run's own samples: they are not per-sample).
+ */
+async function collect(runDirs: readonly string[], shared = false): Promise<{ rows: Row[]; metrics: MetricInfo[]; skipped: string[]; groups: Comparability[] }> {
   const metrics: MetricInfo[] = [TIME_METRIC];
   const seen = new Set<string>([TIME_METRIC.id]);
-  const rows: Row[] = [];
   const skipped: string[] = [];
-  for (const agg of aggs) {
-    const store = new RunStore(agg.runDir);
-    let run: RunJson;
+  const runs = new Map<string, RunJson>();
+  for (const dir of runDirs) {
     try {
-      run = store.readRunJson();
+      runs.set(dir, new RunStore(dir).readRunJson());
     } catch (err) {
       skipped.push((err as Error).message); // names run.json and what is wrong with it; the other runs go on
-      continue;
     }
+  }
+  const byBench = new Map<string, string[]>();
+  for (const [dir, run] of runs) byBench.set(benchmarkOf(run), [...(byBench.get(benchmarkOf(run)) ?? []), dir]);
+  const db = await ResultsDb.open();
+  const aggs = new Map<string, Awaited<ReturnType<ResultsDb['aggregate']>>[number]>();
+  const groups: Comparability[] = [];
+  try {
+    const loaded = await db.sync([...runs.keys()]);
+    for (const [benchmark, dirs] of byBench) {
+      const s = await db.sharedSamples(dirs);
+      const okCounts = dirs.map((d) => loaded.get(d)!.ok);
+      const differs = dirs.length > 1 && okCounts.some((n) => n !== s.ids.length);
+      if (dirs.length > 1) groups.push({ benchmark, runIds: dirs.map((d) => runs.get(d)!.runId), shared: s, differs });
+      for (const a of await db.aggregate(dirs, shared && dirs.length > 1 ? s.ids : undefined)) aggs.set(a.runDir, a);
+    }
+  } finally {
+    db.close();
+  }
+  const rows: Row[] = [];
+  for (const [dir, run] of runs) {
+    const agg = aggs.get(dir)!;
     for (const m of run.metrics) {
       if (!seen.has(m.id)) {
         seen.add(m.id);
@@ -73,7 +121,8 @@ async function collect(runDirs: readonly string[]): Promise<{ rows: Row[]; metri
     }
     // Lines the store rejected are reported, not fatal (DuckDB never saw them).
     const problems = agg.problems;
-    const of = run.dataset.size;
+    const group = groups.find((g) => g.runIds.includes(run.runId));
+    const of = shared && group ? group.shared.ids.length : run.dataset.size;
     const cells = new Map<string, Cell>();
     for (const a of agg.perSample) {
       const b = bootstrapMean(a.values, BOOTSTRAP_DEFAULTS);
@@ -86,12 +135,25 @@ async function collect(runDirs: readonly string[]): Promise<{ rows: Row[]; metri
         ciHi: b.ci95?.[1] ?? null,
       });
     }
-    for (const s of agg.sets) cells.set(s.metric, { value: s.value, n: s.n, of, half: null, ciLo: null, ciHi: null, ...(s.error ? { error: s.error } : {}) });
+    for (const s of agg.sets) cells.set(s.metric, { value: s.value, n: s.n, of: run.dataset.size, half: null, ciLo: null, ciHi: null, ...(s.error ? { error: s.error } : {}) });
     rows.push({ run, ok: agg.ok, error: agg.error, cells, problems });
   }
   // time-ms last (it is a cost, not a quality column).
   metrics.push(metrics.splice(metrics.findIndex((m) => m.id === TIME_METRIC.id), 1)[0]);
-  return { rows, metrics, skipped };
+  return { rows, metrics, skipped, groups };
+}
+
+/**
+ * What the report says about comparability, one line per benchmark with several runs: a warning when the runs
+ * cover different samples (their means are then over different images), what `--shared` did, or that all share.
+ */
+function comparabilityLines(groups: readonly Comparability[], shared: boolean): string[] {
+  return groups.map((g) => {
+    const n = g.shared.ids.length;
+    if (shared) return `--shared: the ${g.runIds.length} runs on ${g.benchmark} are compared on the samples they share: ${sharedText(g.shared)}; set metrics (FID, KID) stay over each run's own samples.`;
+    if (g.differs) return `warning: the ${g.runIds.length} runs on ${g.benchmark} cover different samples: ${sharedText(g.shared)}; each mean is over its own run's samples, so the runs are not comparable as shown. --shared compares them on the ${n} shared samples.`;
+    return `${g.benchmark}: the ${g.runIds.length} runs cover the same samples (${n} shared of ${g.shared.total}, same inputs).`;
+  });
 }
 
 /**
@@ -112,6 +174,8 @@ export function refsSetting(run: RunJson): string {
  * Builds the report text.
  * @param runDirs run directories (resolve ids first with the store's `resolveRunDir`).
  * @param opts.paper a table id of benchmarks/paper-tables.json (e.g. `table7`) to print below ours (md only).
+ * @param opts.shared restrict each benchmark's runs to the samples they share (same id AND input hash); without
+ *   it, runs of one benchmark that cover different samples get a warning saying how many they share.
  * @example
  * console.log(await report(['results/runs/demo-0123456789'], 'md'));
  * // | run | restorer | dataset | ... | time-ms ↓ |
@@ -119,9 +183,10 @@ export function refsSetting(run: RunJson): string {
 export async function report(
   runDirs: readonly string[],
   format: ReportFormat = 'md',
-  opts: { paper?: string; warn?: (msg: string) => void; layout?: 'wide' | 'compact' } = {},
+  opts: { paper?: string; warn?: (msg: string) => void; layout?: 'wide' | 'compact'; shared?: boolean } = {},
 ): Promise<string> {
-  const { rows, metrics, skipped } = await collect(runDirs);
+  const { rows, metrics, skipped, groups } = await collect(runDirs, opts.shared ?? false);
+  const comparability = comparabilityLines(groups, opts.shared ?? false);
   if (!rows.length && skipped.length) throw new Error(skipped.join('\n'));
   const testMetric = (m: MetricInfo) => m.weights === 'test-random-init';
   if (format === 'csv') {
@@ -132,6 +197,7 @@ export async function report(
       for (const [id, c] of r.cells) if (c.error) warn(`warning: ${r.run.runId}: ${id} failed: ${c.error}`);
     }
     for (const k of skipped) warn(`warning: run skipped: ${k}`);
+    for (const l of comparability) warn(l);
     const head = ['run_id', 'restorer', 'dataset', 'level', 'refs', 'ok', 'error', 'total', 'untrained'];
     for (const m of metrics) head.push(m.id, `${m.id}_ci95_lo`, `${m.id}_ci95_hi`, `${m.id}_n`, `${m.id}_weights`);
     const lines = [head.join(',')];
@@ -148,7 +214,7 @@ export async function report(
     return `${lines.join('\n')}\n`;
   }
 
-  if (opts.layout === 'compact') return compactReport(rows, metrics, skipped, opts.paper);
+  if (opts.layout === 'compact') return compactReport(rows, metrics, skipped, opts.paper, comparability);
   const header = ['run', 'restorer', 'dataset', 'level', 'refs', 'coverage', ...metrics.map((m) => `${m.id} ${arrow(m)}`), 'notes'];
   const out: string[] = [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`];
   const notes: string[] = [];
@@ -182,7 +248,7 @@ export async function report(
   if (rows.some((r) => r.run.restorer.untrained || r.run.metrics.some(testMetric))) {
     out.push(`Runs marked ${MARK_UNTRAINED} or metrics marked [${MARK_TEST}] use random-init weights: their numbers are pipeline checks, not results.`);
   }
-  out.push(...notes);
+  out.push(...comparability.map((l) => `- ${l}`), ...notes);
   if (opts.paper) out.push('', paperTable(opts.paper, rows.map((r) => r.run.dataset.id)));
   return `${out.join('\n')}\n`;
 }
@@ -207,7 +273,7 @@ function mdTable(head: readonly string[], body: readonly (readonly string[])[], 
  * lettered columns (at most as many as fit in COMPACT_WIDTH; more start another table), values only (no CI),
  * and a legend naming each run with its restorer, references, coverage and marks. `--wide` gives the full table.
  */
-function compactReport(rows: readonly Row[], metrics: readonly MetricInfo[], skipped: readonly string[], paper?: string): string {
+function compactReport(rows: readonly Row[], metrics: readonly MetricInfo[], skipped: readonly string[], paper: string | undefined, comparability: readonly string[]): string {
   const out: string[] = [];
   const notes: string[] = [];
   /** metric + error text → labels of the runs where that set metric failed (one note for all of them). */
@@ -268,7 +334,7 @@ function compactReport(rows: readonly Row[], metrics: readonly MetricInfo[], ski
   if (marks.has('*')) legend.push(`* ${MARK_TEST}: random-init weights, a pipeline check, not a result.`);
   if (rows.some((r) => r.run.restorer.untrained)) legend.push(`${MARK_UNTRAINED}: the restorer runs random-init weights.`);
   const failed = [...failures.values()].map((f) => `- err: ${f.metric} failed on ${f.labels.join(', ')}: ${f.error}`);
-  out.push(...[...legend, ...failed, ...notes].flatMap((l) => wrap(l, COMPACT_WIDTH, l.startsWith('- ') ? '  ' : '')));
+  out.push(...[...legend, ...comparability.map((l) => `- ${l}`), ...failed, ...notes].flatMap((l) => wrap(l, COMPACT_WIDTH, l.startsWith('- ') ? '  ' : '')));
   if (paper) out.push('', paperTable(paper, rows.map((r) => r.run.dataset.id)));
   return `${out.join('\n')}\n`;
 }

@@ -22,7 +22,7 @@ describe('parseRunSpec', () => {
       const msg = (err as Error).message;
       expect(msg).toContain('spec.yaml: dataset.limit: expected number, got "ten"');
       expect(msg).toContain('spec.yaml: seed:');
-      expect(msg).toContain("spec.yaml: extra: unknown key 'extra' (valid keys: name, dataset, restorer, metrics, seed, outputs, device, threads)");
+      expect(msg).toContain("spec.yaml: extra: unknown key 'extra' (valid keys: name, dataset, restorer, metrics, seed, outputs, device, threads, tags)");
     }
   });
 
@@ -47,5 +47,12 @@ describe('parseRunSpec', () => {
     expect(canonicalJson(identityOfSpec(a))).toBe(canonicalJson(identityOfSpec(b)));
     const c = parseRunSpec({ ...base, seed: 1 });
     expect(canonicalJson(identityOfSpec(c))).not.toBe(canonicalJson(identityOfSpec(b)));
+  });
+
+  it('tags are labels: recorded, deduplicated, checked, and not part of the identity', () => {
+    const t = parseRunSpec({ ...base, tags: ['baseline', 'refs:3', 'baseline'] });
+    expect(t.tags).toEqual(['baseline', 'refs:3']);
+    expect(canonicalJson(identityOfSpec(t))).toBe(canonicalJson(identityOfSpec(parseRunSpec(base))));
+    expect(() => parseRunSpec({ ...base, tags: ['two words'] }, 'spec.yaml')).toThrow(/spec\.yaml: tags\[0\]: a tag is 1-64 letters/);
   });
 });
