@@ -1,8 +1,10 @@
 import type { PageServerLoad } from './$types';
-import { resultsDir, runsIndex } from '$lib/server/dashboard/data.ts';
+import { resultsDir } from '$lib/server/dashboard/data.ts';
+import { leaderboard } from '$lib/server/dashboard/leaderboard.ts';
 
-export const load: PageServerLoad = async () => {
-  const { runs, problems } = await runsIndex();
-  const groups = [...new Set(runs.map((r) => r.group))].sort();
-  return { resultsDir: resultsDir(), problems, groups: groups.map((g) => ({ group: g, runs: runs.filter((r) => r.group === g) })) };
+// The URL is the state: ?over=own shows each run over its own samples instead of the shared ones.
+export const load: PageServerLoad = async ({ url }) => {
+  const over = url.searchParams.get('over') === 'own' ? 'own' : 'shared';
+  const board = await leaderboard(resultsDir(), { over });
+  return { resultsDir: resultsDir(), over, ...board };
 };

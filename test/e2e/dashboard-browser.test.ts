@@ -52,9 +52,9 @@ describe.skipIf(!HAVE_CHROMIUM)(`dashboard in chromium (${HAVE_CHROMIUM ? CHROMI
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(`${base}/`, { waitUntil: 'networkidle' });
-    const rows = page.locator('[data-testid=runs-table] tbody tr');
+    const rows = page.locator('[data-testid=leaderboard] tbody tr');
     await expect.poll(() => rows.count()).toBe(2);
-    expect(await page.locator('[data-testid=runs-table]').innerText()).toMatch(/psnr/);
+    expect(await page.locator('[data-testid=leaderboard]').innerText()).toMatch(/PSNR/);
 
     await page.click(`a[href="/runs/${ids[0]}"]`);
     await page.waitForSelector('[data-testid=sample]');

@@ -14,10 +14,14 @@ export const load: PageServerLoad = async ({ params, url }) => {
     const e = publicError(err);
     error(e.status, e.message);
   }
-  const page = Math.max(0, Number(url.searchParams.get('page') ?? 0) || 0);
+  // ?sample=<id> (a link from a plot or a table) opens the page that holds that sample.
+  const sample = url.searchParams.get('sample');
+  const at = sample !== null && !url.searchParams.has('page') ? detail.samples.findIndex((s) => s.sampleId === sample) : -1;
+  const page = at >= 0 ? Math.floor(at / PAGE_SIZE) : Math.max(0, Number(url.searchParams.get('page') ?? 0) || 0);
+  const testWeights = detail.run.restorer.untrained || detail.run.metrics.some((m) => m.weights === 'test-random-init');
   const pages = Math.max(1, Math.ceil(detail.samples.length / PAGE_SIZE));
   const samples = detail.samples.slice(page * PAGE_SIZE, (page + 1) * PAGE_SIZE);
   const kinds = (s: (typeof samples)[number]) => ['lq', ...(s.status === 'ok' ? ['output'] : []), ...(s.hasGt ? ['gt'] : []), ...Array.from({ length: s.numRefs }, (_, i) => `ref-${i}`)];
   const missing = missingThumbs(params.runId, samples.map((s) => [s.sampleId, kinds(s)] as const));
-  return { ...detail, samples, page, pages, totalSamples: detail.samples.length, missingThumbs: missing };
+  return { ...detail, samples, page, pages, totalSamples: detail.samples.length, missingThumbs: missing, testWeights };
 };
