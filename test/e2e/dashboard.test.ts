@@ -6,7 +6,10 @@ import { mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { compareRuns, imageFile, listRuns, runDetail } from '../../src/lib/server/dashboard/data.ts';
+import { compare } from '../../src/lib/server/dashboard/compare.ts';
+import { imageFile, listRuns, runDetail } from '../../src/lib/server/dashboard/data.ts';
+import { pairedComparison } from '../../src/lib/eval/stats/paired.ts';
+import { sampleLines } from './helpers/cli.ts';
 import { runSpec } from '../../src/lib/server/runner/evaluate.ts';
 import { writeFolderDataset } from '../pipeline/runner/folder-dataset.ts';
 
@@ -68,13 +71,32 @@ describe('dashboard data', () => {
     await expect(imageFile(ids.lq, 's00', 'ref-7', results)).rejects.toThrow(/no image 'ref-7'/);
   });
 
-  it('compares runs per sample and warns when their inputs differ', async () => {
-    const same = await compareRuns([ids.lq, ids.classical], 'psnr', results);
-    expect(same.warning).toBeNull();
-    expect(same.sampleIds).toEqual(['s00', 's02']); // s01's LQ is broken in both runs
-    expect(Object.keys(same.values[ids.classical]).sort()).toEqual(['s00', 's02']);
-    const diff = await compareRuns([ids.lq, ids.other], 'psnr', results);
-    expect(diff.warning).toMatch(/not comparable/);
-    await expect(compareRuns(['nope'], 'psnr', results)).rejects.toThrow(/unknown run 'nope'/);
+  it('compares runs over the samples they share, against a baseline, with paired statistics', async () => {
+    const same = await compare({ runs: [ids.lq, ids.classical], metric: 'psnr' }, results);
+    expect(same.baseline).toBe(ids.lq);
+    expect(same.shared.ids).toEqual(['s00', 's02']); // s01's LQ is broken in both runs
+    expect([same.shared.total, same.shared.failed]).toEqual([3, 1]);
+    const lq = sampleLines(join(results, 'runs', ids.lq));
+    const cl = sampleLines(join(results, 'runs', ids.classical));
+    const a = ['s00', 's02'].map((s) => lq.get(s)!.metrics.psnr);
+    const b = ['s00', 's02'].map((s) => cl.get(s)!.metrics.psnr);
+    const d = same.deltas[ids.classical].psnr;
+    const want = pairedComparison(a, b, true);
+    expect(d.delta).toBeCloseTo((b[0] - a[0] + b[1] - a[1]) / 2, 12);
+    expect([d.n, d.wins + d.ties + d.losses, d.ci95]).toEqual([2, 2, want.ci95]);
+    expect(same.plot!.values[ids.classical]).toEqual(b);
+    // Same ids with other inputs (dataset b has other references) are never paired.
+    const diff = await compare({ runs: [ids.lq, ids.other] }, results);
+    expect(diff.shared.ids).toEqual([]);
+    expect(diff.shared.differentInputs).toBe(1);
+    await expect(compare({ runs: ['nope'] }, results)).rejects.toThrow(/no run 'nope'/);
+    await expect(compare({ runs: [ids.lq], baseline: ids.other }, results)).rejects.toThrow(/baseline .* is not one of the compared runs/);
+  });
+
+  it('an unknown metric is named, with the metrics there are, and draws nothing', async () => {
+    const c = await compare({ runs: [ids.lq, ids.classical], metric: 'foo' }, results);
+    expect(c.unknownMetric).toBe('foo');
+    expect(c.plot).toBeNull();
+    expect(c.columns.map((x) => x.id)).toEqual(['psnr', 'time-ms']);
   });
 });

@@ -1,18 +1,23 @@
 import { error } from '@sveltejs/kit';
 import type { PageServerLoad } from './$types';
-import { compareRuns } from '$lib/server/dashboard/data.ts';
+import { compare } from '$lib/server/dashboard/compare.ts';
 import { publicError } from '$lib/server/dashboard/serve-file.ts';
 
-// The URL is the state: ?runs=a,b&metric=psnr&sample=00003
+const SAMPLES_PER_PAGE = 48;
+
+// The URL is the state: ?runs=a,b,c&baseline=a&metric=psnr&vs=b&sample=00003&page=0
 export const load: PageServerLoad = async ({ url }) => {
-  const runs = (url.searchParams.get('runs') ?? '').split(',').filter(Boolean);
-  if (runs.length === 0) error(400, 'pass ?runs=<runId>,<runId>');
-  const metric = url.searchParams.get('metric') ?? 'psnr';
+  const p = url.searchParams;
+  const runs = (p.get('runs') ?? '').split(',').filter(Boolean);
   try {
-    const cmp = await compareRuns(runs, metric);
-    const metrics = [...new Set(cmp.runs.flatMap((r) => r.metrics.map((m) => m.id)))].sort();
-    const sample = url.searchParams.get('sample') ?? cmp.sampleIds[0] ?? null;
-    return { ...cmp, metric, metrics, sample };
+    const cmp = await compare({ runs, baseline: p.get('baseline'), metric: p.get('metric'), vs: p.get('vs') });
+    const ids = cmp.shared.ids;
+    const asked = p.get('sample');
+    const sample = asked !== null && ids.includes(asked) ? asked : (ids[0] ?? null);
+    const pages = Math.max(1, Math.ceil(ids.length / SAMPLES_PER_PAGE));
+    const pageParam = Number(p.get('page'));
+    const page = p.has('page') && Number.isInteger(pageParam) ? Math.min(pages - 1, Math.max(0, pageParam)) : sample ? Math.floor(ids.indexOf(sample) / SAMPLES_PER_PAGE) : 0;
+    return { ...cmp, sample, page, pages, pageIds: ids.slice(page * SAMPLES_PER_PAGE, (page + 1) * SAMPLES_PER_PAGE) };
   } catch (err) {
     const e = publicError(err);
     error(e.status, e.message);

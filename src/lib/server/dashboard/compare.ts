@@ -1,0 +1,204 @@
+/**
+ * @file The compare page's data: several runs against a chosen baseline, over the samples they all share (same
+ * sample id AND input hash, `ResultsDb.sharedSamples`). Per metric and run: the mean over the shared samples with
+ * its 95% bootstrap CI, and against the baseline Δ = mean(run − baseline) with a paired bootstrap CI, the per-image
+ * win rate (respecting the metric's direction) and the Wilcoxon signed-rank test (src/lib/eval/stats/paired.ts).
+ * For the plotted metric: the per-image values of every run (distribution plot) and of the baseline against one
+ * other run (scatter). Set metrics (FID, KID) are one value per run against a reference set: shown as values, with
+ * their reference, never as per-image charts.
+ *
+ * Every identifier from the URL is checked (run ids by serve-file.ts's pattern and existence; metric ids against
+ * the metrics the runs have) and reaches DuckDB only as a bound parameter.
+ */
+import type { RunJson } from '../../eval/results/schema.ts';
+import { TIME_METRIC } from '../../eval/results/schema.ts';
+import { BOOTSTRAP_DEFAULTS, bootstrapMean } from '../../eval/stats/bootstrap.ts';
+import { pairedComparison } from '../../eval/stats/paired.ts';
+import { metricLabel, paperOrder } from '../../metric-columns.ts';
+import type { SharedSamples } from '../results/query.ts';
+import { RunStore } from '../results/store.ts';
+import { describeSettings, resultsDir } from './data.ts';
+import { dashboardDb, type LeaderColumn } from './leaderboard.ts';
+import { DashboardError, dashboardRunDir, redactPaths } from './serve-file.ts';
+
+export interface CompareRun {
+  readonly runId: string;
+  /** The spec's name (the run id without its hash): the run's label in tables and plots. */
+  readonly name: string;
+  readonly restorer: string;
+  readonly settings: string;
+  readonly tags: readonly string[];
+  readonly untrained: boolean;
+  readonly benchmark: string;
+}
+
+/** A run's value of one metric over the shared samples (per-image) or its set value. */
+export interface CompareValue {
+  readonly value: number | null;
+  readonly ci95: readonly [number, number] | null;
+  readonly n: number;
+  readonly testWeights: boolean;
+  readonly error?: string;
+}
+
+/** One run against the baseline on one per-image metric. */
+export interface CompareDelta {
+  readonly n: number;
+  readonly delta: number;
+  readonly ci95: readonly [number, number] | null;
+  readonly winRate: number;
+  readonly wins: number;
+  readonly ties: number;
+  readonly losses: number;
+  readonly pvalue: number | null;
+  readonly test: string | null;
+}
+
+export interface Comparison {
+  readonly runs: readonly CompareRun[];
+  readonly baseline: string;
+  readonly shared: SharedSamples;
+  readonly columns: readonly LeaderColumn[];
+  /** runId → metric → value. */
+  readonly values: Readonly<Record<string, Readonly<Record<string, CompareValue>>>>;
+  /** runId (not the baseline) → metric → Δ against the baseline. */
+  readonly deltas: Readonly<Record<string, Readonly<Record<string, CompareDelta>>>>;
+  /** The plotted metric, or null when the URL named none the runs have (see `unknownMetric`). */
+  readonly metric: LeaderColumn | null;
+  /** The metric the URL asked for when no run has it (the page says so and lists the ones there are). */
+  readonly unknownMetric: string | null;
+  /** The run plotted against the baseline in the scatter. */
+  readonly vs: string | null;
+  /** The shared sample ids and, per run, the plotted metric's value on each (null: no value there). */
+  readonly plot: { readonly sampleIds: readonly string[]; readonly values: Readonly<Record<string, readonly (number | null)[]>> } | null;
+  /** Set when the runs are of different benchmarks (their samples rarely match). */
+  readonly warning: string | null;
+  readonly testWeights: boolean;
+}
+
+/** The query of the compare page, as read from the URL (all optional but `runs`). */
+export interface CompareQuery {
+  readonly runs: readonly string[];
+  readonly baseline?: string | null;
+  readonly metric?: string | null;
+  readonly vs?: string | null;
+}
+
+function benchmarkOf(run: RunJson): string {
+  return `${run.dataset.id}${run.dataset.level && !run.dataset.id.includes(run.dataset.level) ? ` · ${run.dataset.level}` : ''} (v${run.dataset.version})`;
+}
+
+/**
+ * Computes the comparison.
+ * @throws DashboardError 400 (no runs, baseline or vs not among the runs), 404 (unknown run).
+ */
+export async function compare(q: CompareQuery, root = resultsDir()): Promise<Comparison> {
+  const ids = [...new Set(q.runs)];
+  if (ids.length === 0) throw new DashboardError(400, 'pass ?runs=<runId>,<runId> (pick runs on the leaderboard)');
+  if (ids.length > 12) throw new DashboardError(400, `at most 12 runs can be compared at once, got ${ids.length}`);
+  const dirs = ids.map((id) => dashboardRunDir(root, id));
+  const runs = dirs.map((d, i) => {
+    try {
+      return new RunStore(d).readRunJson();
+    } catch (err) {
+      throw new DashboardError(500, `run '${ids[i]}': ${redactPaths((err as Error).message, [[`${root}/`, '']])}`);
+    }
+  });
+  const baseline = q.baseline || ids[0];
+  if (!ids.includes(baseline)) throw new DashboardError(400, `baseline '${baseline}' is not one of the compared runs (${ids.join(', ')})`);
+  const bi = ids.indexOf(baseline);
+  const vs = q.vs || ids.find((id) => id !== baseline) || null;
+  if (vs !== null && !ids.includes(vs)) throw new DashboardError(400, `vs '${vs}' is not one of the compared runs (${ids.join(', ')})`);
+
+  const db = await dashboardDb();
+  await db.sync(dirs);
+  const shared = await db.sharedSamples(dirs);
+  const aggs = await db.aggregate(dirs, shared.ids);
+  const info = new Map<string, LeaderColumn>();
+  const values: Record<string, Record<string, CompareValue>> = {};
+  aggs.forEach((a, i) => {
+    const run = runs[i];
+    const byId = new Map(run.metrics.map((m) => [m.id, m]));
+    const v: Record<string, CompareValue> = {};
+    for (const p of a.perSample) {
+      const m = p.metric === TIME_METRIC.id ? TIME_METRIC : byId.get(p.metric);
+      if (!info.has(p.metric)) info.set(p.metric, { id: p.metric, label: metricLabel(p.metric), higherIsBetter: m?.higherIsBetter ?? true, decimals: m?.decimals ?? 3, set: false });
+      const b = bootstrapMean(p.values, BOOTSTRAP_DEFAULTS);
+      v[p.metric] = { value: p.n ? b.mean : null, ci95: b.ci95 ?? null, n: p.n, testWeights: m?.weights === 'test-random-init' };
+    }
+    for (const s of a.sets) {
+      const m = byId.get(s.metric);
+      if (!info.has(s.metric)) {
+        const o = m?.options ?? {};
+        const ref = o.reference ?? o.referenceFeatures;
+        info.set(s.metric, { id: s.metric, label: metricLabel(s.metric), higherIsBetter: m?.higherIsBetter ?? false, decimals: m?.decimals ?? 3, set: true, ...(typeof ref === 'string' ? { reference: ref.split(/[\\/]/).pop() } : {}) });
+      }
+      v[s.metric] = { value: s.value, ci95: null, n: s.n, testWeights: m?.weights === 'test-random-init', ...(s.error ? { error: s.error } : {}) };
+    }
+    values[ids[i]] = v;
+  });
+  const order = paperOrder(info.keys()).filter((id) => id !== TIME_METRIC.id);
+  if (info.has(TIME_METRIC.id)) order.push(TIME_METRIC.id);
+  const columns = order.map((id) => info.get(id)!);
+
+  // Δ per run and per-image metric: pairs are the shared samples where both runs have a value.
+  const deltas: Record<string, Record<string, CompareDelta>> = {};
+  for (const c of columns.filter((x) => !x.set)) {
+    const vals = await db.values(dirs, c.id, shared.ids);
+    const base = vals.get(dirs[bi])!;
+    ids.forEach((id, i) => {
+      if (i === bi) return;
+      const other = vals.get(dirs[i])!;
+      const a: number[] = [];
+      const b: number[] = [];
+      base.forEach((x, k) => {
+        const y = other[k];
+        if (x !== null && y !== null) (a.push(x), b.push(y));
+      });
+      if (!a.length) return;
+      const p = pairedComparison(a, b, c.higherIsBetter);
+      (deltas[id] ??= {})[c.id] = {
+        n: p.n,
+        delta: p.delta,
+        ci95: p.ci95,
+        winRate: p.winRate,
+        wins: p.wins,
+        ties: p.ties,
+        losses: p.losses,
+        pvalue: p.wilcoxon && Number.isFinite(p.wilcoxon.pvalue) ? p.wilcoxon.pvalue : null,
+        test: p.wilcoxon ? `Wilcoxon signed-rank (${p.wilcoxon.method}${p.wilcoxon.zeros ? `, ${p.wilcoxon.zeros} zero differences` : ''})` : null,
+      };
+    });
+  }
+
+  const asked = q.metric ?? null;
+  const metric = asked !== null ? (info.get(asked) ?? null) : (columns.find((c) => !c.set && c.id !== TIME_METRIC.id) ?? columns[0] ?? null);
+  let plot: Comparison['plot'] = null;
+  if (metric && !metric.set) {
+    const vals = await db.values(dirs, metric.id, shared.ids);
+    plot = { sampleIds: shared.ids, values: Object.fromEntries(ids.map((id, i) => [id, vals.get(dirs[i])!])) };
+  }
+  const benches = new Set(runs.map(benchmarkOf));
+  return {
+    runs: runs.map((r) => ({
+      runId: r.runId,
+      name: typeof r.spec.name === 'string' ? r.spec.name : r.runId,
+      restorer: r.restorer.id,
+      settings: describeSettings(r),
+      tags: Array.isArray((r.spec as { tags?: unknown }).tags) ? ((r.spec as { tags: unknown[] }).tags.map(String)) : [],
+      untrained: r.restorer.untrained,
+      benchmark: benchmarkOf(r),
+    })),
+    baseline,
+    shared,
+    columns,
+    values,
+    deltas,
+    metric,
+    unknownMetric: asked !== null && !info.has(asked) ? asked : null,
+    vs,
+    plot,
+    warning: benches.size > 1 ? `These runs are of different benchmarks (${[...benches].join(' vs ')}): only samples with the same id and input are compared.` : null,
+    testWeights: runs.some((r) => r.restorer.untrained || r.metrics.some((m) => m.weights === 'test-random-init')),
+  };
+}
