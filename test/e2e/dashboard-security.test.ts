@@ -1,7 +1,7 @@
 /**
- * The dashboard over HTTP as a hostile or careless client meets it (docs/security.md): the SvelteKit server is
- * started the way `refbench dashboard` starts it (vite, in-process, loopback), over a results folder holding
- * legitimate runs, a tampered run and a synthfaces-ref run.
+ * The dashboard over HTTP as a hostile or careless client meets it (docs/security.md): the PRODUCTION server,
+ * started as `refbench dashboard` (a child process serving the adapter-node build on loopback), over a results
+ * folder holding legitimate runs, a tampered run and a synthfaces-ref run.
  * - Reading never writes: parallel page and image loads of a synthfaces-ref run leave every file of its root
  *   byte-identical (sha256 before/after), generate nothing, and all answer 200.
  * - Run ids are ids: encoded and double-encoded paths are unknown runs.
@@ -15,15 +15,15 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import sharp from 'sharp';
-import { createServer, type ViteDevServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSynthfacesRef } from '../../src/lib/server/datasets/synthfaces.ts';
 import { ensureSynthfaces } from '../../src/lib/server/datasets/synthfaces/generate.ts';
 import { encodePng } from '../../src/lib/server/image/io.ts';
 import { runSpec } from '../../src/lib/server/runner/evaluate.ts';
 import { patternImage, writeFolderDataset } from '../pipeline/runner/folder-dataset.ts';
+import { startProductionDashboard } from './helpers/prod-server.ts';
 
-let server: ViteDevServer;
+let server: Awaited<ReturnType<typeof startProductionDashboard>> | undefined;
 let base = '';
 let root: string;
 let results: string;
@@ -45,10 +45,10 @@ function hashTree(dir: string): Record<string, string> {
 }
 
 /** GET with the path sent byte for byte (fetch would normalise `%2e%2e` segments away before sending). */
-function get(path: string): Promise<{ status: number; type: string; body: Buffer }> {
+function get(path: string, headers: Record<string, string> = {}): Promise<{ status: number; type: string; body: Buffer }> {
   return new Promise((done, fail) => {
     const accept = path.startsWith('/api/') ? 'image/avif,image/webp,*/*' : 'text/html';
-    const req = request(`${base}/`, { path, method: 'GET', headers: { accept } }, (res) => {
+    const req = request(`${base}/`, { path, method: 'GET', headers: { accept, ...headers } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => done({ status: res.statusCode ?? 0, type: String(res.headers['content-type'] ?? ''), body: Buffer.concat(chunks) }));
@@ -59,17 +59,15 @@ function get(path: string): Promise<{ status: number; type: string; body: Buffer
 }
 
 /**
- * An error answer: a 4xx whose error message names no absolute path (results, datasets, temp folder, checkout)
- * and that carries no file content. NOTE: for HTML pages the message is taken from SvelteKit's error payload,
- * because vite's dev server itself writes the checkout path into every page's script tags (docs/security.md).
+ * An error answer: a 4xx whose body names no absolute path (results, datasets, temp folder, checkout) and that
+ * carries no file content. For HTML pages the error message must also be there (SvelteKit's error payload).
  */
 function expectSafeRefusal(r: { status: number; type: string; body: Buffer }, statuses: number[]): void {
   expect(statuses).toContain(r.status);
   const text = r.body.toString('utf8');
   const message = r.type.startsWith('text/html') ? (/error: \{message:("(?:[^"\\]|\\.)*")\}/.exec(text)?.[1] ?? '') : text;
   if (r.type.startsWith('text/html')) expect(message).not.toBe('');
-  for (const p of [root, realpathSync(root), tmpdir(), resolve(import.meta.dirname, '../..')]) expect(message).not.toContain(p);
-  expect(text).not.toContain(root);
+  for (const p of [root, realpathSync(root), tmpdir(), resolve(import.meta.dirname, '../..')]) expect(text).not.toContain(p);
   expect(text).not.toMatch(/(root:x:0|PNG\r\n)/);
 }
 
@@ -144,16 +142,12 @@ beforeAll(async () => {
     )
   ).runId;
 
-  process.env.REFBENCH_RESULTS_DIR = results;
-  const repo = resolve(import.meta.dirname, '../..');
-  server = await createServer({ root: repo, configFile: join(repo, 'vite.config.ts'), mode: 'development', logLevel: 'silent', server: { host: '127.0.0.1', port: 0 } });
-  await server.listen();
-  const addr = server.httpServer!.address();
-  base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
-}, 240_000);
+  server = await startProductionDashboard(results);
+  base = server.base;
+}, 480_000);
 
 afterAll(async () => {
-  await server?.close();
+  await server?.stop();
   rmSync(root, { recursive: true, force: true });
 });
 
@@ -237,5 +231,40 @@ describe('dashboard: only files inside the allowed roots, only images', () => {
     expectSafeRefusal(await get(`/api/runs/${ids.ffhq}/images/00000/ref-9`), [404]);
     expectSafeRefusal(await get(`/api/runs/${ids.ffhq}/images/00000/passwd`), [400]);
     expectSafeRefusal(await get(`/api/runs/${ids.ffhq}/images/${encodeURIComponent('../../etc/passwd')}/lq`), [404]);
+  });
+});
+
+describe('dashboard: the production server', () => {
+  it('serves no source, module graph or file system path the way the vite dev server did', async () => {
+    const repo = resolve(import.meta.dirname, '../..');
+    for (const p of ['/@fs/etc/passwd', `/@fs${repo}/package.json`, '/src/lib/server/dashboard/data.ts', '/@vite/client', '/node_modules/vite/package.json', '/vite.config.ts', '/.svelte-kit/generated/root.js']) {
+      const r = await get(p);
+      expect(r.status, p).toBe(404);
+      expect(r.body.toString(), p).not.toMatch(/root:x:0|"name": ?"refbench"|export default/);
+    }
+    const index = await get('/');
+    expect(index.status).toBe(200);
+    // DNS rebinding: a page of evil.example whose name resolves to 127.0.0.1 sends `Host: evil.example`.
+    expect((await get('/', { host: 'evil.example' })).status).toBe(403);
+    expect((await get(`/api/runs/${ids.good}/images/s00/output`, { host: 'evil.example:80' })).status).toBe(403);
+    expect((await get('/', { host: `localhost:${new URL(base).port}` })).status).toBe(200);
+    expect(index.body.toString()).not.toContain(repo); // the dev server wrote the checkout path into every page
+  });
+
+  it('hostile query parameters never reach SQL: clear 4xx or a named message, never a 500, and the data stay intact', async () => {
+    const before = (await get('/')).body.toString().match(/data-value="[^"]*"/g);
+    const hostile = ["x' OR '1'='1", "'); DROP TABLE vals; --", 'psnr"; SELECT * FROM samples; --', '%00', '../../etc/passwd', 'ä'.repeat(500), '[1,2]'];
+    for (const h of hostile) {
+      const q = encodeURIComponent(h);
+      for (const path of [`/compare?runs=${q}`, `/compare?runs=${ids.good},${q}`, `/compare?runs=${ids.good}&baseline=${q}`, `/compare?runs=${ids.good},${ids.evil}&vs=${q}`, `/runs/${ids.good}?sample=${q}&page=${q}`, `/?over=${q}`]) {
+        const r = await get(path);
+        expect(r.status, `${path}`).toBeLessThan(500);
+        if (r.status >= 400) expectSafeRefusal(r, [400, 404]);
+      }
+      const m = await get(`/compare?runs=${ids.good},${ids.evil}&metric=${q}&sample=${q}&page=${q}`);
+      expect(m.status, h).toBe(200);
+      expect(m.body.toString()).toContain('No run here has a metric');
+    }
+    expect((await get('/')).body.toString().match(/data-value="[^"]*"/g)).toEqual(before);
   });
 });

@@ -1,11 +1,12 @@
 /**
- * @file `refbench dashboard`: serves the SvelteKit dashboard over a results folder (vite dev server, loopback).
+ * @file `refbench dashboard`: serves the production build of the SvelteKit dashboard (adapter-node, built first
+ * when missing or older than its sources) over a results folder, read-only, on loopback by default.
  * What it serves, and to whom: docs/security.md.
  */
 import type { Command } from 'commander';
 import { createServer as createNetServer } from 'node:net';
 import { resolve } from 'node:path';
-import { REPO_ROOT } from '../../lib/server/runner/provenance.ts';
+import { ensureDashboardBuild, serveDashboard } from '../../lib/server/dashboard/production.ts';
 
 /** Parses `--port`: an integer 0–65535 (0 = any free port). */
 function parsePort(v: string): number {
@@ -15,8 +16,7 @@ function parsePort(v: string): number {
 }
 
 /**
- * Fails fast, before vite starts (seconds, and watchers that keep the process alive), when `host:port` cannot be
- * listened on.
+ * Fails fast, before a build (a minute) is started, when `host:port` cannot be listened on.
  * @throws Error naming the port and what to do.
  */
 async function assertPortFree(host: string, port: number): Promise<void> {
@@ -47,26 +47,15 @@ export function register(program: Command): void {
     .action(async (opts: { resultsDir: string; port: string; host: string }) => {
       const port = parsePort(opts.port);
       await assertPortFree(opts.host, port);
-      process.env.REFBENCH_RESULTS_DIR = resolve(opts.resultsDir);
-      const { createServer } = await import('vite');
-      const server = await createServer({
-        root: REPO_ROOT,
-        configFile: resolve(REPO_ROOT, 'vite.config.ts'),
-        server: { host: opts.host, port, strictPort: true },
-        logLevel: 'warn',
-      });
-      try {
-        await server.listen();
-      } catch (err) {
-        // NOTE: a port taken between the probe and here: close vite (its watchers would keep the process alive).
-        await server.close();
-        throw err;
-      }
-      const addr = server.httpServer?.address();
-      const actual = typeof addr === 'object' && addr ? addr.port : port;
-      process.stdout.write(`refbench dashboard: http://${opts.host}:${actual}/  (results: ${process.env.REFBENCH_RESULTS_DIR}; Ctrl-C to stop)\n`);
+      const resultsDir = resolve(opts.resultsDir);
+      await ensureDashboardBuild((m) => process.stderr.write(`${m}\n`));
+      const { server, url } = await serveDashboard({ resultsDir, host: opts.host, port });
+      process.stdout.write(`refbench dashboard: ${url}  (results: ${resultsDir}; read-only; Ctrl-C to stop)\n`);
       await new Promise<void>((done) => {
-        const stop = () => void server.close().then(done);
+        const stop = () => {
+          server.closeAllConnections();
+          server.close(() => done());
+        };
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
       });
