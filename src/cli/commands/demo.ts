@@ -3,20 +3,26 @@
  */
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
-import { runDemo } from '../../lib/server/demo/demo.ts';
+import { DEMO_LIMIT, runDemo } from '../../lib/server/demo/demo.ts';
 import { installInterruptGuard } from '../../lib/server/runner/signals.ts';
+
+function positiveInt(v: string, name: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name}: expected a positive integer, got ${JSON.stringify(v)}`);
+  return n;
+}
 
 export function register(program: Command): void {
   program
     .command('demo')
     .description('run every restorer and metric on the embedded synthfaces-ref benchmark and print the tables')
     .option('--results-dir <dir>', 'results root', 'results')
-    .option('--refldm-limit <n>', 'ReF-LDM images per level and reference count', '4')
+    .option('--limit <n>', 'images per level (the same images for every restorer, so all runs compare)', String(DEMO_LIMIT))
     .option('--refldm-steps <n>', 'DDIM steps of the ReF-LDM-tiny runs', '10')
     .option('--levels <list>', 'degradation levels', 'severe,moderate')
     .option('--wide', 'print the full summary table (every column, 95% CIs) instead of the compact 80-column one')
-    .addHelpText('after', '\nExamples:\n  $ refbench demo\n  $ refbench demo --levels severe --refldm-limit 2 --wide\nRun it again to resume an interrupted demo.\n')
-    .action(async (o: { resultsDir: string; refldmLimit: string; refldmSteps: string; levels: string; wide?: boolean }) => {
+    .addHelpText('after', '\nExamples:\n  $ refbench demo\n  $ refbench demo --levels severe --limit 2 --wide\nRun it again to resume an interrupted demo.\n')
+    .action(async (o: { resultsDir: string; limit: string; refldmSteps: string; levels: string; wide?: boolean }) => {
       const guard = installInterruptGuard((sig) => process.stderr.write(`\nrefbench demo: ${sig}: stopping after the image in flight (run the demo again to resume)\n`));
       const resultsDir = resolve(o.resultsDir);
       const log = (m: string) => process.stdout.write(`${m}\n`);
@@ -26,7 +32,7 @@ export function register(program: Command): void {
       try {
         const r = await runDemo({
           resultsDir,
-          refldmLimit: Number(o.refldmLimit),
+          limit: positiveInt(o.limit, '--limit'),
           refldmSteps: Number(o.refldmSteps),
           levels: o.levels.split(',').map((s) => s.trim()) as ('severe' | 'moderate')[],
           signal: guard.signal,

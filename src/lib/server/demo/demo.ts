@@ -32,10 +32,19 @@ export const TEST_NETWORKS = Object.freeze({
   refldmTiny: join(REPO_ROOT, 'test/fixtures/refldm-tiny'),
 });
 
+/**
+ * Samples per level in the demo (every restorer, the same ones): enough for paired statistics (the exact Wilcoxon
+ * test, bootstrap CIs) while the eight ReF-LDM-tiny runs keep `npm run demo` within a few minutes on 2 cores.
+ */
+export const DEMO_LIMIT = 4;
+
 export interface DemoOptions {
   readonly resultsDir: string;
-  /** ReF-LDM samples per (level, reference count); lq/classical run on every sample. */
-  readonly refldmLimit: number;
+  /**
+   * Samples per level, the same first `limit` samples for every restorer, so every demo run is comparable with
+   * every other run of its level (same sample ids, same inputs).
+   */
+  readonly limit: number;
   readonly refldmSteps: number;
   readonly levels: readonly ('severe' | 'moderate')[];
   readonly signal?: AbortSignal;
@@ -90,15 +99,18 @@ export async function runDemo(o: DemoOptions): Promise<{ runs: RunResult[]; fusi
 
   const specs: RunSpecInput[] = [];
   for (const level of o.levels) {
-    const dataset = { adapter: 'synthfaces-ref', options: { level } };
-    specs.push({ name: `demo-${level}-lq`, dataset, restorer: { id: 'lq' }, metrics });
-    specs.push({ name: `demo-${level}-classical`, dataset, restorer: { id: 'classical' }, metrics });
+    // NOTE: lq and classical cost little per image, but they run on the same samples as ReF-LDM: a leaderboard or a
+    // paired comparison over different samples would compare different images.
+    const dataset = { adapter: 'synthfaces-ref', options: { level }, limit: o.limit };
+    specs.push({ name: `demo-${level}-lq`, dataset, restorer: { id: 'lq' }, metrics, tags: ['demo', 'floor'] });
+    specs.push({ name: `demo-${level}-classical`, dataset, restorer: { id: 'classical' }, metrics, tags: ['demo', 'baseline'] });
     for (const refs of [0, 1, 3, 5]) {
       specs.push({
         name: `demo-${level}-refldm-tiny-refs${refs}`,
-        dataset: { ...dataset, limit: o.refldmLimit },
+        dataset,
         restorer: { id: 'ref-ldm', options: { bundle: TEST_NETWORKS.refldmTiny, steps: o.refldmSteps, maxRefs: refs, threads: 2 } },
         metrics,
+        tags: ['demo', 'ref-ldm', `refs:${refs}`],
       });
     }
   }
