@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compare } from '../../src/lib/server/dashboard/compare.ts';
 import { imageFile, listRuns, runDetail } from '../../src/lib/server/dashboard/data.ts';
+import { leaderboard } from '../../src/lib/server/dashboard/leaderboard.ts';
 import { pairedComparison } from '../../src/lib/eval/stats/paired.ts';
 import { sampleLines } from './helpers/cli.ts';
 import { runSpec } from '../../src/lib/server/runner/evaluate.ts';
@@ -98,5 +99,22 @@ describe('dashboard data', () => {
     expect(c.unknownMetric).toBe('foo');
     expect(c.plot).toBeNull();
     expect(c.columns.map((x) => x.id)).toEqual(['psnr', 'time-ms']);
+  });
+
+  it('the leaderboard ranks whole runs over their shared samples and lists shard runs apart', async () => {
+    const shard = await runSpec(
+      { name: 'classical', dataset: { adapter: 'folder', options: { root: join(root, 'a') } }, restorer: { id: 'classical' }, metrics: ['psnr'] },
+      { resultsDir: results, quiet: true, shard: { index: 0, count: 2 } },
+    );
+    const board = await leaderboard(results);
+    expect(board.shards).toEqual([`${shard.runId} (shard 1 of 2)`]);
+    const a = board.benchmarks.find((b) => b.rows.some((r) => r.runId === ids.lq))!;
+    expect(a.rows.map((r) => r.runId).sort()).toEqual([ids.lq, ids.classical].sort()); // the shard is not ranked
+    expect(a.shared.ids).toEqual(['s00', 's02']); // s01's LQ is broken: failed in lq
+    expect(a.rows.find((r) => r.runId === ids.classical)!.cells.psnr.n).toBe(2);
+    expect(a.differs).toBe(false); // both runs have the same 2 ok samples
+    const psnr = a.rows.find((r) => r.runId === ids.classical)!.cells.psnr;
+    const cl = sampleLines(join(results, 'runs', ids.classical));
+    expect(psnr.value).toBeCloseTo((cl.get('s00')!.metrics.psnr + cl.get('s02')!.metrics.psnr) / 2, 12);
   });
 });

@@ -80,6 +80,11 @@ export interface Leaderboard {
   readonly benchmarks: readonly BenchmarkBoard[];
   /** Runs left out (unreadable run.json), as `file: message` with paths relative to the results folder. */
   readonly problems: readonly string[];
+  /**
+   * Shard runs (`refbench run --shard`): parts of a run, left out of the tables (each covers a slice of the samples,
+   * so it would shrink every benchmark's shared samples); `refbench merge` makes the whole run.
+   */
+  readonly shards: readonly string[];
   readonly testWeights: boolean;
 }
 
@@ -119,10 +124,13 @@ export async function leaderboard(root = resultsDir(), opts: { over?: 'shared' |
   const over = opts.over ?? 'shared';
   const problems: string[] = [];
   const runs = new Map<string, RunJson>();
+  const shards: string[] = [];
   for (const id of listRunIds(root)) {
     const dir = join(root, 'runs', id);
     try {
-      runs.set(dir, new RunStore(dir).readRunJson());
+      const run = new RunStore(dir).readRunJson();
+      if (run.shard) shards.push(`${run.runId} (shard ${run.shard.index + 1} of ${run.shard.count})`);
+      else runs.set(dir, run);
     } catch (err) {
       problems.push(redactPaths(`${(err as Error).message} (run not shown)`, [[`${root}/`, '']]));
     }
@@ -196,5 +204,5 @@ export async function leaderboard(root = resultsDir(), opts: { over?: 'shared' |
       testWeights: rows.some((r) => r.untrained || Object.values(r.cells).some((c) => c.testWeights)),
     });
   }
-  return { benchmarks, problems, testWeights: benchmarks.some((b) => b.testWeights) };
+  return { benchmarks, problems, shards, testWeights: benchmarks.some((b) => b.testWeights) };
 }
