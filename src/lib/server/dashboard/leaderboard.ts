@@ -99,6 +99,19 @@ export function dashboardDb(): Promise<ResultsDb> {
   return DB;
 }
 
+/**
+ * A corrupt summary.json, as a problem to show (the leaderboard's numbers come from the JSONL files, but a summary
+ * that `report` or a user would read is broken, and the run page ignores it).
+ */
+function summaryProblem(runDir: string): string[] {
+  try {
+    new RunStore(runDir).readSummary();
+    return [];
+  } catch (err) {
+    return [`${(err as Error).message} (summary ignored; \`refbench eval\` or a re-run rewrites it)`];
+  }
+}
+
 function benchmarkKey(run: RunJson): string {
   return `${run.dataset.id}|${run.dataset.level ?? ''}|${run.dataset.version}`;
 }
@@ -175,7 +188,7 @@ export async function leaderboard(root = resultsDir(), opts: { over?: 'shared' |
         total: run.dataset.size,
         createdAt: run.createdAt,
         cells,
-        problems: a.problems.map((p) => redactPaths(p, [[`${root}/`, '']])),
+        problems: [...a.problems, ...summaryProblem(a.runDir)].map((p) => redactPaths(p, [[`${root}/`, '']])),
       };
     });
     const ids = paperOrder(info.keys()).filter((id) => id !== TIME_METRIC.id);
