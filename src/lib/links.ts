@@ -10,12 +10,11 @@ export function runHref(runId: string): string {
 }
 
 /**
- * Where one sample of one run opens (a click on a scatter point, a sample id in a table).
- * NOTE: until the image browser route lands, this is the run page, on the page that holds the sample, scrolled to
- * it (`?sample=` makes the run page pick that page). Change it here and every link follows.
+ * Where one sample of one run opens (a click on a scatter point, a sample id in a table): the image browser
+ * (`/browse`, dash-browser's route). Change it here and every link follows.
  */
 export function sampleHref(runId: string, sampleId: string): string {
-  return `${runHref(runId)}?${new URLSearchParams({ sample: sampleId })}#sample-${encodeURIComponent(sampleId)}`;
+  return `/browse?${new URLSearchParams({ runs: runId, sample: sampleId })}`;
 }
 
 /** An image of a sample as the dashboard serves it (`kind`: output, lq, gt, ref-<i>). */

@@ -135,9 +135,9 @@ describe.skipIf(!HAVE_CHROMIUM)(`leaderboard and compare in chromium (${HAVE_CHR
     });
     expect(hit).not.toBeNull();
     await page.mouse.click(hit!.x, hit!.y);
-    await page.waitForURL(new RegExp(`/runs/.*sample=${hit!.sample}`));
-    expect(page.url()).toContain(`/runs/${ids[2]}?sample=${hit!.sample}#sample-${hit!.sample}`);
-    expect(await page.locator(`#sample-${hit!.sample}`).isVisible()).toBe(true);
+    await page.waitForURL(new RegExp(`/browse\\?.*sample=${hit!.sample}`));
+    expect(page.url()).toContain(`/browse?runs=${ids[2]}&sample=${hit!.sample}`);
+    await expect.poll(() => page.locator('main').innerText()).toContain(hit!.sample);
     expect(errors).toEqual([]);
     await page.close();
   });
