@@ -67,14 +67,9 @@ describe.skipIf(!HAVE_CHROMIUM)(`dashboard in chromium (${HAVE_CHROMIUM ? CHROMI
     expect(await page.locator('[data-testid=thumbs-missing]').count()).toBe(0);
 
     await page.goto(`${base}/compare?runs=${ids.join(',')}&metric=psnr`, { waitUntil: 'networkidle' });
-    const painted = await page.$eval('[data-testid=bar-chart]', (c) => {
-      const cv = c as HTMLCanvasElement;
-      const d = cv.getContext('2d')!.getImageData(0, 0, cv.width, cv.height).data;
-      let n = 0;
-      for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
-      return n;
-    });
-    expect(painted).toBeGreaterThan(1000);
+    // The per-image distribution: one point per shared sample and run (2 runs × 2 samples), with its axis title.
+    expect(await page.locator('[data-testid=distribution] circle').count()).toBe(4);
+    expect(await page.locator('[data-testid=distribution] text.title').textContent()).toMatch(/PSNR per image/);
     expect(errors).toEqual([]);
     await page.close();
   });
