@@ -9,6 +9,7 @@
  *   ('..' in samples.jsonl, absolute paths, symlinks out of the tree); non-images inside are refused too.
  * - Content-type comes from the magic bytes; no error body names an absolute path.
  */
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
@@ -267,4 +268,75 @@ describe('dashboard: the production server', () => {
     }
     expect((await get('/')).body.toString().match(/data-value="[^"]*"/g)).toEqual(before);
   });
+});
+
+describe('dashboard: store files that are not regular files (found by test/fuzz/store-fuzz.test.ts)', () => {
+  it('run.json as a directory: the run page and its images are 422 naming run.json, not 500', async () => {
+    const id = 'rjdir-0000000000';
+    const dir = join(results, 'runs', id);
+    cpSync(join(results, 'runs', ids.good), dir, { recursive: true });
+    rmSync(join(dir, 'run.json'));
+    mkdirSync(join(dir, 'run.json'));
+    for (const path of [`/runs/${id}`, `/api/runs/${id}/images/s00/output`, `/api/runs/${id}/images/s00/lq`]) {
+      const r = await get(path);
+      expectSafeRefusal(r, [422]);
+      expect(r.body.toString()).toContain(`runs/${id}/run.json: is a directory, not a file`);
+    }
+    const index = await get('/');
+    expect(index.status).toBe(200);
+    expect(index.body.toString()).toContain(`runs/${id}/run.json: is a directory, not a file`);
+    rmSync(dir, { recursive: true });
+  });
+
+  it('samples.jsonl as a directory or a named pipe: index, run page and compare answer 200 and name it', async () => {
+    for (const [id, make] of [
+      ['sdir-0000000000', (p: string) => mkdirSync(p)],
+      ['sfifo-0000000000', (p: string) => execFileSync('mkfifo', [p])],
+    ] as const) {
+      const dir = join(results, 'runs', id);
+      cpSync(join(results, 'runs', ids.good), dir, { recursive: true });
+      const rj = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8'));
+      writeFileSync(join(dir, 'run.json'), JSON.stringify({ ...rj, runId: id }));
+      rmSync(join(dir, 'samples.jsonl'));
+      make(join(dir, 'samples.jsonl'));
+      const what = id.startsWith('sdir') ? 'is a directory, not a file' : 'is not a regular file (a named pipe, socket or device)';
+      for (const path of ['/', `/runs/${id}`, `/compare?runs=${id},${ids.good}`]) {
+        const r = await get(path);
+        expect(r.status, `${path}: ${r.body.toString().slice(0, 300)}`).toBe(200);
+        if (path !== `/compare?runs=${id},${ids.good}`) expect(r.body.toString()).toContain(`runs/${id}/samples.jsonl: ${what}`);
+      }
+      expectSafeRefusal(await get(`/api/runs/${id}/images/s00/output`), [404]);
+      rmSync(dir, { recursive: true });
+    }
+  });
+
+  it('a named pipe as a dataset image is refused at once (the request used to hang)', async () => {
+    const ds = join(root, 'ds-pipe');
+    await writeFolderDataset(ds, 1, 1);
+    const id = (await runSpec({ name: 'pipe', dataset: { adapter: 'folder', options: { root: ds } }, restorer: { id: 'lq' }, metrics: [] }, { resultsDir: results, quiet: true })).runId;
+    rmSync(join(ds, 'gt', 's00.png'));
+    execFileSync('mkfifo', [join(ds, 'gt', 's00.png')]);
+    expectSafeRefusal(await get(`/api/runs/${id}/images/s00/gt`), [404]);
+  });
+
+  it('a file where the runs folder should be: the index shows the problem, run pages are 422', async () => {
+    const other = join(root, 'results-broken');
+    mkdirSync(other);
+    writeFileSync(join(other, 'runs'), 'not a folder');
+    // The production server runs in a child process: a second one serves the broken folder.
+    const broken = await startProductionDashboard(other);
+    const saved = base;
+    base = broken.base;
+    try {
+      const index = await get('/');
+      expect(index.status).toBe(200);
+      expect(index.body.toString()).toContain('runs: is not a folder');
+      expectSafeRefusal(await get(`/runs/${ids.good}`), [422]);
+      expectSafeRefusal(await get(`/api/runs/${ids.good}/images/s00/lq`), [422]);
+      expectSafeRefusal(await get(`/compare?runs=${ids.good}`), [404]);
+    } finally {
+      base = saved;
+      await broken.stop();
+    }
+  }, 300_000);
 });

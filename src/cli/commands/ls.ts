@@ -3,7 +3,7 @@
  */
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { listRunIds, RunStore, runsRoot } from '../../lib/server/results/store.ts';
+import { listRunIds, problemText, RunStore, runsRoot } from '../../lib/server/results/store.ts';
 
 export function register(program: Command): void {
   program
@@ -31,7 +31,7 @@ export function register(program: Command): void {
             .filter(Boolean)
             .join(', ');
           rows.push([id, run.restorer.id, run.dataset.id, String(ok), String(err), String(run.dataset.size), store.lastWrite()?.toISOString() ?? '-', notes]);
-          for (const p of [...s.problems, ...store.readEval().problems]) warnings.push(`warning: ${p.file}:${p.line}: ${p.message} (line skipped)`);
+          for (const p of [...s.problems, ...store.readEval().problems]) warnings.push(`warning: ${problemText(p)} (${p.line !== undefined ? 'line' : 'file'} skipped)`);
         } catch (e) {
           rows.push([id, '?', '?', '', '', '', '', `unreadable: ${(e as Error).message}`]);
         }

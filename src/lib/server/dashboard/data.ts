@@ -13,7 +13,7 @@ import type { SampleRef } from '../../eval/datasets/types.ts';
 import type { RunJson, SampleLine, Summary } from '../../eval/results/schema.ts';
 import { DATASETS } from '../datasets/index.ts';
 import { aggregateRuns } from '../results/query.ts';
-import { listRunIds, RunStore } from '../results/store.ts';
+import { listRunIds, problemText, RunStore } from '../results/store.ts';
 import { DashboardError, dashboardRunDir, readServableImage, realRoots, redactPaths, type ServedImage } from './serve-file.ts';
 
 /** The results root the dashboard reads: `REFBENCH_RESULTS_DIR` or `./results`. */
@@ -92,7 +92,12 @@ export interface RunsIndex {
  * partly bad is shown with its problems; one whose run.json is unreadable is listed in `problems`.
  */
 export async function runsIndex(root = resultsDir()): Promise<RunsIndex> {
-  const ids = listRunIds(root);
+  let ids: string[];
+  try {
+    ids = listRunIds(root);
+  } catch (err) {
+    return { runs: [], problems: [forDashboard((err as Error).message, root)] };
+  }
   const dirs = ids.map((id) => join(root, 'runs', id));
   const aggs = await aggregateRuns(dirs);
   const rows: RunRow[] = [];
@@ -224,7 +229,8 @@ function openRun(runId: string, root: string): { dir: string; store: RunStore; r
     return { dir, store, run: store.readRunJson() };
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
-    throw new DashboardError(500, `run '${runId}': ${redactPaths(msg, [[join(dir, 'run.json'), `runs/${runId}/run.json`]])}`);
+    // NOTE: 422, not 500: the server works, the run's own run.json is unusable, and the message says why.
+    throw new DashboardError(422, `run '${runId}': ${redactPaths(msg, [[join(dir, 'run.json'), `runs/${runId}/run.json`]])}`);
   }
 }
 
@@ -234,7 +240,7 @@ export async function runDetail(runId: string, root = resultsDir()): Promise<Run
   const state = store.readSamples();
   const view = await datasetView(dir, run);
   const refs = view.samples;
-  const problems = state.problems.map((p) => `${p.file}:${p.line}: ${p.message}`);
+  const problems = state.problems.map(problemText);
   const summary = readSummary(store, problems);
   const samples = [...state.latest.values()]
     .sort((a, b) => a.sampleId.localeCompare(b.sampleId))

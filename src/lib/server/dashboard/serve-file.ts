@@ -19,7 +19,7 @@ import { listRunIds, runsRoot } from '../results/store.ts';
 /** An error whose message is safe to show to the browser (no absolute paths), with its HTTP status. */
 export class DashboardError extends Error {
   constructor(
-    readonly status: 400 | 403 | 404 | 413 | 415 | 500,
+    readonly status: 400 | 403 | 404 | 413 | 415 | 422 | 500,
     message: string,
   ) {
     super(message);
@@ -33,10 +33,16 @@ export const RUN_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 /**
  * The folder of run `runId` under `<root>/runs/`, for the dashboard: an exact, existing run id only (no path, no
  * prefix matching).
- * @throws DashboardError 404 naming the id.
+ * @throws DashboardError 404 naming the id; 422 when the runs folder cannot be listed.
  */
 export function dashboardRunDir(root: string, runId: string): string {
-  if (!RUN_ID_PATTERN.test(runId) || runId.length > 255 || !listRunIds(root).includes(runId)) {
+  let ids: string[];
+  try {
+    ids = RUN_ID_PATTERN.test(runId) && runId.length <= 255 ? listRunIds(root) : [];
+  } catch (err) {
+    throw new DashboardError(422, redactPaths((err as Error).message, [[`${root}/`, 'results/']]));
+  }
+  if (!ids.includes(runId)) {
     throw new DashboardError(404, `no run '${runId}'`);
   }
   return join(runsRoot(root), runId);
@@ -98,7 +104,8 @@ export async function readServableImage(path: string, roots: readonly string[], 
   if (!roots.some((r) => isInside(real, r))) throw new DashboardError(403, `${what} lies outside the results folder and the run's dataset folders; not served`);
   // NOTE: opened by its real path with O_NOFOLLOW, so a last-moment swap of the file for a symlink fails; a swap
   // of a parent folder between realpath and open is not covered (docs/security.md: other local users).
-  const fh = await open(real, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0)).catch(() => {
+  // O_NONBLOCK: a named pipe opens at once (and is then refused as not a file) instead of hanging the request.
+  const fh = await open(real, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | constants.O_NONBLOCK).catch(() => {
     throw new DashboardError(404, `${what} cannot be opened`);
   });
   try {

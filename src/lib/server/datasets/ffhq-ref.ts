@@ -10,13 +10,14 @@
  * ```
  * Sample id = GT file stem; references in CSV order (the runner keeps the first 5).
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { isAbsolute, join, parse, resolve } from 'node:path';
 import { parseCsvTable } from '../../eval/datasets/csv.ts';
 import { parsePythonStringList } from '../../eval/datasets/python-list.ts';
 import { sampleIdProblem } from '../../eval/datasets/sample-id.ts';
 import { DatasetError, type Dataset, type DatasetInfo, type DatasetProblem, type SampleRef } from '../../eval/datasets/types.ts';
 import { parseOptions } from '../../eval/spec/run-spec.ts';
+import { readRegularFile } from '../fs/read-regular.ts';
 import { inspectImageFiles, type ImageFileCheck } from './load.ts';
 import { FfhqRefOptionsSchema } from './options.ts';
 
@@ -86,7 +87,7 @@ export interface RefCsvLayout {
 export async function readRefCsv(layout: RefCsvLayout): Promise<{ samples: SampleRef[]; lines: Map<string, number> }> {
   let text: string;
   try {
-    text = await readFile(layout.csv, 'utf8');
+    text = (await readRegularFile(layout.csv)).toString('utf8');
   } catch (err) {
     throw new DatasetError([{ file: layout.csv, message: `cannot read the reference CSV (${(err as NodeJS.ErrnoException).code ?? String(err)})` }]);
   }

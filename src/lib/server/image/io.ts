@@ -4,9 +4,9 @@
  * metrics and models is NOT done here (`encodeThumbWebp` resizes display thumbnails only): PIL-compatible bicubic lives in `eval/image/pil-resize.ts` (sharp's
  * kernels differ from Pillow's; see docs/footguns.md).
  */
-import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import type { RgbImage } from '../../eval/types.ts';
+import { NotRegularFileError, readRegularFile } from '../fs/read-regular.ts';
 
 sharp.cache(false);
 
@@ -36,8 +36,9 @@ export interface DecodeOptions {
 export async function readRgb(path: string, opts: DecodeOptions = {}): Promise<RgbImage> {
   let buf: Buffer;
   try {
-    buf = await readFile(path);
+    buf = await readRegularFile(path);
   } catch (err) {
+    if (err instanceof NotRegularFileError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     throw new Error(`${path}: ${code === 'ENOENT' ? 'file not found' : `cannot read (${code ?? String(err)})`}`);
   }

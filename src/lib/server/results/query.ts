@@ -15,9 +15,9 @@
  * NOTE: every value that comes from outside (run directories, metric ids, sample ids: query parameters in the
  * dashboard) reaches SQL only as a bound parameter, never spliced into the SQL text.
  */
-import { statSync } from 'node:fs';
+import { lstatSync } from 'node:fs';
 import { DuckDBInstance, LIST, listValue, VARCHAR, type DuckDBConnection } from '@duckdb/node-api';
-import { RunStore, type JsonlProblem } from './store.ts';
+import { problemText, RunStore, type JsonlProblem } from './store.ts';
 
 export interface MetricAggregate {
   readonly metric: string;
@@ -55,17 +55,14 @@ export interface SharedSamples {
   readonly unverified: number;
 }
 
-/** `file:line: message` for a store problem. */
-export function problemText(p: JsonlProblem): string {
-  return `${p.file}:${p.line}: ${p.message}`;
-}
+export { problemText };
 
 /** What identifies the state of a run's files: a changed stamp reloads the run. */
 function stampOf(runDir: string): string {
   const store = new RunStore(runDir);
   return [store.runJsonPath, store.samplesPath, store.evalPath]
     .map((p) => {
-      const st = statSync(p, { throwIfNoEntry: false });
+      const st = lstatSync(p, { throwIfNoEntry: false });
       return st ? `${st.mtimeMs}:${st.size}:${st.ino}` : '-';
     })
     .join('|');

@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import {
   appendFileSync,
   closeSync,
+  constants,
   existsSync,
   fstatSync,
   fsyncSync,
@@ -24,6 +25,7 @@ import {
   readFileSync,
   readSync,
   renameSync,
+  rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
@@ -58,12 +60,18 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   const fd = openSync(tmp, 'w');
   try {
-    writeFileSync(fd, data);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    try {
+      writeFileSync(fd, data);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+  } catch (err) {
+    // The temp file must not outlive a failed write (e.g. `path` is a directory): nothing but `path` is ours.
+    rmSync(tmp, { force: true });
+    throw err;
   }
-  renameSync(tmp, path);
 }
 
 /** Pretty JSON, atomically. */
@@ -71,13 +79,59 @@ export function writeJsonAtomic(path: string, value: unknown): void {
   writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`);
 }
 
+/** What a path is, in words, when it is not the regular file the store expects. */
+function notAFile(path: string, err?: NodeJS.ErrnoException, isDirectory = false): Error {
+  const what =
+    err?.code === 'ELOOP' || err?.code === 'EMLINK'
+      ? 'is a symbolic link (the store reads and writes only regular files, never through links)'
+      : err?.code === 'EISDIR' || isDirectory
+        ? 'is a directory, not a file'
+        : err
+          ? `cannot be opened (${err.code ?? err.message})`
+          : 'is not a regular file (a named pipe, socket or device)';
+  return new Error(`${path}: ${what}`);
+}
+
+/**
+ * Opens a file of the store without following a symlink in its last component and checks that it is a regular
+ * file (NOTE: O_NONBLOCK so that a FIFO put in place of a file cannot hang a reader; it has no effect on regular
+ * files). Returns null when it does not exist.
+ * @throws Error naming the path when it is a directory, a link, a pipe or otherwise not a regular file.
+ */
+export function openStoreFile(path: string, flags: number): number | null {
+  let fd: number;
+  try {
+    fd = openSync(path, flags | constants.O_NOFOLLOW | constants.O_NONBLOCK, 0o644);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw notAFile(path, err as NodeJS.ErrnoException);
+  }
+  const st = fstatSync(fd);
+  if (!st.isFile()) {
+    closeSync(fd);
+    throw notAFile(path, undefined, st.isDirectory());
+  }
+  return fd;
+}
+
+/** A store file's text (UTF-8), or null when it does not exist; see `openStoreFile` for what is refused. */
+function readStoreText(path: string): string | null {
+  const fd = openStoreFile(path, constants.O_RDONLY);
+  if (fd === null) return null;
+  try {
+    return readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /**
  * Cuts a torn final line (bytes after the last '\n') off `path`. Returns the number of bytes removed.
  * NOTE: called only by writers, right before they append; readers never modify files.
  */
 export function repairTornTail(path: string): number {
-  if (!existsSync(path)) return 0;
-  const fd = openSync(path, 'r+');
+  const fd = openStoreFile(path, constants.O_RDWR);
+  if (fd === null) return 0;
   try {
     const size = fstatSync(fd).size;
     if (size === 0) return 0;
@@ -106,10 +160,13 @@ export function repairTornTail(path: string): number {
   }
 }
 
-/** Appends one JSON value as a line: a single appendFileSync of `JSON + '\n'`, then fsync. */
+/**
+ * Appends one JSON value as a line: a single appendFileSync of `JSON + '\n'`, then fsync. Never through a
+ * symlink: a samples.jsonl linked to a file elsewhere is refused, not appended to.
+ */
 export function appendJsonLine(path: string, value: unknown): void {
   const line = `${JSON.stringify(value)}\n`;
-  const fd = openSync(path, 'a');
+  const fd = openStoreFile(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT)!;
   try {
     appendFileSync(fd, line);
     fsyncSync(fd);
@@ -118,11 +175,16 @@ export function appendJsonLine(path: string, value: unknown): void {
   }
 }
 
-/** A line the reader could not use; `line` is 1-based. */
+/** A line the reader could not use; `line` is 1-based, absent when the whole file is unusable. */
 export interface JsonlProblem {
   readonly file: string;
-  readonly line: number;
+  readonly line?: number;
   readonly message: string;
+}
+
+/** `file:line: message` (or `file: message` for a whole file) for a store problem: the one way they are shown. */
+export function problemText(p: JsonlProblem): string {
+  return `${p.file}${p.line !== undefined ? `:${p.line}` : ''}: ${p.message}`;
 }
 
 export interface JsonlRead<T> {
@@ -137,8 +199,15 @@ export interface JsonlRead<T> {
  * torn write and is ignored; any other bad line becomes a `problem` naming file and line number.
  */
 export function readJsonl<S extends z.ZodType>(path: string, schema: S): JsonlRead<z.output<S>> {
-  if (!existsSync(path)) return { records: [], problems: [], tornTail: false };
-  const text = readFileSync(path, 'utf8');
+  let text: string | null;
+  try {
+    text = readStoreText(path);
+  } catch (err) {
+    // The whole file is unusable (a directory, a link, a pipe...): one problem naming it; the run's other files
+    // are still read.
+    return { records: [], problems: [{ file: path, message: (err as Error).message.slice(path.length + 2) }], tornTail: false };
+  }
+  if (text === null) return { records: [], problems: [], tornTail: false };
   const parts = text.split('\n');
   const tornTail = parts[parts.length - 1] !== '';
   parts.pop(); // either '' after the final '\n', or the torn fragment
@@ -163,14 +232,22 @@ export function readJsonl<S extends z.ZodType>(path: string, schema: S): JsonlRe
   return { records, problems, tornTail };
 }
 
-/** Reads and validates a JSON file, rejecting unknown schema versions. */
+/** Reads and validates a JSON file, rejecting unknown schema versions; a missing file is an error. */
 function readJsonFile<S extends z.ZodType>(path: string, schema: S): z.output<S> {
+  const r = readJsonFileIfAny(path, schema);
+  if (r === null) throw new Error(`${path}: file not found`);
+  return r;
+}
+
+/** As `readJsonFile`, but null when the file does not exist (a dangling link or a directory is an error). */
+function readJsonFileIfAny<S extends z.ZodType>(path: string, schema: S): z.output<S> | null {
+  const text = readStoreText(path);
+  if (text === null) return null;
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
+    raw = JSON.parse(text);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new Error(`${path}: ${code === 'ENOENT' ? 'file not found' : `not valid JSON (${(err as Error).message})`}`);
+    throw new Error(`${path}: not valid JSON (${(err as Error).message})`);
   }
   assertSchemaVersion((raw as { schemaVersion?: unknown })?.schemaVersion, path);
   const r = schema.safeParse(raw);
@@ -226,11 +303,21 @@ export function resolveRunDir(resultsDir: string, ref: string): string {
   throw new Error(`No run '${ref}': neither a run directory nor a run id under ${runsRoot(resultsDir)}.${hint}`);
 }
 
-/** Run ids under `resultsDir` (directories holding a run.json), sorted. */
+/**
+ * Run ids under `resultsDir` (directories holding a run.json), sorted; none when there is no runs folder.
+ * @throws naming the runs folder when it is a file or cannot be listed.
+ */
 export function listRunIds(resultsDir: string): string[] {
   const root = runsRoot(resultsDir);
-  if (!existsSync(root)) return [];
-  return readdirSync(root, { withFileTypes: true })
+  let entries;
+  try {
+    entries = readdirSync(root, { withFileTypes: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return [];
+    throw new Error(`${root}: ${code === 'ENOTDIR' ? 'is not a folder' : `cannot be listed (${code ?? (err as Error).message})`}; the results root keeps its runs in this folder`);
+  }
+  return entries
     .filter((d) => d.isDirectory() && existsSync(join(root, d.name, 'run.json')))
     .map((d) => d.name)
     .sort();
@@ -367,7 +454,7 @@ export class RunStore {
   }
 
   readSummary(): Summary | null {
-    return existsSync(this.summaryPath) ? readJsonFile(this.summaryPath, SummarySchema) : null;
+    return readJsonFileIfAny(this.summaryPath, SummarySchema);
   }
 
   /** Modification time of samples.jsonl (for `ls`), or null. */

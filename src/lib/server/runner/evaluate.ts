@@ -9,7 +9,6 @@
  *
  * Public API (used by the CLI and `refbench demo`): `runSpec`, `evalRun`, and `report` (in ./report.ts).
  */
-import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { sampleIdProblem } from '../../eval/datasets/sample-id.ts';
 import { DatasetError, type Dataset, type DatasetProblem, type SampleRef } from '../../eval/datasets/types.ts';
@@ -24,7 +23,8 @@ import { HQ_SIZE, loadImage, type ImageRole } from '../datasets/load.ts';
 import { encodePng, readRgb } from '../image/io.ts';
 import { METRICS } from '../metrics/index.ts';
 import { RESTORERS } from '../restorers/index.ts';
-import { resolveRunDir, RunStore, runsRoot, sha256Hex } from '../results/store.ts';
+import { readRegularFile } from '../fs/read-regular.ts';
+import { problemText, resolveRunDir, RunStore, runsRoot, sha256Hex } from '../results/store.ts';
 import { writeSampleThumbs } from '../results/thumbs-write.ts';
 import { listWithMore } from '../../format.ts';
 import { createProgress } from './progress.ts';
@@ -153,7 +153,7 @@ function weightChanges(before: readonly { name: string; sha256: string; path?: s
 /** sha256 of a file, or a marker naming the problem (the run still starts; the sample fails later). */
 async function fileHash(path: string): Promise<string> {
   try {
-    return sha256Hex(await readFile(path));
+    return sha256Hex(await readRegularFile(path));
   } catch (err) {
     return `unreadable:${(err as NodeJS.ErrnoException).code ?? 'error'}`;
   }
@@ -352,7 +352,7 @@ export async function runSpec(specArg: string | unknown, opts: RunOptions = {}):
       const cut = store.prepareAppend();
       if (cut.samples) log(`${store.samplesPath}: removed a torn final line (${cut.samples} bytes) left by an interrupted run`);
       const state = store.readSamples();
-      for (const p of state.problems) log(`warning: ${p.file}:${p.line}: ${p.message} (line ignored)`);
+      for (const p of state.problems) log(`warning: ${problemText(p)} (${p.line !== undefined ? 'line' : 'file'} ignored)`);
       // Resuming must not mix inputs: every sample already scored 'ok' must still have the same input files.
       // (Inputs of failed samples may change: fixing a broken file and --retry-failed is a normal workflow.)
       const changed = samples.filter((s, i) => {

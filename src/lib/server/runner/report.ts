@@ -156,6 +156,11 @@ function comparabilityLines(groups: readonly Comparability[], shared: boolean): 
   });
 }
 
+/** A store problem with what was skipped: one line (`file:line: message`) or the whole file (`file: message`). */
+function skippedNote(problem: string): string {
+  return `${problem} (${/:\d+: /.test(problem) ? 'line' : 'file'} skipped)`;
+}
+
 /**
  * The references a run could use, in words: `no refs`, `all (≤6)` (every reference of the dataset, at most 6 per
  * sample), or `≤3 of ≤6` (the restorer's cap below the dataset's maximum).
@@ -193,7 +198,7 @@ export async function report(
     // CSV has no room for notes: skipped lines/runs and failed set metrics go to `warn` (the CLI: stderr).
     const warn = opts.warn ?? (() => undefined);
     for (const r of rows) {
-      for (const p of r.problems) warn(`warning: ${p} (line skipped)`);
+      for (const p of r.problems) warn(`warning: ${skippedNote(p)}`);
       for (const [id, c] of r.cells) if (c.error) warn(`warning: ${r.run.runId}: ${id} failed: ${c.error}`);
     }
     for (const k of skipped) warn(`warning: run skipped: ${k}`);
@@ -241,7 +246,7 @@ export async function report(
     out.push(
       `| ${[r.run.runId, `${r.run.restorer.id}`, r.run.dataset.id, r.run.dataset.level ?? '', refsSetting(r.run), `${r.ok}/${r.run.dataset.size}`, ...cells, rowNotes.join('; ')].join(' | ')} |`,
     );
-    for (const p of r.problems) notes.push(`- warning: ${p} (line skipped)`);
+    for (const p of r.problems) notes.push(`- warning: ${skippedNote(p)}`);
   }
   for (const k of skipped) notes.push(`- warning: run skipped: ${k}`);
   out.push('', `Values: mean ± 95% bootstrap CI half-width (${BOOTSTRAP_DEFAULTS.iterations} resamples, seed ${BOOTSTRAP_DEFAULTS.seed}); (n/M) = metric coverage when below the run size; ↑/↓ = higher/lower is better; time-ms = restorer time per image.`);
@@ -294,7 +299,7 @@ function compactReport(rows: readonly Row[], metrics: readonly MetricInfo[], ski
       const facts = `${r.run.restorer.id}, ${refs === 'no refs' ? refs : `refs: ${refs}`}, ${r.ok}/${r.run.dataset.size} ok${tags.length ? `, ${tags.join(', ')}` : ''}`;
       const one = `  ${label}  ${r.run.runId}  ${facts}`;
       out.push(...(one.length <= COMPACT_WIDTH ? [one] : [`  ${label}  ${r.run.runId}`, `  ${' '.repeat(label.length)}  ${facts}`]));
-      for (const p of r.problems) notes.push(`- warning: ${p} (line skipped)`);
+      for (const p of r.problems) notes.push(`- warning: ${skippedNote(p)}`);
     }
     const used = metrics.filter((m) => grows.some((r) => r.cells.has(m.id)));
     const labelW = Math.max(6, ...used.map((m) => m.id.length + 2));

@@ -5,7 +5,7 @@
  */
 import { RESULTS_SCHEMA_VERSION, TIME_METRIC, type MetricInfo, type MetricSummary, type RunJson, type Summary } from '../../eval/results/schema.ts';
 import { BOOTSTRAP_DEFAULTS, bootstrapMean } from '../../eval/stats/bootstrap.ts';
-import type { RunStore } from '../results/store.ts';
+import { problemText, type RunStore } from '../results/store.ts';
 
 /** Per-sample values per metric (ok samples only), merged from samples.jsonl and eval.jsonl. */
 export function collectValues(store: RunStore): {
@@ -40,7 +40,7 @@ export function collectValues(store: RunStore): {
       if (ok.has(e.sampleId)) put(e.metric, e.sampleId, e.value);
     } else sets.set(e.metric, 'error' in e ? { value: null, n: e.n, error: e.error } : { value: e.value, n: e.n });
   }
-  const problems = [...s.problems, ...ev.problems].map((p) => `${p.file}:${p.line}: ${p.message}`);
+  const problems = [...s.problems, ...ev.problems].map(problemText);
   return { perSample, sets, ok, errors, problems };
 }
 
