@@ -340,3 +340,40 @@ describe('dashboard: store files that are not regular files (found by test/fuzz/
     }
   }, 300_000);
 });
+
+describe('dashboard: dataset CSV names that climb out of their folder (issue 11 item 3, "Done when")', () => {
+  it("'..' and absolute names in a reference CSV are a listing problem on the run page; no image is served", async () => {
+    const ffhq = join(root, 'ffhq-csv');
+    mkdirSync(join(ffhq, 'reference_mapping'), { recursive: true });
+    mkdirSync(join(ffhq, 'test_images', 'severe_degrad'), { recursive: true });
+    mkdirSync(join(ffhq, 'hq'), { recursive: true });
+    for (const n of ['00000', '00001']) {
+      writeFileSync(join(ffhq, 'hq', `${n}.png`), await encodePng(patternImage(Number(n))));
+      writeFileSync(join(ffhq, 'test_images', 'severe_degrad', `${n}.png`), await encodePng(patternImage(Number(n) + 5)));
+    }
+    const csv = join(ffhq, 'reference_mapping', 'test_references.csv');
+    writeFileSync(csv, `gt_image,lq_image,ref_image\n00000.png,00000.png,"['00001.png']"\n00001.png,00001.png,"['00000.png']"\n`);
+    const id = (await runSpec({ name: 'csvtrav', dataset: { adapter: 'ffhq-ref', options: { root: ffhq, hqDir: join(ffhq, 'hq') } }, restorer: { id: 'lq' }, metrics: [] }, { resultsDir: results, quiet: true })).runId;
+    // The CSV is edited after the run: its names now lead to the secret outside every allowed root.
+    const secret = join(root, 'outside', 'secret.png');
+    writeFileSync(csv, `gt_image,lq_image,ref_image\n00000.png,../../../outside/secret.png,"['${secret}']"\n00001.png,00001.png,"['../../outside/secret.png']"\n`);
+    const page = await get(`/runs/${id}`);
+    expect(page.status).toBe(200);
+    const text = page.body.toString();
+    expect(text).toMatch(/dataset 'ffhq-ref' cannot be listed, so its images are not shown/);
+    for (const p of [root, realpathSync(root)]) expect(problemsOf(text).join('\n')).not.toContain(p);
+    for (const [s, kind] of [
+      ['00000', 'lq'],
+      ['00000', 'ref-0'],
+      ['00001', 'ref-0'],
+      ['00001', 'lq'],
+    ]) {
+      expectSafeRefusal(await get(`/api/runs/${id}/images/${s}/${kind}`), [404]);
+    }
+  });
+});
+
+/** The problem paragraphs of a page (what must never name an absolute path). */
+function problemsOf(html: string): string[] {
+  return [...html.matchAll(/<p class="badge err"[^>]*>([\s\S]*?)<\/p>/g)].map((m) => m[1]);
+}
