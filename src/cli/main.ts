@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { COMMANDS } from './commands/index.ts';
 import { codeVersion } from '../lib/server/runner/provenance.ts';
+import { printable } from '../lib/format.ts';
 
 /** Builds the commander program with every registered subcommand. */
 export function buildProgram(): Command {
@@ -32,7 +33,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;
     const msg = err instanceof Error ? err.message : String(err);
-    process.stderr.write(`refbench: error: ${msg}\n`);
+    // NOTE: printable(): an error can quote a corrupt file (or a file name); no raw control bytes reach the terminal.
+    process.stderr.write(`refbench: error: ${printable(msg)}\n`);
     if (process.env.REFBENCH_DEBUG && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
     return 1;
   }

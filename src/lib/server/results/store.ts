@@ -46,7 +46,7 @@ import {
   type ThumbLine,
 } from '../../eval/results/schema.ts';
 import { suggest } from '../../eval/registry.ts';
-import { listWithMore } from '../../format.ts';
+import { listWithMore, printable } from '../../format.ts';
 import { acquireRunLock, type HeldLock } from './run-lock.ts';
 
 /** sha256 hex of bytes or a string. */
@@ -219,12 +219,12 @@ export function readJsonl<S extends z.ZodType>(path: string, schema: S): JsonlRe
     try {
       json = JSON.parse(s);
     } catch (err) {
-      problems.push({ file: path, line: i + 1, message: `not valid JSON (${(err as Error).message})` });
+      problems.push({ file: path, line: i + 1, message: printable(`not valid JSON (${(err as Error).message})`) });
       return;
     }
     const r = schema.safeParse(json);
     if (!r.success) {
-      problems.push({ file: path, line: i + 1, message: describeIssues(r.error) });
+      problems.push({ file: path, line: i + 1, message: printable(describeIssues(r.error)) });
       return;
     }
     records.push({ line: i + 1, value: r.data });
@@ -247,11 +247,11 @@ function readJsonFileIfAny<S extends z.ZodType>(path: string, schema: S): z.outp
   try {
     raw = JSON.parse(text);
   } catch (err) {
-    throw new Error(`${path}: not valid JSON (${(err as Error).message})`);
+    throw new Error(printable(`${path}: not valid JSON (${(err as Error).message})`));
   }
   assertSchemaVersion((raw as { schemaVersion?: unknown })?.schemaVersion, path);
   const r = schema.safeParse(raw);
-  if (!r.success) throw new Error(`${path}: ${describeIssues(r.error)}`);
+  if (!r.success) throw new Error(printable(`${path}: ${describeIssues(r.error)}`));
   return r.data;
 }
 
