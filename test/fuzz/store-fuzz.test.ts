@@ -259,6 +259,14 @@ function cliProblems(what: string, r: { code: number; out: string; err: string }
   if (r.code !== 0 && r.code !== 1) p.push(`${what}: exit code ${r.code}`);
   if (r.code !== 0 && !t.names.some((n) => r.err.includes(n))) p.push(`${what}: exit ${r.code} without naming ${t.names.join(' or ')}: ${r.err.slice(0, 400)}`);
   if (r.err.length > 20_000) p.push(`${what}: ${r.err.length} characters on stderr`);
+  // Bytes from a file must not reach the terminal raw: an ESC sequence or a bidi override in a message rewrites
+  // what the user sees.
+  const raw = /[\u0000-\u0008\u000b-\u001f\u007f\u202a-\u202e\u2066-\u2069]/.exec(all);
+  if (raw) p.push(`${what}: raw control character U+${raw[0].charCodeAt(0).toString(16).padStart(4, '0')} in the output: ${JSON.stringify(all.slice(Math.max(0, raw.index - 80), raw.index + 40))}`);
+  // A message with the lines indented below it (e.g. "3 problem(s) in the dataset:" and one line per file).
+  const blocks = r.err.split(/\n(?!\s)/);
+  const unnamed = blocks.filter((l) => /^(warning|refbench: error)/.test(l) && !l.includes('/'));
+  if (unnamed.length) p.push(`${what}: a message naming no file: ${unnamed[0].slice(0, 200)}`);
   return p;
 }
 
@@ -306,7 +314,7 @@ describe(`fuzz: ${CASES} seeded mutations (seed ${SEED}) of the store and datase
       kinds.set(what.split(' ')[0], (kinds.get(what.split(' ')[0]) ?? 0) + 1);
       const label = `case ${c} (seed ${caseSeed}) ${t.rel}: ${what.slice(0, 120)}`;
       const fail = (m: string) => failures.push(`${label}: ${m}`);
-      const trace = (phase: string) => process.env.REFBENCH_FUZZ_OUT && appendFileSync(`${process.env.REFBENCH_FUZZ_OUT}.progress`, `${label} ${phase}\n`);
+      const trace = (phase: string) => process.env.REFBENCH_FUZZ_OUT && appendFileSync(`${process.env.REFBENCH_FUZZ_OUT}.progress`, `${Math.round(performance.now())} ${label} ${phase}\n`);
       const runId = runs[t.run];
       try {
         lap('mutate');
