@@ -11,7 +11,7 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MetricInfo, RunJson, SampleLine } from '../../eval/results/schema.ts';
-import { listRunIds, RunStore, runsRoot } from '../results/store.ts';
+import { listRunIds, problemText, RunStore, runsRoot, type JsonlProblem } from '../results/store.ts';
 import { thumbFile, thumbIndex, type ThumbIndex } from '../results/thumbs.ts';
 import { resultsDir } from './data.ts';
 import { DashboardError, dashboardRunDir, readServableImage, realRoots, redactPaths, type ServedImage } from './serve-file.ts';
@@ -59,7 +59,7 @@ function runFacts(root: string, runId: string): RunFacts {
     const v = values.get(e.sampleId);
     if (v) v[e.metric] = e.value;
   }
-  const rel = (p: { file: string; line: number; message: string }) => redactPaths(`${p.file}:${p.line}: ${p.message}`, [[`${root}/`, '']]);
+  const rel = (p: JsonlProblem) => redactPaths(problemText(p), [[`${root}/`, '']]);
   const facts: RunFacts = { run, latest: s.latest, values, thumbs, problems: [...s.problems, ...ev.problems, ...thumbs.problems].map(rel) };
   FACTS.set(dir, { key, facts });
   return facts;

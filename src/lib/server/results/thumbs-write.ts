@@ -4,10 +4,10 @@
  * (`fillThumbs`). Never imported by the dashboard (test/unit/server/dashboard/read-only.test.ts).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import type { SampleRef } from '../../eval/datasets/types.ts';
 import type { ThumbLine } from '../../eval/results/schema.ts';
 import { encodeThumbWebp } from '../image/io.ts';
+import { readRegularFile as readFile } from '../fs/read-regular.ts';
 import { DATASETS } from '../datasets/index.ts';
 import { RunStore, sha256Hex, writeFileAtomic } from './store.ts';
 import { THUMB_SIZE, thumbFile, thumbIndex, thumbPath } from './thumbs.ts';

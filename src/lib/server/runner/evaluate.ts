@@ -397,7 +397,7 @@ export async function runSpec(specArg: string | unknown, opts: RunOptions = {}):
           store.appendSample({ ...line, seq: seq++ });
           // Thumbnails for the dashboard's grids, made here by the writer (the dashboard never writes): the
           // inputs' by content (shared by every run on this benchmark), the output's from the file just saved.
-          const out = line.output ? { png: await readFile(store.outputPath(line.output)), sha: line.outputHash } : undefined;
+          const out = line.output ? { png: await readRegularFile(store.outputPath(line.output)), sha: line.outputHash } : undefined;
           const th = await writeSampleThumbs(resultsDir, store, s, out);
           for (const p of th.problems) log(`warning: thumbnail of sample '${s.id}' ${p} (the dashboard shows the full image)`);
           processed++;
