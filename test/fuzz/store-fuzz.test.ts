@@ -344,7 +344,8 @@ describe(`fuzz: ${CASES} seeded mutations (seed ${SEED}) of the store and datase
         const afterRun = snapshot(root);
         const own = `results/runs/${runId}/`;
         for (const k of changed(afterReads, afterRun)) {
-          const mine = k.startsWith(own) && /^(run\.json|summary\.json|samples\.jsonl|eval\.jsonl|outputs(\/.*)?)$/.test(k.slice(own.length));
+          // The run's own files, and the results folder's shared thumbnails (content-addressed, written by runs).
+          const mine = (k.startsWith(own) && /^(run\.json|summary\.json|samples\.jsonl|eval\.jsonl|thumbs\.jsonl|outputs(\/.*)?)$/.test(k.slice(own.length))) || /^results\/thumbs(\/|$)/.test(k);
           if (!mine) fail(`run changed ${k}, which is not its own output`);
         }
         for (const [prev, file] of [

@@ -8,7 +8,7 @@
  * here (`sharedSamples`); the compare page's own version lives with the compare page. Both follow issue 8's
  * definition, so the two pages agree on "n shared of N".
  */
-import { statSync } from 'node:fs';
+import { lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MetricInfo, RunJson, SampleLine } from '../../eval/results/schema.ts';
 import { listRunIds, problemText, RunStore, runsRoot, type JsonlProblem } from '../results/store.ts';
@@ -32,7 +32,8 @@ interface RunFacts {
 const FACTS = new Map<string, { key: string; facts: RunFacts }>();
 
 function stamp(path: string): string {
-  const st = statSync(path, { throwIfNoEntry: false });
+  // NOTE: lstat, as the store reads no file through a link: a link loop must not throw here (it was a 500).
+  const st = lstatSync(path, { throwIfNoEntry: false });
   return st ? `${st.mtimeMs}:${st.size}` : '-';
 }
 
