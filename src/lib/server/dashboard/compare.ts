@@ -90,7 +90,7 @@ function benchmarkOf(run: RunJson): string {
 
 /**
  * Computes the comparison.
- * @throws DashboardError 400 (no runs, baseline or vs not among the runs), 404 (unknown run).
+ * @throws DashboardError 400 (no runs, baseline or vs not among the runs), 404 (unknown run), 422 (a run.json that cannot be read).
  */
 export async function compare(q: CompareQuery, root = resultsDir()): Promise<Comparison> {
   const ids = [...new Set(q.runs)];
@@ -101,7 +101,8 @@ export async function compare(q: CompareQuery, root = resultsDir()): Promise<Com
     try {
       return new RunStore(d).readRunJson();
     } catch (err) {
-      throw new DashboardError(500, `run '${ids[i]}': ${redactPaths((err as Error).message, [[`${root}/`, '']])}`);
+      // NOTE: 422 as on the run page: the run exists but its run.json cannot be used; a server error it is not.
+      throw new DashboardError(422, `run '${ids[i]}': ${redactPaths((err as Error).message, [[`${root}/`, '']])}`);
     }
   });
   const baseline = q.baseline || ids[0];

@@ -138,7 +138,14 @@ export async function leaderboard(root = resultsDir(), opts: { over?: 'shared' |
   const problems: string[] = [];
   const runs = new Map<string, RunJson>();
   const shards: string[] = [];
-  for (const id of listRunIds(root)) {
+  let ids: string[];
+  try {
+    ids = listRunIds(root);
+  } catch (err) {
+    // A results root whose runs folder cannot be listed (a file, no permission) is a problem to show, not a 500.
+    return { benchmarks: [], problems: [redactPaths((err as Error).message, [[`${root}/`, '']])], shards: [], testWeights: false };
+  }
+  for (const id of ids) {
     const dir = join(root, 'runs', id);
     try {
       const run = new RunStore(dir).readRunJson();
