@@ -8,7 +8,9 @@ import type { RgbImage, WeightFileRecord } from '../types.ts';
 export type RestorerWeights =
   | { readonly kind: 'none' }
   | { readonly kind: 'random-init'; readonly seed: number; readonly files: readonly FileHash[] }
-  | { readonly kind: 'checkpoint'; readonly files: readonly FileHash[] };
+  | { readonly kind: 'checkpoint'; readonly files: readonly FileHash[] }
+  /** A folder of images another program made (the `precomputed` restorer); `files` = the folder's content hash. */
+  | { readonly kind: 'outputs'; readonly files: readonly FileHash[] };
 
 export interface FileHash {
   readonly name: string;

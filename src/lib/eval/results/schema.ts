@@ -31,6 +31,8 @@ export const RestorerWeightsSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('none') }),
   z.object({ kind: z.literal('random-init'), seed: z.number(), files: z.array(FileHash) }),
   z.object({ kind: z.literal('checkpoint'), files: z.array(FileHash) }),
+  /** Published outputs scored as they are (`precomputed`): `files` holds the folder's content hash. */
+  z.object({ kind: z.literal('outputs'), files: z.array(FileHash) }),
 ]);
 
 export const MetricInfoSchema = z.object({

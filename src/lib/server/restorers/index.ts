@@ -4,7 +4,7 @@
  */
 import type { RestorerFactory } from '../../eval/restorers/restorer.ts';
 import { ComponentRegistry } from '../../eval/registry.ts';
-import { ClassicalOptionsSchema, CommandOptionsSchema, LqOptionsSchema, OnnxSingleOptionsSchema, RefLdmOptionsSchema } from './options.ts';
+import { ClassicalOptionsSchema, CommandOptionsSchema, LqOptionsSchema, OnnxSingleOptionsSchema, PrecomputedOptionsSchema, RefLdmOptionsSchema } from './options.ts';
 
 export const RESTORERS = new ComponentRegistry<RestorerFactory>('restorer');
 
@@ -13,3 +13,4 @@ RESTORERS.register('classical', { options: ClassicalOptionsSchema, create: async
 RESTORERS.register('ref-ldm', { options: RefLdmOptionsSchema, create: async (o) => (await import('./ref-ldm/restorer.ts')).createRefLdm(o) }, 'restorers/ref-ldm/restorer.ts');
 RESTORERS.register('onnx-single', { options: OnnxSingleOptionsSchema, create: async (o) => (await import('./onnx-single.ts')).createOnnxSingle(o) }, 'restorers/onnx-single.ts');
 RESTORERS.register('command', { options: CommandOptionsSchema, create: async (o) => (await import('./command.ts')).createCommandRestorer(o) }, 'restorers/command.ts');
+RESTORERS.register('precomputed', { options: PrecomputedOptionsSchema, create: async (o) => (await import('./precomputed.ts')).createPrecomputedRestorer(o) }, 'restorers/precomputed.ts');

@@ -56,6 +56,32 @@ export const CommandOptionsSchema = z
   })
   .strict();
 
+/**
+ * `precomputed`: a folder of restored images made by another program (a baseline's published outputs), matched by
+ * sample id through `pattern`.
+ */
+export const PrecomputedOptionsSchema = z
+  .object({
+    /** The folder of restored images. */
+    dir: z.string().min(1),
+    /**
+     * A sample's file, relative to `dir`: `{id}` is replaced by the sample id (e.g. `final_results/{id}.png`).
+     * It must stay inside `dir`.
+     */
+    pattern: z
+      .string()
+      .min(1)
+      .refine((p) => p.includes('{id}'), { message: 'must contain {id} (the sample id)' })
+      .default('{id}.png'),
+    /** How a non-8-bit file is handled (as the `command` restorer's `outputConversion`). */
+    outputConversion: z.enum(OUTPUT_CONVERSIONS).default('require-8bit'),
+    /** What made the images (method, code version, settings), recorded in run.json. */
+    method: z.string().min(1).optional(),
+    /** A version label for run.json. */
+    version: z.string().default('1'),
+  })
+  .strict();
+
 const RangeSchema = z.enum(['minus-one-one', 'zero-one']);
 const ScalarSchema = z.union([
   z.number(),
