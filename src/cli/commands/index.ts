@@ -13,8 +13,9 @@ import { register as registerFid } from './fid.ts';
 import { register as registerDashboard } from './dashboard.ts';
 import { register as registerDemo } from './demo.ts';
 import { register as registerMerge } from './merge.ts';
+import { register as registerReproduce } from './reproduce.ts';
 import { register as registerThumbs } from './thumbs.ts';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const COMMANDS: RegisterCommand[] = [registerRun, registerEval, registerReport, registerLs, registerBench, registerModels, registerData, registerFid, registerDashboard, registerDemo, registerMerge, registerThumbs];
+export const COMMANDS: RegisterCommand[] = [registerRun, registerEval, registerReport, registerLs, registerBench, registerModels, registerData, registerFid, registerDashboard, registerDemo, registerMerge, registerReproduce, registerThumbs];

@@ -48,14 +48,37 @@ export function register(program: Command): void {
     .description('Compare runs: one row per run, each metric as mean ± 95% CI, coverage, time per image; fusion benchmarks as the paper\'s Tables 2 and 6.')
     .argument('[runs...]', 'run directories or ids, fusion benchmark dirs/ids, or benchmark JSON files (python -m refbench_model.bench) (default: every run under --results-dir)')
     .option('--results-dir <dir>', 'results root', 'results')
-    .option('--format <fmt>', 'md | csv', 'md')
+    .option('--format <fmt>', 'md | csv | latex (latex: --paper only)', 'md')
     .option('--out <file>', 'write to a file instead of stdout')
-    .option('--paper <table-id>', "print the paper's table (e.g. table7) below ours (md only)")
+    .option('--paper <table>', "our runs beside the paper's table2/5/6/7: ours ± CI, paper, Δ per cell (experiments/<table>.yaml)")
+    .option('--latex', 'same as --format latex (a booktabs document pdflatex compiles)')
+    .option('--benchmark <ids>', '--paper: benchmark ids, comma-separated (default: the paper\'s)')
+    .option('--restorer <profile>', '--paper: restorer profile of experiments/restorers.yaml (default: refldm-paper)')
+    .option('--config <file>', '--paper: user config (default: $REFBENCH_CONFIG, else ./refbench.config.yaml)')
     .option('--shared', 'compare runs of one benchmark on the samples they all share (same sample id and input hash) only')
     .option('--compact', 'md: metrics as rows and runs as lettered columns, values only, within 80 columns')
-    .addHelpText('after', '\nExamples:\n  $ refbench report\n  $ refbench report demo-0123456789 lq-0123456789 --paper table7\n  $ refbench report --compact\n  $ refbench report --shared         # runs of a benchmark over the samples they all share\n  $ refbench report --format csv --out table.csv\n  $ refbench report results/bench/20261128T051617Z-psbmw      # a fusion benchmark: Tables 2 and 6\n  $ refbench report benchmarks/measured/refldm-torch-NVIDIA-H200-20261201T120000Z.json   # the PyTorch engine bench')
-    .action(async (runs: string[], o: { resultsDir: string; format: string; out?: string; paper?: string; compact?: boolean; shared?: boolean }) => {
-      if (o.format !== 'md' && o.format !== 'csv') throw new Error(`--format: expected md or csv, got ${JSON.stringify(o.format)}`);
+    .addHelpText('after', '\nExamples:\n  $ refbench report\n  $ refbench report --paper table5 --benchmark synthfaces-ref-severe --restorer refldm-tiny\n  $ refbench report --paper table7 --latex --out table7.tex\n  $ refbench report --compact\n  $ refbench report --shared         # runs of a benchmark over the samples they all share\n  $ refbench report --format csv --out table.csv\n  $ refbench report results/bench/20261128T051617Z-psbmw      # a fusion benchmark: Tables 2 and 6\n  $ refbench report benchmarks/measured/refldm-torch-NVIDIA-H200-20261201T120000Z.json   # the PyTorch engine bench')
+    .action(async (runs: string[], o: { resultsDir: string; format: string; out?: string; paper?: string; compact?: boolean; latex?: boolean; benchmark?: string; restorer?: string; config?: string; shared?: boolean }) => {
+      if (o.latex) o.format = 'latex';
+      if (o.paper) {
+        if (runs.length) throw new Error(`--paper ${o.paper}: compares the runs its experiment names (experiments/${o.paper}.yaml); give no run ids (choose with --benchmark/--restorer)`);
+        if (o.format !== 'md' && o.format !== 'csv' && o.format !== 'latex') throw new Error(`--format: expected md, csv or latex, got ${JSON.stringify(o.format)}`);
+        const { buildPaperReport, formatPaperReport } = await import('../../lib/server/experiments/paper-report.ts');
+        const { UserConfig } = await import('../../lib/server/experiments/user-config.ts');
+        const r = await buildPaperReport(o.paper, {
+          config: UserConfig.load(o.config),
+          resultsDir: o.resultsDir,
+          benchmarks: o.benchmark?.split(',').map((s) => s.trim()).filter(Boolean),
+          restorer: o.restorer,
+        });
+        // Loud on every format: a CSV or .tex file has no room for them, so they also go to stderr.
+        for (const w of r.warnings) process.stderr.write(`${w}\n`);
+        const text = formatPaperReport(r, o.format);
+        if (o.out) writeFileSync(o.out, text);
+        else process.stdout.write(text);
+        return;
+      }
+      if (o.format !== 'md' && o.format !== 'csv') throw new Error(`--format: expected md or csv${o.format === 'latex' ? ' (latex needs --paper)' : ''}, got ${JSON.stringify(o.format)}`);
       const fusions = runs.map((r) => fusionFile(o.resultsDir, r)).filter((f): f is string => f !== null);
       const runRefs = runs.filter((r) => fusionFile(o.resultsDir, r) === null);
       if (!runs.length) {
@@ -65,7 +88,7 @@ export function register(program: Command): void {
       const ids = runs.length ? runRefs : listRunIds(o.resultsDir);
       if (!ids.length && !fusions.length) throw new Error(`no runs under ${runsRoot(resolve(o.resultsDir))}; run \`refbench run <spec>\` first`);
       const dirs = ids.map((r) => resolveRunDir(o.resultsDir, r));
-      const parts = dirs.length ? [await report(dirs, o.format as ReportFormat, { paper: o.format === 'md' ? o.paper : undefined, warn: (m) => process.stderr.write(`${m}\n`), layout: o.compact ? 'compact' : 'wide', shared: o.shared ?? false })] : [];
+      const parts = dirs.length ? [await report(dirs, o.format as ReportFormat, { warn: (m) => process.stderr.write(`${m}\n`), layout: o.compact ? 'compact' : 'wide', shared: o.shared ?? false })] : [];
       for (const f of fusions) {
         const raw = JSON.parse(readFileSync(f, 'utf8')) as { kind?: unknown };
         if (raw.kind === TORCH_BENCH_KIND) {

@@ -43,6 +43,15 @@ export const RunSpecSchema = z
      * Metadata, not identity: they do not change the run id.
      */
     tags: z.array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:+-]{0,63}$/, 'a tag is 1-64 letters, digits, ".", "_", ":", "+" or "-"')).optional(),
+    /**
+     * The benchmark file (`benchmarks/<id>.yaml`) and protocol version this spec was made from (`refbench
+     * reproduce`). Part of the run's identity: runs of different protocol versions are different runs, and reports
+     * refuse to compare them silently.
+     */
+    benchmark: z
+      .object({ id: z.string().min(1), version: z.number().int().positive(), sha256: z.string().regex(/^[0-9a-f]{64}$/, '64 hex digits') })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -63,6 +72,7 @@ export interface ResolvedRunSpec {
   readonly device: 'cpu' | 'cuda';
   readonly threads?: number;
   readonly tags?: readonly string[];
+  readonly benchmark?: { readonly id: string; readonly version: number; readonly sha256: string };
 }
 
 /** A spec problem; the message is already prefixed with the file and field path. */
@@ -217,6 +227,7 @@ export function parseRunSpec(raw: unknown, file = 'spec'): ResolvedRunSpec {
     device: s.device,
     ...(s.threads !== undefined ? { threads: s.threads } : {}),
     ...(s.tags !== undefined ? { tags: [...new Set(s.tags)] } : {}),
+    ...(s.benchmark ? { benchmark: s.benchmark } : {}),
   };
 }
 

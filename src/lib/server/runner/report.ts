@@ -3,15 +3,13 @@
  * mean ± 95% CI half-width with the metric's decimals and a ↑/↓ direction arrow, time per image), as Markdown or
  * CSV. Numbers come from DuckDB over the JSONL files (results/query.ts) joined with run.json facts; CIs are the
  * same fixed-seed bootstrap as summary.json. Runs or metrics with non-real weights are marked in every format.
- * Optionally prints a table of the paper (benchmarks/paper-tables.json) below ours.
+ * Runs made from different protocol versions of one benchmark (`spec.benchmark`) get a loud warning naming both
+ * versions. Our runs beside the paper's tables: experiments/paper-report.ts (`report --paper`).
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { TIME_METRIC, type MetricInfo, type RunJson } from '../../eval/results/schema.ts';
 import { BOOTSTRAP_DEFAULTS, bootstrapMean } from '../../eval/stats/bootstrap.ts';
 import { ResultsDb, type SharedSamples } from '../results/query.ts';
 import { RunStore } from '../results/store.ts';
-import { REPO_ROOT } from './provenance.ts';
 
 export type ReportFormat = 'md' | 'csv';
 
@@ -162,6 +160,28 @@ function skippedNote(problem: string): string {
 }
 
 /**
+ * One loud warning per benchmark whose runs here were made from different protocol versions (`spec.benchmark`),
+ * naming each version and its runs: their numbers are not comparable.
+ */
+export function mixedVersions(runs: readonly RunJson[]): string[] {
+  const by = new Map<string, Map<string, string[]>>();
+  for (const run of runs) {
+    const b = (run.spec as { benchmark?: { id?: unknown; version?: unknown; sha256?: unknown } }).benchmark;
+    if (!b || typeof b.id !== 'string') continue;
+    const v = `v${String(b.version)}${typeof b.sha256 === 'string' ? ` (${b.sha256.slice(0, 8)})` : ''}`;
+    const m = by.get(b.id) ?? new Map<string, string[]>();
+    m.set(v, [...(m.get(v) ?? []), run.runId]);
+    by.set(b.id, m);
+  }
+  const out: string[] = [];
+  for (const [id, m] of by) {
+    if (m.size < 2) continue;
+    out.push(`WARNING: runs of benchmark ${id} use different protocol versions (${[...m].map(([v, ids]) => `${v}: ${ids.join(', ')}`).join('; ')}): their numbers are NOT comparable`);
+  }
+  return out;
+}
+
+/**
  * The references a run could use, in words: `no refs`, `all (≤6)` (every reference of the dataset, at most 6 per
  * sample), or `≤3 of ≤6` (the restorer's cap below the dataset's maximum).
  */
@@ -178,7 +198,6 @@ export function refsSetting(run: RunJson): string {
 /**
  * Builds the report text.
  * @param runDirs run directories (resolve ids first with the store's `resolveRunDir`).
- * @param opts.paper a table id of benchmarks/paper-tables.json (e.g. `table7`) to print below ours (md only).
  * @param opts.shared restrict each benchmark's runs to the samples they share (same id AND input hash); without
  *   it, runs of one benchmark that cover different samples get a warning saying how many they share.
  * @example
@@ -188,10 +207,11 @@ export function refsSetting(run: RunJson): string {
 export async function report(
   runDirs: readonly string[],
   format: ReportFormat = 'md',
-  opts: { paper?: string; warn?: (msg: string) => void; layout?: 'wide' | 'compact'; shared?: boolean } = {},
+  opts: { warn?: (msg: string) => void; layout?: 'wide' | 'compact'; shared?: boolean } = {},
 ): Promise<string> {
   const { rows, metrics, skipped, groups } = await collect(runDirs, opts.shared ?? false);
   const comparability = comparabilityLines(groups, opts.shared ?? false);
+  const versionWarnings = mixedVersions(rows.map((r) => r.run));
   if (!rows.length && skipped.length) throw new Error(skipped.join('\n'));
   const testMetric = (m: MetricInfo) => m.weights === 'test-random-init';
   if (format === 'csv') {
@@ -203,6 +223,7 @@ export async function report(
     }
     for (const k of skipped) warn(`warning: run skipped: ${k}`);
     for (const l of comparability) warn(l);
+    for (const w of versionWarnings) warn(w);
     const head = ['run_id', 'restorer', 'dataset', 'level', 'refs', 'ok', 'error', 'total', 'untrained'];
     for (const m of metrics) head.push(m.id, `${m.id}_ci95_lo`, `${m.id}_ci95_hi`, `${m.id}_n`, `${m.id}_weights`);
     const lines = [head.join(',')];
@@ -219,7 +240,7 @@ export async function report(
     return `${lines.join('\n')}\n`;
   }
 
-  if (opts.layout === 'compact') return compactReport(rows, metrics, skipped, opts.paper, comparability);
+  if (opts.layout === 'compact') return compactReport(rows, metrics, skipped, comparability, versionWarnings);
   const header = ['run', 'restorer', 'dataset', 'level', 'refs', 'coverage', ...metrics.map((m) => `${m.id} ${arrow(m)}`), 'notes'];
   const out: string[] = [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`];
   const notes: string[] = [];
@@ -253,8 +274,7 @@ export async function report(
   if (rows.some((r) => r.run.restorer.untrained || r.run.metrics.some(testMetric))) {
     out.push(`Runs marked ${MARK_UNTRAINED} or metrics marked [${MARK_TEST}] use random-init weights: their numbers are pipeline checks, not results.`);
   }
-  out.push(...comparability.map((l) => `- ${l}`), ...notes);
-  if (opts.paper) out.push('', paperTable(opts.paper, rows.map((r) => r.run.dataset.id)));
+  out.push(...comparability.map((l) => `- ${l}`), ...notes, ...versionWarnings.map((w) => `- ${w}`));
   return `${out.join('\n')}\n`;
 }
 
@@ -278,7 +298,7 @@ function mdTable(head: readonly string[], body: readonly (readonly string[])[], 
  * lettered columns (at most as many as fit in COMPACT_WIDTH; more start another table), values only (no CI),
  * and a legend naming each run with its restorer, references, coverage and marks. `--wide` gives the full table.
  */
-function compactReport(rows: readonly Row[], metrics: readonly MetricInfo[], skipped: readonly string[], paper: string | undefined, comparability: readonly string[]): string {
+function compactReport(rows: readonly Row[], metrics: readonly MetricInfo[], skipped: readonly string[], comparability: readonly string[], versionWarnings: readonly string[]): string {
   const out: string[] = [];
   const notes: string[] = [];
   /** metric + error text → labels of the runs where that set metric failed (one note for all of them). */
@@ -334,13 +354,13 @@ function compactReport(rows: readonly Row[], metrics: readonly MetricInfo[], ski
     out.push('');
   }
   for (const k of skipped) notes.push(`- warning: run skipped: ${k}`);
+  for (const w of versionWarnings) notes.push(`- ${w}`);
   const legend = ['Values: means over the run\'s samples (95% CIs: refbench report --wide); ↑/↓ higher/lower is better; time-ms per image.'];
   if (marks.has('†')) legend.push('† covers fewer samples than the run (see --wide for n/M).');
   if (marks.has('*')) legend.push(`* ${MARK_TEST}: random-init weights, a pipeline check, not a result.`);
   if (rows.some((r) => r.run.restorer.untrained)) legend.push(`${MARK_UNTRAINED}: the restorer runs random-init weights.`);
   const failed = [...failures.values()].map((f) => `- err: ${f.metric} failed on ${f.labels.join(', ')}: ${f.error}`);
   out.push(...[...legend, ...comparability.map((l) => `- ${l}`), ...failed, ...notes].flatMap((l) => wrap(l, COMPACT_WIDTH, l.startsWith('- ') ? '  ' : '')));
-  if (paper) out.push('', paperTable(paper, rows.map((r) => r.run.dataset.id)));
   return `${out.join('\n')}\n`;
 }
 
@@ -354,37 +374,4 @@ function wrap(text: string, width: number, indent = ''): string[] {
   }
   if (cur) lines.push(cur);
   return lines;
-}
-
-interface PaperTable {
-  id: string;
-  number: number;
-  caption: string;
-  metrics: { key: string; name: string; direction: 'higher' | 'lower' | null; decimals: number | null; dataset?: string; dataset_id?: string; unit?: string | null }[];
-  rows: { method: string; values: Record<string, unknown> }[];
-}
-
-/** Path of the committed copy of the paper's tables (public data from the paper). */
-export const PAPER_TABLES_PATH = join(REPO_ROOT, 'benchmarks', 'paper-tables.json');
-
-/** The paper's table `id` as Markdown; columns of other datasets are dropped when our runs name a known one. */
-export function paperTable(id: string, datasetIds: readonly string[] = []): string {
-  if (!existsSync(PAPER_TABLES_PATH)) throw new Error(`${PAPER_TABLES_PATH}: file not found (the paper's tables)`);
-  const doc = JSON.parse(readFileSync(PAPER_TABLES_PATH, 'utf8')) as { tables: PaperTable[] };
-  const t = doc.tables.find((x) => x.id === id || String(x.number) === id.replace(/^table/i, ''));
-  if (!t) throw new Error(`--paper: no table '${id}' in ${PAPER_TABLES_PATH}; available: ${doc.tables.map((x) => x.id).join(', ')}`);
-  let cols = t.metrics;
-  const matching = cols.filter((m) => m.dataset_id && datasetIds.includes(m.dataset_id));
-  if (matching.length) cols = matching;
-  const head = ['method', ...cols.map((m) => `${m.dataset ? `${m.dataset} ` : ''}${m.name}${m.direction ? ` ${m.direction === 'higher' ? '↑' : '↓'}` : ''}`)];
-  const lines = [`Paper ${t.id} (Hsiao et al., NeurIPS 2024): ${t.caption}`, '', `| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
-  for (const r of t.rows) {
-    const vals = cols.map((m) => {
-      const v = r.values[m.key];
-      if (v === null || v === undefined) return '—';
-      return typeof v === 'number' && m.decimals !== null ? v.toFixed(m.decimals) : String(v);
-    });
-    lines.push(`| ${[r.method, ...vals].join(' | ')} |`);
-  }
-  return lines.join('\n');
 }
