@@ -5,7 +5,7 @@
  * runs' values equal to `refbench report --paper` (the same mapping module). A screenshot goes to test-results/.
  * Skipped, saying so, where chromium is absent (`.ci/run` installs it).
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
@@ -18,6 +18,18 @@ const HAVE_CHROMIUM = existsSync(CHROMIUM);
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const REPO = resolve(import.meta.dirname, '../..');
 const B = 'synthfaces-ref-severe';
+
+/** Every file under `dir` with its size and mtime: the page must leave it unchanged (a read never writes). */
+function snapshot(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => {
+      const p = join(e.parentPath, e.name);
+      const st = statSync(p);
+      return `${p} ${st.size} ${st.mtimeMs}`;
+    })
+    .sort();
+}
 
 describe.skipIf(!HAVE_CHROMIUM)(`paper page in chromium (${HAVE_CHROMIUM ? CHROMIUM : `skipped: no browser at ${CHROMIUM}; apt-get install chromium`})`, () => {
   let server: ViteDevServer;
@@ -59,6 +71,7 @@ describe.skipIf(!HAVE_CHROMIUM)(`paper page in chromium (${HAVE_CHROMIUM ? CHROM
     page.setDefaultNavigationTimeout(180_000);
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
+    const before = snapshot(root);
     await page.goto(`${base}/`, { waitUntil: 'networkidle' });
     await page.click('a[href="/paper"]'); // the layout's navigation link
     await page.waitForSelector('[data-testid=paper-table5]');
@@ -97,6 +110,7 @@ describe.skipIf(!HAVE_CHROMIUM)(`paper page in chromium (${HAVE_CHROMIUM ? CHROM
     // Tables 2, 6 and 7 are there too (not run yet: the command that fills them).
     for (const id of ['table2', 'table6', 'table7']) expect(await page.locator(`[data-testid=paper-${id}]`).count()).toBe(1);
     expect(await page.locator('[data-testid=paper-table2]').innerText()).toContain(`refbench reproduce table2 --benchmark ${B} --restorer refldm-tiny`);
+    expect(snapshot(root)).toEqual(before); // the results, the config and the cache are only read
     mkdirSync(join(REPO, 'test-results'), { recursive: true });
     await page.screenshot({ path: join(REPO, 'test-results', 'dashboard-paper-page.png'), fullPage: true });
     expect(errors).toEqual([]);

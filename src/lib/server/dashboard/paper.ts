@@ -8,7 +8,7 @@
  */
 import { loadExperiment, EXPERIMENT_IDS } from '../experiments/experiments.ts';
 import { buildPaperReport, type PaperReport } from '../experiments/paper-report.ts';
-import { fusionReports } from '../experiments/reproduce.ts';
+import { fusionReports } from '../experiments/fusion-results.ts';
 import { loadProfiles } from '../experiments/experiments.ts';
 import { UserConfig } from '../experiments/user-config.ts';
 import { DESIGN_NAMES } from '../bench/paper-fusion.ts';

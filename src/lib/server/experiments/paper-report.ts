@@ -22,7 +22,7 @@ import { RunStore, runsRoot } from '../results/store.ts';
 import { loadBenchmark, type Benchmark } from './benchmarks.ts';
 import { loadExperiment, loadProfiles, planExperiment, type CellSource, type Experiment, type PlannedRun } from './experiments.ts';
 import { paperTable } from './paper-data.ts';
-import { fusionReports } from './reproduce.ts';
+import { fusionReports } from './fusion-results.ts';
 import type { UserConfig } from './user-config.ts';
 
 /** One cell: ours beside the paper's. */

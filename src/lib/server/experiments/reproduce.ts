@@ -4,10 +4,11 @@
  * `bench fusion` once for the grid they need unless a matching fusion.json is already in the results. `--dry-run`
  * lists the runs, their state and estimated cost, and writes nothing.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { gaussianFromMoments, initMoments, updateMoments } from '../../eval/metrics/functional/frechet-distance.ts';
-import { formatFusionTables, runFusionBench, type FusionReport } from '../bench/fusion.ts';
+import { formatFusionTables, runFusionBench } from '../bench/fusion.ts';
+import { fusionCovers, fusionReports } from './fusion-results.ts';
 import { DATASETS } from '../datasets/index.ts';
 import { loadImage } from '../datasets/load.ts';
 import { materialiseDataset } from '../datasets/materialise.ts';
@@ -69,30 +70,6 @@ export interface FusionPlan {
   readonly label: string;
   readonly existing: string | null;
   readonly estSeconds: number;
-}
-
-/** Every fusion.json under `<results>/bench/`, newest first. */
-export function fusionReports(resultsDir: string): (FusionReport & { path: string })[] {
-  const root = join(resultsDir, 'bench');
-  if (!existsSync(root)) return [];
-  const out: (FusionReport & { path: string })[] = [];
-  for (const id of readdirSync(root)) {
-    const p = join(root, id, 'fusion.json');
-    if (!existsSync(p)) continue;
-    try {
-      const r = JSON.parse(readFileSync(p, 'utf8')) as FusionReport;
-      if (r.kind === 'fusion-bench' && Array.isArray(r.rows)) out.push({ ...r, path: p });
-    } catch {
-      // a torn or foreign file is not a match; `report` names it when asked for it directly
-    }
-  }
-  return out.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
-}
-
-/** True when `r` was made with these settings and has a measurement for every (design, refs) of the grid. */
-export function fusionCovers(r: FusionReport, f: Pick<FusionPlan, 'config' | 'steps' | 'device' | 'designs' | 'refs'>): boolean {
-  if (r.config !== f.config || r.steps !== f.steps || r.device !== f.device) return false;
-  return f.designs.every((d) => f.refs.every((n) => r.rows.some((x) => x.design === d && x.refs === n && x.timeMs !== undefined && !x.error)));
 }
 
 /** The fusion bench `exp` needs with `profile`, or null (no bench columns, or a profile without a bench). */
