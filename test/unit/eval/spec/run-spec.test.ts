@@ -22,7 +22,7 @@ describe('parseRunSpec', () => {
       const msg = (err as Error).message;
       expect(msg).toContain('spec.yaml: dataset.limit: expected number, got "ten"');
       expect(msg).toContain('spec.yaml: seed:');
-      expect(msg).toContain("spec.yaml: extra: unknown key 'extra' (valid keys: name, dataset, restorer, metrics, seed, outputs, device, threads, tags)");
+      expect(msg).toContain("spec.yaml: extra: unknown key 'extra' (valid keys: name, dataset, restorer, metrics, seed, outputs, device, threads, tags, benchmark)");
     }
   });
 
