@@ -117,4 +117,26 @@ describe('dashboard data', () => {
     const cl = sampleLines(join(results, 'runs', ids.classical));
     expect(psnr.value).toBeCloseTo((cl.get('s00')!.metrics.psnr + cl.get('s02')!.metrics.psnr) / 2, 12);
   });
+  it('the leaderboard and the comparison are cached in memory until a file of one of their runs changes', async () => {
+    const board = await leaderboard(results);
+    expect(await leaderboard(results)).toBe(board); // warm: the same result, not recomputed
+    const cmp = await compare({ runs: [ids.lq, ids.classical], metric: 'psnr' }, results);
+    expect(await compare({ runs: [ids.lq, ids.classical], metric: 'psnr' }, results)).toBe(cmp);
+    expect(await compare({ runs: [ids.lq, ids.classical], metric: 'time-ms' }, results)).not.toBe(cmp); // another query
+    const file = join(results, 'runs', ids.classical, 'samples.jsonl');
+    const before = readFileSync(file);
+    writeFileSync(file, Buffer.concat([before, Buffer.from('{"not":"a sample line"}\n')]));
+    try {
+      const after = await leaderboard(results);
+      expect(after).not.toBe(board);
+      const row = after.benchmarks.flatMap((b) => b.rows).find((r) => r.runId === ids.classical)!;
+      expect(row.problems.join('\n')).toMatch(/samples\.jsonl:\d+/);
+      const cmp2 = await compare({ runs: [ids.lq, ids.classical], metric: 'psnr' }, results);
+      expect(cmp2).not.toBe(cmp);
+    } finally {
+      writeFileSync(file, before);
+    }
+    const restored = await leaderboard(results);
+    expect(restored.benchmarks.flatMap((b) => b.rows).find((r) => r.runId === ids.classical)!.problems).toEqual([]);
+  });
 });

@@ -10,6 +10,7 @@
  * Every identifier from the URL is checked (run ids by serve-file.ts's pattern and existence; metric ids against
  * the metrics the runs have) and reaches DuckDB only as a bound parameter.
  */
+import { basename } from 'node:path';
 import type { RunJson } from '../../eval/results/schema.ts';
 import { TIME_METRIC } from '../../eval/results/schema.ts';
 import { BOOTSTRAP_DEFAULTS, bootstrapMean } from '../../eval/stats/bootstrap.ts';
@@ -18,7 +19,7 @@ import { metricLabel, paperOrder } from '../../metric-columns.ts';
 import type { SharedSamples } from '../results/query.ts';
 import { RunStore } from '../results/store.ts';
 import { describeSettings, resultsDir } from './data.ts';
-import { dashboardDb, type LeaderColumn } from './leaderboard.ts';
+import { dashboardDb, memoByRunFiles, runsFilesKey, type LeaderColumn } from './leaderboard.ts';
 import { DashboardError, dashboardRunDir, redactPaths } from './serve-file.ts';
 
 export interface CompareRun {
@@ -93,6 +94,13 @@ function benchmarkOf(run: RunJson): string {
  * @throws DashboardError 400 (no runs, baseline or vs not among the runs), 404 (unknown run), 422 (a run.json that cannot be read).
  */
 export async function compare(q: CompareQuery, root = resultsDir()): Promise<Comparison> {
+  const ids = [...new Set(q.runs)];
+  // Only known run ids reach the cache key (dashboardRunDir validates them; an unknown one throws as it would below).
+  const key = ids.length > 0 && ids.length <= 12 ? runsFilesKey(root, ids.map((id) => basename(dashboardRunDir(root, id)))) : null;
+  return memoByRunFiles(`compare|${root}|${JSON.stringify([ids, q.baseline, q.metric, q.vs])}`, key, () => computeCompare(q, root));
+}
+
+async function computeCompare(q: CompareQuery, root: string): Promise<Comparison> {
   const ids = [...new Set(q.runs)];
   if (ids.length === 0) throw new DashboardError(400, 'pass ?runs=<runId>,<runId> (pick runs on the leaderboard)');
   if (ids.length > 12) throw new DashboardError(400, `at most 12 runs can be compared at once, got ${ids.length}`);

@@ -12,7 +12,7 @@ import type { RunJson } from '../../eval/results/schema.ts';
 import { TIME_METRIC } from '../../eval/results/schema.ts';
 import { BOOTSTRAP_DEFAULTS, bootstrapMean } from '../../eval/stats/bootstrap.ts';
 import { metricLabel, paperOrder } from '../../metric-columns.ts';
-import { ResultsDb, type SharedSamples } from '../results/query.ts';
+import { ResultsDb, stampOf, type SharedSamples } from '../results/query.ts';
 import { listRunIds, RunStore } from '../results/store.ts';
 import { redactPaths } from './serve-file.ts';
 import { describeSettings, resultsDir } from './data.ts';
@@ -135,6 +135,47 @@ function referenceOf(run: RunJson, metric: string): string | undefined {
  */
 export async function leaderboard(root = resultsDir(), opts: { over?: 'shared' | 'own' } = {}): Promise<Leaderboard> {
   const over = opts.over ?? 'shared';
+  return memoByRunFiles(`leaderboard|${root}|${over}`, runFilesKey(root), () => computeLeaderboard(root, over));
+}
+
+/**
+ * The key of the state of every run under `root`: run ids and the stamps of their files (`stampOf`). Null when the
+ * runs folder cannot be listed (nothing is cached then; the computation reports the problem).
+ */
+function runFilesKey(root: string, ids?: readonly string[]): string | null {
+  try {
+    const list = ids ?? listRunIds(root);
+    return JSON.stringify(list.map((id) => [id, stampOf(join(root, 'runs', id))]));
+  } catch {
+    return null;
+  }
+}
+
+const pageMemo = new Map<string, { key: string; value: unknown }>();
+
+/**
+ * In-memory cache of a derived page (leaderboard, comparison): the bootstrap CIs and paired statistics over
+ * thousands of samples cost seconds, and they change only when a run's files change. `key` is the stamp of every
+ * file the value was derived from (`stampOf`: mtime, size, inode); a changed key recomputes. Memory only: a read
+ * never writes (docs/security.md). Errors are not cached.
+ */
+export async function memoByRunFiles<T>(slot: string, key: string | null, compute: () => Promise<T>): Promise<T> {
+  const hit = key === null ? undefined : pageMemo.get(slot);
+  if (hit && hit.key === key) return hit.value as T;
+  const value = await compute();
+  if (key !== null) {
+    if (pageMemo.size >= 64) pageMemo.delete(pageMemo.keys().next().value as string);
+    pageMemo.set(slot, { key, value });
+  }
+  return value;
+}
+
+/** The stamp key of the given runs (for `memoByRunFiles`); null when one cannot be stamped. */
+export function runsFilesKey(root: string, ids: readonly string[]): string | null {
+  return runFilesKey(root, ids);
+}
+
+async function computeLeaderboard(root: string, over: 'shared' | 'own'): Promise<Leaderboard> {
   const problems: string[] = [];
   const runs = new Map<string, RunJson>();
   const shards: string[] = [];

@@ -57,10 +57,14 @@ export interface SharedSamples {
 
 export { problemText };
 
-/** What identifies the state of a run's files: a changed stamp reloads the run. */
-function stampOf(runDir: string): string {
+/**
+ * What identifies the state of a run's files (run.json, samples.jsonl, eval.jsonl, summary.json): mtime, size and
+ * inode of each, without following links. A changed stamp reloads the run; the dashboard's in-memory caches of
+ * derived pages are keyed by it too.
+ */
+export function stampOf(runDir: string): string {
   const store = new RunStore(runDir);
-  return [store.runJsonPath, store.samplesPath, store.evalPath]
+  return [store.runJsonPath, store.samplesPath, store.evalPath, store.summaryPath]
     .map((p) => {
       const st = lstatSync(p, { throwIfNoEntry: false });
       return st ? `${st.mtimeMs}:${st.size}:${st.ino}` : '-';
