@@ -14,8 +14,8 @@
  *   leaves no lock behind.
  *
  * Speed (npm test on 2 shared cores): one fixture built once and restored in place after each case (only the
- * files that differ are copied back), the CLI run in-process (`main`, as `refbench` runs it), and one vite dev
- * server for every HTTP request; the index and the compare page alternate between cases. Mutated files are chosen
+ * files that differ are copied back), the CLI run in-process (`main`, as `refbench` runs it), and one production
+ * dashboard server (`refbench dashboard`, a child process) for every HTTP request; the index and the compare page alternate between cases. Mutated files are chosen
  * round-robin over the targets, each case with its own seed (printed with any failure).
  * `REFBENCH_FUZZ_SEED` / `REFBENCH_FUZZ_CASES` replay or widen the search; `REFBENCH_FUZZ_OUT=<file>` writes the
  * failures there, `<file>.ms` the time per phase and `<file>.progress` each case as it starts.
@@ -25,11 +25,11 @@ import { createHash } from 'node:crypto';
 import { appendFileSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join, relative, resolve } from 'node:path';
-import { createServer, type ViteDevServer } from 'vite';
+import { basename, dirname, join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mulberry32 } from '../../src/lib/eval/stats/rng.ts';
 import { encodePng } from '../../src/lib/server/image/io.ts';
+import { startProductionDashboard } from '../e2e/helpers/prod-server.ts';
 import { cli, runDirOf } from '../e2e/helpers/cli.ts';
 import { patternImage, writeFolderDataset } from '../pipeline/runner/folder-dataset.ts';
 import { type FileKind, int, mutateFile, type Outside, pick, type Rand } from './mutations.ts';
@@ -41,7 +41,7 @@ let root: string; // everything the cases may touch lives here
 let pristine: string; // a copy of `root` as built, to restore from
 let results: string;
 let outside: Outside;
-let server: ViteDevServer;
+let server: Awaited<ReturnType<typeof startProductionDashboard>> | undefined;
 let base = '';
 const runs = { fold: '', ffhq: '' };
 const specs = { fold: '', ffhq: '' };
@@ -234,18 +234,16 @@ beforeAll(async () => {
   cpSync(root, pristine, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
   pristineSnapshot = snapshot(pristine);
 
-  process.env.REFBENCH_RESULTS_DIR = results;
-  const repo = resolve(import.meta.dirname, '../..');
-  server = await createServer({ root: repo, configFile: join(repo, 'vite.config.ts'), mode: 'development', logLevel: 'silent', server: { host: '127.0.0.1', port: 0 } });
-  await server.listen();
-  const addr = server.httpServer!.address();
-  base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
-  // Compile every route once, so the cases measure reads, not vite's first transform.
+  // The production server, as `refbench dashboard` serves users (the vite dev server writes the checkout's path
+  // into every page, which the leak check would rightly flag wherever the checkout lies under the temp folder).
+  server = await startProductionDashboard(results);
+  base = server.base;
+  // Load every route once, so the cases measure warm reads.
   await Promise.all(['/', `/runs/${runs.fold}`, `/compare?runs=${runs.fold},${runs.ffhq}`, `/api/runs/${runs.fold}/images/s00/lq`].map((p) => get(p, 240_000)));
 }, 300_000);
 
 afterAll(async () => {
-  await server?.close();
+  await server?.stop();
   if (root) rmSync(root, { recursive: true, force: true });
   if (pristine) rmSync(pristine, { recursive: true, force: true });
 });
