@@ -12,6 +12,7 @@
  * `--keep DIR` generates into DIR and keeps it; a later call with the same DIR (and sizes) measures again without
  * regenerating (generation takes minutes: 50,000 sample lines, each appended and fsynced by the store).
  */
+import { mulberry32 } from '../src/lib/eval/stats/rng.ts';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,18 +34,6 @@ const N = Number(o.samples);
 const RUNS = Number(o.runs);
 const ROUNDS = Number(o.rounds);
 const TARGET_MS = 300;
-
-/** A seeded PRNG (mulberry32), so every generation is the same folder. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function generate(root: string): Promise<string[]> {
   const t0 = performance.now();
@@ -81,7 +70,7 @@ async function generate(root: string): Promise<string[]> {
       dataset: { ...template.dataset, size: N, available: N, limited: false, hash: sha256Hex(`dataset ${N}`) },
     };
     store.writeRunJson(run);
-    const rand = rng(r + 1);
+    const rand = mulberry32(r + 1);
     ids.forEach((sampleId, seq) => {
       const bad = rand() < 0.002;
       store.appendSample({
