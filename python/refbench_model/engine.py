@@ -3,17 +3,19 @@ with every tensor kept on the device and a set of speed switches, each of which 
 
 Switches (``Switches``; JSON names in brackets, as recorded in run.json and the benchmark JSON):
 
-- ``cfg_batch`` [cfgBatch]: CFG's unconditional and conditional passes as one B = 2 batch [uncond, cond];
-  off = one U-Net pass per branch.
+- ``cfg_batch`` [cfgBatch]: CFG's unconditional and conditional main passes as one B = 2 batch [uncond, cond], as
+  the official DDIM sampler does; off = one U-Net pass per branch (slower; kept to measure what batching buys).
 - ``attention`` [attention]: ``math`` (the official arithmetic) or ``sdpa``
-  (``torch.nn.functional.scaled_dot_product_attention``) in every U-Net and VAE attention layer.
+  (``torch.nn.functional.scaled_dot_product_attention``) in every U-Net and VAE attention layer. Passed down with
+  every forward call (unet.py), never written into the modules: engines may share modules.
 - ``kv_cache`` [kvCache]: ``concat`` (the official CacheKV: every layer concatenates [own, reference] K/V at every
   step) or ``buffers`` (per layer one preallocated [own | references] buffer whose reference part is written once
   per image; the layer writes its own K/V into the head of it). Either way the reference K/V are computed once per
   image and stay on the device.
-- ``ref_pass`` [refPass]: ``loop`` (the official reference pass: one U-Net pass per reference, and per CFG
-  branch) or ``batched`` (the N references as one batch; the zero-reference K/V of the unconditional branch are a
-  constant of the model, computed once per engine and tiled, as the TypeScript runner does).
+- ``ref_pass`` [refPass]: ``loop`` (the official reference pass: one U-Net pass per reference, in strip order,
+  with B = 2 [zero latent, reference latent] under CFG, B = 1 without; refldm-model.md 7.2) or ``batched`` (the N
+  references as one batch; the zero-reference K/V of the unconditional branch are a constant of the model, computed
+  once per engine and tiled, as the TypeScript runner does).
 - ``dtype`` [dtype]: ``fp32`` | ``bf16`` | ``fp16`` autocast for the VAE encoder and the U-Net. The decoder (with
   the codebook ArgMin) and the DDIM/CFG arithmetic stay fp32.
 - ``compile`` [compile]: ``torch.compile`` of the fixed-shape U-Net step (CUDA only).
@@ -21,8 +23,13 @@ Switches (``Switches``; JSON names in brackets, as recorded in run.json and the 
 - ``cudnn_benchmark`` [cudnnBenchmark]: cuDNN autotuning of the convolutions (CUDA only).
 
 CUDA-only switches asked for on the CPU are ignored and the reason is recorded (``Engine.ignored``); so is a CUDA
-graph capture that fails. ``EAGER`` is the "official-equivalent" variant (every switch off, fp32); ``FASTEST``
-the candidate fast variant of the benchmark.
+graph capture that fails. ``EAGER`` is the official arithmetic and batching (CFG batched, math attention,
+concatenated K/V, the per-reference loop, fp32): its latents and decoder output are the reference sampler's
+(sampler.py) bit for bit (python/tests/test_refldm_engine.py). ``FASTEST`` is the candidate fast variant of the
+benchmark.
+
+The engine never changes the modules it is given (no ``.to``, ``.eval`` or attribute writes): they must already be
+on the device and in eval mode (a clear error otherwise), and the attention kernel travels with each call.
 
 Inputs are what the TypeScript runner sends: uint8 HWC images already at the model's size (the runner resizes),
 x_T as float32 [1, 8, h, w]; outputs are the raw decoder output (float32 [1, 3, H, W]) and the final latent, so the
@@ -30,6 +37,7 @@ runner quantises exactly as the onnx engine does.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import os
@@ -42,7 +50,7 @@ import torch.nn.functional as F
 
 from .sampler import Timer
 from .schedule import ddim_tables, ddim_timesteps
-from .unet import legacy_attention, set_attention
+from .unet import legacy_attention
 
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 DESIGNS = ("cachekv", "spatial", "cross", "channel")
@@ -87,8 +95,9 @@ class Switches:
         return Switches(**{names[k]: v for k, v in d.items()})
 
 
-#: The "official-equivalent" variant: official arithmetic, one pass per CFG branch and per reference, fp32, eager.
-EAGER = Switches(cfg_batch=False, attention="math", kv_cache="concat", ref_pass="loop", dtype="fp32")
+#: The official arithmetic and batching: CFG as one B = 2 batch, math attention, K/V concatenated per layer and step,
+#: one reference pass per reference (B = 2 with CFG), fp32, eager. Bit-equal to the reference sampler (sampler.py).
+EAGER = Switches(cfg_batch=True, attention="math", kv_cache="concat", ref_pass="loop", dtype="fp32")
 #: The fast candidate of the benchmark (on the CPU its CUDA-only parts are ignored, with the reason recorded).
 FASTEST = Switches(cfg_batch=True, attention="sdpa", kv_cache="buffers", ref_pass="batched", dtype="bf16",
                    cuda_graphs=True, cudnn_benchmark=True)
@@ -267,9 +276,9 @@ class StepPlan:
         u = self.engine.unets[self.design]
         with self.engine.autocast(graph=self.graph is not None or self.engine.switches.cuda_graphs):
             if self.design == "cachekv":
-                e = u.eps(self.x, self.t, self.cond)
+                e = u.eps(self.x, self.t, self.cond, attn=self.engine.attn)
             else:
-                e = getattr(u, f"eps_{self.design}")(self.x, self.t, self.cond)
+                e = getattr(u, f"eps_{self.design}")(self.x, self.t, self.cond, attn=self.engine.attn)
         return e.float()
 
     def __call__(self, x_t: torch.Tensor, t: int) -> torch.Tensor:
@@ -305,6 +314,19 @@ class StepPlan:
             self.engine.ignored["cudaGraphs"] = f"capture failed: {type(exc).__name__}: {exc}"
 
 
+def _check_module(name: str, m: torch.nn.Module, device: str) -> None:
+    """The engine runs the modules as given: on ``device`` and in eval mode, or a ValueError naming the module."""
+    want = torch.device(device)
+    for p in m.parameters():
+        d = p.device
+        if d.type != want.type or (want.index is not None and d.index != want.index):
+            raise ValueError(f"{name}: its weights are on {d}, the engine's device is {device}; move the module "
+                             f"there first (the engine does not change modules it is given)")
+    if any(x.training for x in m.modules()):
+        raise ValueError(f"{name}: in training mode; call .eval() on it first (the engine does not change modules "
+                         f"it is given)")
+
+
 @dataclass
 class EngineResult:
     decoded: np.ndarray  # raw decoder output [1, 3, H, W] float32 (about [-1, 1], unclamped)
@@ -324,18 +346,30 @@ class Engine:
         self.requested = switches
         self.switches, self.ignored = resolve_switches(switches, device)
         self.compute_dtype = DTYPES[self.switches.dtype]
-        self.vae = vae.to(device).eval()
-        self.unets = {d: u.to(device).eval() for d, u in unets.items()}
-        for m in (self.vae, *self.unets.values()):
-            set_attention(m, self.switches.attention)
-        if is_cuda(device):
-            torch.backends.cudnn.benchmark = self.switches.cudnn_benchmark
+        for name, m in (("vae", vae), *((f"unet {d}", u) for d, u in unets.items())):
+            _check_module(name, m, device)
+        self.vae, self.unets = vae, dict(unets)
+        self.attn = self.switches.attention
         self.latent_channels = vae.cfg.embed_dim
         self.latent_h = self.latent_w = 0
         self._plans: OrderedDict = OrderedDict()
         self._zero_kv = None
 
     # -- helpers ---------------------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _cudnn(self):
+        """cuDNN autotuning as this engine's switch says, for the duration of one image; the process-wide flag is
+        restored afterwards (another engine in the process keeps its own setting)."""
+        if not is_cuda(self.device):
+            yield
+            return
+        before = torch.backends.cudnn.benchmark
+        torch.backends.cudnn.benchmark = self.switches.cudnn_benchmark
+        try:
+            yield
+        finally:
+            torch.backends.cudnn.benchmark = before
+
     def autocast(self, graph: bool = False):
         """Autocast to the engine's dtype (fp32: disabled). The cast cache is off inside CUDA graph capture."""
         kind = "cuda" if is_cuda(self.device) else "cpu"
@@ -352,7 +386,7 @@ class Engine:
 
     def _encode(self, x: torch.Tensor) -> torch.Tensor:
         with self.autocast():
-            return self.vae.encode(x).float()
+            return self.vae.encode(x, attn=self.attn).float()
 
     def _set_geometry(self, h: int, w: int) -> None:
         if (h, w) != (self.latent_h, self.latent_w):
@@ -380,7 +414,7 @@ class Engine:
     def _ref_kv(self, lat: torch.Tensor) -> list:
         """Reference pass on [n, 8, h, w] latents -> 16 (k, v) [n*H, d, T] in the compute dtype."""
         with self.autocast():
-            return self.unets["cachekv"].ref_kv(lat)
+            return self.unets["cachekv"].ref_kv(lat, attn=self.attn)
 
     def zero_kv(self) -> list:
         """K/V of one zero reference latent (the CFG unconditional branch's input; a constant of the model)."""
@@ -403,14 +437,17 @@ class Engine:
         """(uncond K/V or None, cond K/V), each 16 (k, v) [H, d, N*T], and the reference-pass batch size."""
         n = len(lats)
         if self.switches.ref_pass == "loop":
-            # NOTE: the official loop: one pass per reference (and per CFG branch), concatenated in strip order.
-            def per_ref(ls):
-                kvs = [self._ref_kv(lat) for lat in ls]
-                return [(torch.cat([p[i][0] for p in kvs], -1), torch.cat([p[i][1] for p in kvs], -1))
-                        for i in range(len(kvs[0]))]
-            cond = per_ref(lats)
-            unc = per_ref([torch.zeros_like(lats[0])] * n) if use_cfg else None
-            return unc, cond, 1
+            # NOTE: the official loop (refldm-model.md 7.2): one pass per reference in strip order, with CFG one B = 2
+            # batch [zero latent, reference latent]; the K/V of the N passes concatenated on the token axis. Rows
+            # 0..H-1 are the unconditional branch's, H..2H-1 the conditional's.
+            kvs = [self._ref_kv(torch.cat([torch.zeros_like(lat), lat]) if use_cfg else lat) for lat in lats]
+            kv = [(torch.cat([p[i][0] for p in kvs], -1), torch.cat([p[i][1] for p in kvs], -1))
+                  for i in range(len(kvs[0]))]
+            if not use_cfg:
+                return None, kv, 1
+            half = [k.shape[0] // 2 for k, _ in kv]
+            return ([(k[:h], v[:h]) for (k, v), h in zip(kv, half)], [(k[h:], v[h:]) for (k, v), h in zip(kv, half)],
+                    2)
         zero_t = [(k.repeat(1, 1, n), v.repeat(1, 1, n)) for k, v in self.zero_kv()]
         cond = zero_t if zero else self._tokens_of(self._ref_kv(torch.cat(lats, 0)), n)
         return (zero_t if use_cfg else None), cond, 0 if zero else n
@@ -420,6 +457,10 @@ class Engine:
     def restore(self, lq: np.ndarray, refs: list, x_t: np.ndarray, settings: SampleSettings,
                 on_step=None, step_timings: bool = True) -> EngineResult:
         """One restoration. lq / refs: uint8 HWC (the model's size); x_t float32 [1, 8, h, w] (not modified)."""
+        with self._cudnn():
+            return self._restore(lq, refs, x_t, settings, on_step, step_timings)
+
+    def _restore(self, lq, refs, x_t, settings: SampleSettings, on_step, step_timings: bool) -> EngineResult:
         s = settings
         if s.design not in self.unets:
             raise ValueError(f"design {s.design!r} is not loaded (loaded: {', '.join(self.unets)})")
@@ -517,7 +558,7 @@ class Engine:
 
         t0 = timer.now()
         # NOTE: decode stays fp32 (codebook ArgMin is precision-sensitive; refldm-model.md 13.2).
-        decoded = self.vae.decode(x)
+        decoded = self.vae.decode(x, attn=self.attn)
         decoded_np = decoded.float().cpu().numpy()
         latent_np = x.cpu().numpy()
         timer.add("decodeMs", t0)

@@ -17,9 +17,10 @@ Fusion designs (paper section 3.1.3):
   kdim = vdim = 8), ``crossattn_proj_out``); context = reference latent tokens [B, 4096*N, 8].
 - ``channel``: reference latents concatenated on channels: in_channels = 16 + 8*5.
 
-Attention kernel: every attention module has ``attn_impl`` = ``"math"`` (default: the official arithmetic, q and k
-scaled by d^-1/4, bmm, fp32 softmax, bmm) or ``"sdpa"`` (``torch.nn.functional.scaled_dot_product_attention``,
-equal up to float rounding); the fast engine (engine.py) switches it with ``set_attention``. External K/V may also
+Attention kernel: chosen per call, never stored in the modules: every entry point takes ``attn`` = ``"math"``
+(default: the official arithmetic, q and k scaled by d^-1/4, bmm, fp32 softmax, bmm) or ``"sdpa"``
+(``torch.nn.functional.scaled_dot_product_attention``, equal up to float rounding) and hands it down to every
+attention layer, so engines with different kernels can share one set of modules (engine.py). External K/V may also
 be an object with ``attend(q, k, v, impl)`` (engine.KvBuffer: preallocated [own | references] keys/values).
 """
 from __future__ import annotations
@@ -65,13 +66,14 @@ def legacy_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, impl: st
     return torch.bmm(v, w.transpose(1, 2))
 
 
-def set_attention(module: nn.Module, impl: str) -> None:
-    """Selects the attention kernel (``math`` | ``sdpa``) of every attention module inside ``module``."""
-    if impl not in ("math", "sdpa"):
+ATTENTION_IMPLS = ("math", "sdpa")
+
+
+def check_attention(impl: str) -> str:
+    """``impl`` if it names an attention kernel, else a ValueError."""
+    if impl not in ATTENTION_IMPLS:
         raise ValueError(f"attention must be math or sdpa, got {impl!r}")
-    for m in module.modules():
-        if hasattr(m, "attn_impl"):
-            m.attn_impl = impl
+    return impl
 
 
 class ResBlock(nn.Module):
@@ -93,8 +95,6 @@ class ResBlock(nn.Module):
 class CrossAttention(nn.Module):
     """Multi-head attention with nn.MultiheadAttention's parameter names (kdim = vdim = context dim)."""
 
-    attn_impl = "math"
-
     def __init__(self, dim: int, kdim: int, heads: int):
         super().__init__()
         self.heads = heads
@@ -104,15 +104,15 @@ class CrossAttention(nn.Module):
         self.in_proj_bias = nn.Parameter(torch.zeros(3 * dim))
         self.out_proj = nn.Linear(dim, dim)
 
-    def forward(self, x: torch.Tensor, ctx: torch.Tensor) -> torch.Tensor:
-        """x [B, T, C] queries, ctx [B, S, kdim] -> [B, T, C]."""
+    def forward(self, x: torch.Tensor, ctx: torch.Tensor, attn: str = "math") -> torch.Tensor:
+        """x [B, T, C] queries, ctx [B, S, kdim] -> [B, T, C]; ``attn``: the kernel (module doc)."""
         b, t, c = x.shape
         d = c // self.heads
         bq, bk, bv = self.in_proj_bias.chunk(3)
         q = F.linear(x, self.q_proj_weight, bq).reshape(b, t, self.heads, d).transpose(1, 2)
         k = F.linear(ctx, self.k_proj_weight, bk).reshape(b, -1, self.heads, d).transpose(1, 2)
         v = F.linear(ctx, self.v_proj_weight, bv).reshape(b, -1, self.heads, d).transpose(1, 2)
-        if self.attn_impl == "sdpa":
+        if attn == "sdpa":
             o = F.scaled_dot_product_attention(q, k, v, scale=d ** -0.5)
         else:
             w = torch.softmax((q @ k.transpose(-1, -2)).float() * (d ** -0.5), dim=-1).type(v.dtype)
@@ -122,8 +122,6 @@ class CrossAttention(nn.Module):
 
 
 class AttentionBlock(nn.Module):
-    attn_impl = "math"
-
     def __init__(self, cfg: UnetConfig, ch: int, use_context: bool):
         super().__init__()
         self.heads = ch // cfg.num_head_channels
@@ -137,7 +135,8 @@ class AttentionBlock(nn.Module):
             self.crossattn_attention = CrossAttention(ch, cfg.context_dim, self.heads)
             self.crossattn_proj_out = nn.Conv1d(ch, ch, 1)
 
-    def forward(self, x_in: torch.Tensor, kv_ext=None, capture: list | None = None, context=None) -> torch.Tensor:
+    def forward(self, x_in: torch.Tensor, kv_ext=None, capture: list | None = None, context=None,
+                attn: str = "math") -> torch.Tensor:
         c = x_in.shape[1]
         x = x_in.reshape(x_in.shape[0], c, -1)
         qkv = self.qkv(self.norm(x))
@@ -147,16 +146,16 @@ class AttentionBlock(nn.Module):
         if capture is not None:
             capture.append((k, v))
         if kv_ext is not None and hasattr(kv_ext, "attend"):
-            a = kv_ext.attend(q, k, v, self.attn_impl)  # preallocated [own | refs] buffers (engine.KvBuffer)
+            a = kv_ext.attend(q, k, v, attn)  # preallocated [own | refs] buffers (engine.KvBuffer)
         else:
             if kv_ext is not None:
                 k = torch.cat([k, kv_ext[0]], dim=-1)
                 v = torch.cat([v, kv_ext[1]], dim=-1)
-            a = legacy_attention(q, k, v, self.attn_impl)
+            a = legacy_attention(q, k, v, attn)
         x = x + self.proj_out(a.reshape(-1, c, tlen))
         if self.use_context:
             xc = self.crossattn_norm(x).permute(0, 2, 1)
-            xc = self.crossattn_attention(xc, context).permute(0, 2, 1)
+            xc = self.crossattn_attention(xc, context, attn).permute(0, 2, 1)
             x = x + self.crossattn_proj_out(xc)
         return x.reshape(x_in.shape)
 
@@ -233,7 +232,8 @@ class UNet(nn.Module):
                                  nn.Conv2d(mc, cfg.out_channels, 3, padding=1))
 
     # -- core -------------------------------------------------------------------------------------------
-    def _run(self, x, t, kv_ext=None, capture=None, context=None):
+    def _run(self, x, t, kv_ext=None, capture=None, context=None, attn: str = "math"):
+        check_attention(attn)
         emb = self.time_embed(timestep_embedding(t, self.cfg.model_channels).type(x.dtype))
         n_attn = len(self.attention_layers)
         li = 0
@@ -244,7 +244,7 @@ class UNet(nn.Module):
                 if isinstance(m, ResBlock):
                     h = m(h, emb)
                 elif isinstance(m, AttentionBlock):
-                    h = m(h, None if kv_ext is None else kv_ext[li], capture, context)
+                    h = m(h, None if kv_ext is None else kv_ext[li], capture, context, attn)
                     li += 1
                 else:
                     h = m(h)
@@ -263,30 +263,30 @@ class UNet(nn.Module):
         return self.out(h)
 
     # -- public entry points -----------------------------------------------------------------------------
-    def eps(self, x: torch.Tensor, t: torch.Tensor, kv_ext=None, context=None) -> torch.Tensor:
+    def eps(self, x: torch.Tensor, t: torch.Tensor, kv_ext=None, context=None, attn: str = "math") -> torch.Tensor:
         """Main pass: x [B,Cin,64,64], t int64 [B], kv_ext: 16 (k, v) pairs [B*H, d, R] or None -> eps [B,8,64,64]."""
-        return self._run(x, t, kv_ext=kv_ext, context=context)
+        return self._run(x, t, kv_ext=kv_ext, context=context, attn=attn)
 
-    def ref_kv(self, ref_latent: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    def ref_kv(self, ref_latent: torch.Tensor, attn: str = "math") -> list[tuple[torch.Tensor, torch.Tensor]]:
         """Reference pass: latent [B,8,64,64] zero-padded to 16 channels, t = 0 -> 16 (k, v) [B*H, d, T]."""
         pad = self.cfg.in_channels - ref_latent.shape[1]
         x = F.pad(ref_latent, (0, 0, 0, 0, 0, pad))
         t = torch.zeros(ref_latent.shape[0], dtype=torch.int64, device=ref_latent.device)
         cap: list = []
-        self._run(x, t, capture=cap)
+        self._run(x, t, capture=cap, attn=attn)
         return cap
 
-    def eps_spatial(self, x: torch.Tensor, t: torch.Tensor, refs: torch.Tensor) -> torch.Tensor:
+    def eps_spatial(self, x: torch.Tensor, t: torch.Tensor, refs: torch.Tensor, attn: str = "math") -> torch.Tensor:
         """Spatial concatenation: refs [B,8,64,64N] padded to 16 ch, cat on width, output cropped to x's width."""
         r = F.pad(refs, (0, 0, 0, 0, 0, x.shape[1] - refs.shape[1]))
-        out = self._run(torch.cat([x, r], dim=-1), t)
+        out = self._run(torch.cat([x, r], dim=-1), t, attn=attn)
         return out[:, :, :, : x.shape[-1]]
 
-    def eps_cross(self, x: torch.Tensor, t: torch.Tensor, refs: torch.Tensor) -> torch.Tensor:
+    def eps_cross(self, x: torch.Tensor, t: torch.Tensor, refs: torch.Tensor, attn: str = "math") -> torch.Tensor:
         """Cross-attention: context = reference latent tokens [B, 64*64N, 8]."""
         ctx = refs.reshape(refs.shape[0], refs.shape[1], -1).permute(0, 2, 1)
-        return self._run(x, t, context=ctx)
+        return self._run(x, t, context=ctx, attn=attn)
 
-    def eps_channel(self, x: torch.Tensor, t: torch.Tensor, refs: torch.Tensor) -> torch.Tensor:
+    def eps_channel(self, x: torch.Tensor, t: torch.Tensor, refs: torch.Tensor, attn: str = "math") -> torch.Tensor:
         """Channel concatenation: refs [B,40,64,64] (5 latents stacked on channels)."""
-        return self._run(torch.cat([x, refs], dim=1), t)
+        return self._run(torch.cat([x, refs], dim=1), t, attn=attn)

@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .configs import VaeConfig
+from .unet import check_attention
 
 
 class GroupNormF32(nn.GroupNorm):
@@ -50,10 +51,9 @@ class ResnetBlock(nn.Module):
 
 
 class AttnBlock(nn.Module):
-    """Single-head global self-attention over all H*W tokens (mid block). ``attn_impl``: ``math`` (official) or
-    ``sdpa`` (fused kernel, same result up to rounding; no [HW, HW] matrix on the wide reference strip)."""
-
-    attn_impl = "math"
+    """Single-head global self-attention over all H*W tokens (mid block). The kernel is chosen per call (``attn``):
+    ``math`` (official) or ``sdpa`` (fused kernel, same result up to rounding; no [HW, HW] matrix on the wide
+    reference strip)."""
 
     def __init__(self, cfg: VaeConfig, ch: int):
         super().__init__()
@@ -63,13 +63,13 @@ class AttnBlock(nn.Module):
         self.v = nn.Conv2d(ch, ch, 1)
         self.proj_out = nn.Conv2d(ch, ch, 1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, attn: str = "math") -> torch.Tensor:
         b, c, h, w = x.shape
         hn = self.norm(x)
         q = self.q(hn).reshape(b, c, -1)
         k = self.k(hn).reshape(b, c, -1)
         v = self.v(hn).reshape(b, c, -1)
-        if self.attn_impl == "sdpa":
+        if attn == "sdpa":
             q, k, v = (a.transpose(1, 2).contiguous()[:, None] for a in (q, k, v))  # [b, 1, hw, c], unit last stride
             out = F.scaled_dot_product_attention(q, k, v, scale=int(c) ** -0.5)
             out = out[:, 0].transpose(1, 2).reshape(b, c, h, w)
@@ -133,14 +133,14 @@ class Encoder(nn.Module):
         self.norm_out = _norm(cfg, block_in)
         self.conv_out = nn.Conv2d(block_in, cfg.z_channels, 3, 1, 1)  # double_z false
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, attn: str = "math") -> torch.Tensor:
         h = self.conv_in(x)
         for lvl in self.down:
             for blk in lvl.block:
                 h = blk(h)
             if hasattr(lvl, "downsample"):
                 h = lvl.downsample(h)
-        h = self.mid.block_2(self.mid.attn_1(self.mid.block_1(h)))
+        h = self.mid.block_2(self.mid.attn_1(self.mid.block_1(h), attn))
         return self.conv_out(_swish(self.norm_out(h)))
 
 
@@ -170,9 +170,9 @@ class Decoder(nn.Module):
         self.norm_out = _norm(cfg, block_in)
         self.conv_out = nn.Conv2d(block_in, cfg.out_ch, 3, 1, 1)
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
+    def forward(self, z: torch.Tensor, attn: str = "math") -> torch.Tensor:
         h = self.conv_in(z)
-        h = self.mid.block_2(self.mid.attn_1(self.mid.block_1(h)))
+        h = self.mid.block_2(self.mid.attn_1(self.mid.block_1(h), attn))
         for lvl in reversed(self.up):
             for blk in lvl.block:
                 h = blk(h)
@@ -209,10 +209,10 @@ class VQGAN(nn.Module):
         self.quant_conv = nn.Conv2d(cfg.z_channels, cfg.embed_dim, 1)
         self.post_quant_conv = nn.Conv2d(cfg.embed_dim, cfg.z_channels, 1)
 
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """x [B,3,H,W] in [-1,1] -> pre-quantisation latent [B,8,H/8,W/8]."""
-        return self.quant_conv(self.encoder(x))
+    def encode(self, x: torch.Tensor, attn: str = "math") -> torch.Tensor:
+        """x [B,3,H,W] in [-1,1] -> pre-quantisation latent [B,8,H/8,W/8]; ``attn``: the mid block's kernel."""
+        return self.quant_conv(self.encoder(x, check_attention(attn)))
 
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
+    def decode(self, z: torch.Tensor, attn: str = "math") -> torch.Tensor:
         """latent [B,8,h,w] -> image [B,3,8h,8w], raw decoder output (about [-1,1], unclamped)."""
-        return self.decoder(self.post_quant_conv(self.quantize(z)))
+        return self.decoder(self.post_quant_conv(self.quantize(z)), check_attention(attn))

@@ -164,6 +164,7 @@ class Worker:
         else:
             raise ValueError(f"weights.kind {w['kind']!r}: expected random-init or checkpoint")
         sw = Switches.from_json(o.get("switches", {}))
+        vae, unets = vae.to(device), {d: u.to(device) for d, u in unets.items()}  # the engine runs them as given
         self.engine = Engine(vae, unets, device, sw)
         s = o.get("sample", {})
         self.settings = SampleSettings(steps=int(s.get("steps", 100)), schedule=s.get("schedule", "uniform"),

@@ -123,3 +123,74 @@ def test_frames_round_trip_and_reject_a_truncated_stream():
     assert read_frame(f)[0]["type"] == "bye" and read_frame(f) is None
     with pytest.raises(ProtocolError, match="end of input inside"):
         read_frame(io.BytesIO(raw[: first - 3]))  # inside the xT blob
+
+
+BIT_STEPS = 5
+
+
+@pytest.mark.parametrize("n", [0, 1, 3])
+@pytest.mark.parametrize("cfg", [1.5, 3.0])
+def test_eager_is_bit_equal_to_the_reference_sampler(models, inputs, n, cfg):
+    """EAGER is the official arithmetic and batching (CFG as one B = 2 batch [uncond, cond]; the reference pass one
+    U-Net pass per reference with B = 2 [zero, real]), so its final latent and decoder output are the reference
+    sampler's bit for bit, not merely close: a batch of 1 per branch instead drifts by ~1e-3 (different BLAS paths)."""
+    vae, unets = models
+    lq, refs, x_t = inputs
+    ref = sample(TorchBackend(vae, unets), lq, refs[:n], x_t, steps=BIT_STEPS, cfg=cfg)
+    out = Engine(vae, unets, "cpu", EAGER).restore(lq, refs[:n], x_t, SampleSettings(steps=BIT_STEPS, cfg=cfg))
+    assert out.info["batch"] == 2 and out.info["refPassBatch"] == 2
+    assert np.array_equal(out.latent, ref.latent), float(np.abs(out.latent - ref.latent).max())
+    assert np.array_equal(out.decoded, ref.decoded), float(np.abs(out.decoded - ref.decoded).max())
+
+
+def test_engines_sharing_modules_each_run_their_own_attention_kernel(models, inputs, monkeypatch):
+    """Two engines on the SAME module objects, one math and one sdpa, created before either runs and called
+    interleaved: each runs its own kernel (counted at the two kernels' entry points) and gives what an engine of its
+    kind gives alone (math: EAGER = the reference sampler, bit for bit; sdpa: an engine on a private copy)."""
+    import copy
+
+    vae, unets = models
+    lq, refs, x_t = inputs
+    cachekv = {"cachekv": unets["cachekv"]}
+    settings = SampleSettings(steps=2)
+    ref = sample(TorchBackend(vae, unets), lq, refs[:2], x_t, steps=2, cfg=1.5)
+    fast_sw = Switches(attention="sdpa", kv_cache="concat", ref_pass="loop")  # only the kernel differs from EAGER
+    alone = Engine(copy.deepcopy(vae), copy.deepcopy(cachekv), "cpu", fast_sw).restore(lq, refs[:2], x_t, settings)
+    before = state_dict_sha256(vae), state_dict_sha256(unets["cachekv"])
+
+    calls = {"sdpa": 0, "softmax": 0}
+    sdpa, softmax = torch.nn.functional.scaled_dot_product_attention, torch.softmax
+
+    def counting_sdpa(*a, **k):
+        calls["sdpa"] += 1
+        return sdpa(*a, **k)
+
+    def counting_softmax(*a, **k):
+        calls["softmax"] += 1
+        return softmax(*a, **k)
+
+    monkeypatch.setattr(torch.nn.functional, "scaled_dot_product_attention", counting_sdpa)
+    monkeypatch.setattr(torch, "softmax", counting_softmax)
+    math_engine = Engine(vae, cachekv, "cpu", EAGER)
+    sdpa_engine = Engine(vae, cachekv, "cpu", fast_sw)
+    for engine, kernel, want in ((math_engine, "softmax", ref.latent), (sdpa_engine, "sdpa", alone.latent)) * 2:
+        calls.update(sdpa=0, softmax=0)
+        out = engine.restore(lq, refs[:2], x_t, settings)
+        other = "sdpa" if kernel == "softmax" else "softmax"
+        # 16 U-Net layers per pass (3 reference + 2 main passes), plus the VAE mid blocks
+        assert calls[kernel] > 0 and calls[other] == 0, (engine.attn, calls)
+        assert np.array_equal(out.latent, want), (engine.attn, float(np.abs(out.latent - want).max()))
+    assert (state_dict_sha256(vae), state_dict_sha256(unets["cachekv"])) == before
+
+
+def test_engine_refuses_modules_it_would_have_to_change(models):
+    vae, unets = models
+    u = unets["cachekv"]
+    u.train()
+    try:
+        with pytest.raises(ValueError, match="unet cachekv: in training mode; call .eval"):
+            Engine(vae, {"cachekv": u}, "cpu", EAGER)
+    finally:
+        u.eval()
+    with pytest.raises(ValueError, match="vae: its weights are on cpu, the engine's device is meta"):
+        Engine(vae, {"cachekv": u}, "meta", EAGER)

@@ -158,13 +158,13 @@ export const RefLdmOptionsSchema = z
     randomInit: z.number().int().min(0).optional(),
     /** Autocast precision of the VAE encoder and the U-Net (the decoder and DDIM stay fp32). */
     dtype: z.enum(['fp32', 'bf16', 'fp16']).default('fp32'),
-    /** CFG's two passes as one B = 2 batch (false: one pass per branch). */
+    /** CFG's two main passes as one B = 2 batch [uncond, cond], as the official sampler (false: one pass per branch). */
     cfgBatch: z.boolean().default(true),
     /** Attention kernel: `math` (the official arithmetic) or `sdpa` (scaled_dot_product_attention). */
     attention: z.enum(['math', 'sdpa']).default('sdpa'),
     /** CacheKV storage: `concat` per layer and step (official) or preallocated `buffers`. */
     kvCache: z.enum(['concat', 'buffers']).default('buffers'),
-    /** Reference pass: `loop` (one U-Net pass per reference and CFG branch, official) or `batched`. */
+    /** Reference pass: `loop` (official: one U-Net pass per reference, B = 2 [zero, real] with CFG) or `batched`. */
     refPass: z.enum(['loop', 'batched']).default('batched'),
     /** cuda only: torch.compile of the fixed-shape U-Net step. */
     compile: z.boolean().default(false),
