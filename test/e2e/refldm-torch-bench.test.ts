@@ -40,7 +40,7 @@ describe.skipIf(SKIP_TORCH)(`python -m refbench_model.bench → refbench report$
     expect(py.status, py.stderr).toBe(0);
     expect(py.stdout).toContain(`saved ${OUT}`);
     // the bare-machine summary: targets with their verdicts (n/a: tiny config)
-    expect(py.stdout).toMatch(/Targets:\n {2}\[n\/a\] fastest vs eager fp32, CacheKV, 2 refs \(time ratio\)/);
+    expect(py.stdout).toMatch(/Targets:\n {2}\[n\/a\] fastest vs eager fp32 \(official arithmetic and batching\), CacheKV, 2 refs \(time ratio\)/);
     expect(py.stdout).toMatch(/drift bf16 vs fp32: max latent delta \S+, image max level diff \d+/);
 
     const bench = readTorchBench(OUT); // zod, strict
@@ -52,6 +52,10 @@ describe.skipIf(SKIP_TORCH)(`python -m refbench_model.bench → refbench report$
     expect(Object.keys(bench.ignored.fastest)).toEqual(expect.arrayContaining(['cudaGraphs', 'cudnnBenchmark', 'dtype']));
     expect(bench.ablation.find((a) => a.variant === 'eager+cudaGraphs')?.skipped).toBe('cuda only');
     expect(bench.ablation.find((a) => a.variant === 'eager+sdpa')?.speedupVsEager).toBeGreaterThan(0);
+    // eager batches CFG as the official sampler: the ablation turns it off instead of on
+    expect(bench.variants.eager).toMatchObject({ cfgBatch: true, attention: 'math', kvCache: 'concat', refPass: 'loop', dtype: 'fp32' });
+    expect(bench.ablation.find((a) => a.variant === 'eager-cfgBatch')?.switches.cfgBatch).toBe(false);
+    expect(bench.ablation.some((a) => a.variant === 'eager+cfgBatch')).toBe(false);
     expect(bench.drift.map((d) => d.dtype)).toEqual(['bf16', 'fp16']);
     expect(bench.checks).toEqual([expect.objectContaining({ variant: 'fastest-fp32', vs: 'eager', ok: true }), { variant: 'fastest-fp32+compile', skipped: 'cuda only' }]);
 
@@ -65,7 +69,7 @@ describe.skipIf(SKIP_TORCH)(`python -m refbench_model.bench → refbench report$
     expect(cachekv).toHaveLength(2);
     for (const l of cachekv) expect(l.split(/\s+/).slice(-4)).toEqual(['12.15', '2.87', '0.21', '0.39']);
     expect(r.out).toMatch(/Spatial-concatenation +\d+\.\d{3} +\d+ +1\.00 +1\.00 +58\.36/);
-    expect(r.out).toMatch(/Ablation: each switch alone on top of eager \(CacheKV, 2 refs\)\n.*\neager\+cfgBatch +\d/);
+    expect(r.out).toMatch(/Ablation: each switch alone on top of eager \(CacheKV, 2 refs\)\n.*\neager\+sdpa +\d/);
     expect(r.out).toMatch(/Drift against fp32 .*\n.*\nbf16 +\d/);
     expect(r.out).toMatch(/Targets \(issue 10\)\n {2}\[n\/a\] fastest vs eager fp32/);
     expect(r.out).toMatch(/Profile: fastest, cachekv, 2 refs, by self_cpu_time_total/);

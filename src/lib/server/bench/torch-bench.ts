@@ -185,7 +185,7 @@ export function formatTorchBench(r: TorchBench): string {
     if (!rows.length) continue;
     const mapped: FusionRow[] = rows.map((x) => ({ design: x.design, refs: x.refs, timeMs: x.timeMs, peakRssDeltaBytes: memoryOf(r, x), ...(x.error || x.skipped ? { error: x.error ?? `skipped: ${x.skipped}` } : {}) }));
     out.push('');
-    out.push(`== ${variant}${variant === 'eager' ? ' (official-equivalent: official attention arithmetic, one pass per CFG branch and per reference, fp32, no compile / graphs)' : ''} ==`);
+    out.push(`== ${variant}${variant === 'eager' ? ' (official arithmetic and batching: CFG as one B = 2 batch, math attention, K/V concatenated, one reference pass per reference with B = 2, fp32, no compile / graphs)' : ''} ==`);
     out.push(
       formatFusionTables(
         { label: r.label, config: r.config, device: r.device, threads: r.host.threads, steps: r.steps, cfg: r.cfg, repeat: r.repeat, rows: mapped },
