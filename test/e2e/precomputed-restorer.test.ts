@@ -49,7 +49,7 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 describe('precomputed restorer', () => {
   it('scores the folder: missing, corrupt and wrong-size files fail their sample with a clear message; coverage 2/5', async () => {
     const r = await cli(['run', spec, '--results-dir', results, '-q']);
-    expect(r.code, r.err).toBe(0);
+    expect(r.code, r.err).toBe(3); // samples failed (run --help: exit status)
     expect(r.out).toMatch(/2\/5 ok, 3 failed/);
     expect(r.out).toMatch(/psnr: [\d.]+ \(2\/5\)/);
     const dir = runDirOf(results, 'baseline');
