@@ -3,7 +3,8 @@
  * `refbench data inspect` on a `folder` dataset: a GT JPEG whose Huffman table is corrupt (it decodes, with
  * libjpeg warnings, into garbage), a 300×200 GT, a 300×200 reference and a 256² LQ each fail their own sample
  * with a message naming the file; a 1024² GT (the documented PIL-bicubic resize) is accepted; inspect and run
- * apply the same rule.
+ * apply the same rule. `refbench run` goes on past the failed samples but exits 3 when any failed (issue 17, item 6),
+ * unless `--allow-failures`, so that CI pipelines and SLURM `afterok` dependencies notice.
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -58,8 +59,15 @@ describe('corrupt and mis-sized inputs', () => {
     writeFileSync(spec, `name: corrupt\ndataset: { adapter: folder, options: { root: ${JSON.stringify(ds)} } }\nrestorer: { id: lq }\nmetrics: [psnr]\n`);
     const results = join(root, 'results');
     const r = await cli(['run', spec, '--results-dir', results, '-q']);
-    expect(r.code, r.err).toBe(0);
+    expect(r.code, r.err).toBe(3);
     expect(r.out).toContain('2/6 ok, 4 failed');
+    expect(r.err).toContain(`refbench: 4 of 6 samples failed (their errors are in ${join(runDirOf(results, 'corrupt'), 'samples.jsonl')}); exit status 3. Pass --allow-failures to exit 0 anyway`);
+    // Resuming does not hide them (the run still holds 4 failed samples); --allow-failures accepts them.
+    expect((await cli(['run', spec, '--results-dir', results, '-q'])).code).toBe(3);
+    const allowed = await cli(['run', spec, '--results-dir', results, '-q', '--allow-failures']);
+    expect(allowed.code, allowed.err).toBe(0);
+    expect(allowed.out).toContain('2/6 ok, 4 failed');
+    expect(allowed.err).not.toContain('samples failed');
     const lines = sampleLines(runDirOf(results, 'corrupt'));
     expect(lines.get('ok')!.status).toBe('ok');
     expect(lines.get('gt1024')!.status).toBe('ok');

@@ -64,6 +64,12 @@ describe('--help texts', () => {
     expect(checked).toBeGreaterThan(5);
   });
 
+  it('run --help says it exits 3 when samples failed, and names --allow-failures', () => {
+    const run = helpTexts().find((h) => h.cmd === 'refbench run')!.text;
+    expect(run).toMatch(/--allow-failures\s+exit 0 even when samples failed/);
+    expect(run).toMatch(/Exit status: 0 when every sample is scored; 3 when any sample failed/);
+  });
+
   it('--version prints the package version', async () => {
     const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string };
     for (const flag of ['--version', '-V']) {

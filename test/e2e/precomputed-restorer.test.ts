@@ -2,12 +2,16 @@
  * The `precomputed` restorer through `refbench run` (how a baseline's published outputs are scored): a folder with
  * a good image, a missing one, a corrupt one and one of the wrong size gives coverage 2/5 with a message per failed
  * sample naming its file; run.json records the folder's content hash; a changed folder is refused on resume; a
- * pattern that matches nothing is a whole-run error that shows what the folder holds.
+ * pattern that matches nothing is a whole-run error that shows what the folder holds. Outputs with semi-transparent
+ * alpha are scored on their RGB (alpha dropped) with one warning per run naming them; a named pipe among the
+ * outputs fails its sample as "not a regular file" (not "missing"), and is never opened for reading.
  */
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodePng } from '../../src/lib/server/image/io.ts';
 import { cli, runDirOf, sampleLines } from './helpers/cli.ts';
@@ -49,7 +53,7 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 describe('precomputed restorer', () => {
   it('scores the folder: missing, corrupt and wrong-size files fail their sample with a clear message; coverage 2/5', async () => {
     const r = await cli(['run', spec, '--results-dir', results, '-q']);
-    expect(r.code, r.err).toBe(0);
+    expect(r.code, r.err).toBe(3); // samples failed (run --help: exit status)
     expect(r.out).toMatch(/2\/5 ok, 3 failed/);
     expect(r.out).toMatch(/psnr: [\d.]+ \(2\/5\)/);
     const dir = runDirOf(results, 'baseline');
@@ -93,4 +97,47 @@ describe('precomputed restorer', () => {
     expect(e.code).toBe(1);
     expect(e.err).toMatch(/pattern: '\.\.\/ds\/gt\/\{id\}\.png' points outside restorer\.options\.dir/);
   });
+});
+
+describe('precomputed outputs with alpha, and not regular files', () => {
+  it('semi-transparent alpha: scored on RGB, one warning per run naming the files; a named pipe is "not a regular file"', async () => {
+    const dir = join(root, 'alpha-outputs');
+    mkdirSync(dir);
+    const rgba = async (seed: number, alpha: (x: number, y: number) => number) => {
+      const { width, height, data } = patternImage(seed);
+      const out = Buffer.alloc(width * height * 4);
+      for (let i = 0; i < width * height; i++) {
+        out.set(data.subarray(i * 3, i * 3 + 3), i * 4);
+        out[i * 4 + 3] = alpha(i % width, Math.floor(i / width));
+      }
+      return sharp(out, { raw: { width, height, channels: 4 } }).png().toBuffer();
+    };
+    writeFileSync(join(dir, 's00.png'), await rgba(0, () => 255)); // alpha channel, fully opaque: no warning
+    writeFileSync(join(dir, 's01.png'), await rgba(1, (x) => (x < 256 ? 128 : 255))); // half the image at 50%
+    writeFileSync(join(dir, 's02.png'), await rgba(2, (x, y) => (x === 0 && y === 0 ? 0 : 255))); // one transparent pixel
+    execFileSync('mkfifo', [join(dir, 's03.png')]);
+    copyFileSync(join(root, 'ds', 'gt', 's04.png'), join(dir, 's04.png'));
+    const alphaSpec = join(root, 'alpha.yaml');
+    writeFileSync(
+      alphaSpec,
+      ['name: alpha', `dataset: { adapter: folder, options: { root: ${join(root, 'ds')} } }`, `restorer: { id: precomputed, options: { dir: ${dir} } }`, 'metrics: [psnr]'].join('\n'),
+    );
+    const r = await cli(['run', alphaSpec, '--results-dir', results, '--progress', 'lines', '--allow-failures']);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toContain('4/5 ok, 1 failed');
+    const warnings = r.err.split('\n').filter((l) => /semi-transparent/.test(l));
+    expect(warnings, r.err).toHaveLength(1);
+    expect(warnings[0]).toContain('2 output(s) have semi-transparent alpha');
+    expect(warnings[0]).toContain('s01.png');
+    expect(warnings[0]).toContain('s02.png');
+    expect(warnings[0]).not.toContain('s00.png');
+    expect(warnings[0]).toMatch(/alpha is dropped: the RGB values are scored as they are, not composited/);
+    const lines = sampleLines(runDirOf(results, 'alpha'));
+    // The RGB of s00 is GT's pattern 0: scored as it is (alpha dropped), identical to GT.
+    expect(lines.get('s00')!.metrics.psnr).toBe(80);
+    expect(lines.get('s01')!.status).toBe('ok');
+    expect(lines.get('s03')!.status).toBe('error');
+    expect(lines.get('s03')!.error).toContain(`${join(dir, 's03.png')}: is not a regular file (a named pipe, socket, device or folder)`);
+    expect(lines.get('s03')!.error).not.toMatch(/no output file|missing/);
+  }, 60_000);
 });

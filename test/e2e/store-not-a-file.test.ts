@@ -120,7 +120,7 @@ describe('dataset inputs that are not regular files', () => {
     const spec = join(root, 'pipe.yaml');
     writeFileSync(spec, `name: pipe\ndataset: { adapter: folder, options: { root: ${JSON.stringify(ds)} } }\nrestorer: { id: lq }\nmetrics: [psnr]\n`);
     const r = await cli(['run', spec, '--results-dir', results, '-q']);
-    expect(r.code, r.err).toBe(0);
+    expect(r.code, r.err).toBe(3); // a failed sample (run --help: exit status)
     expect(r.out).toContain('1/2 ok, 1 failed');
     const line = readFileSync(join(runDirOf(results, 'pipe'), 'samples.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((l) => l.sampleId === 's01');
     expect(line.error).toContain(`${join(ds, 'lq', 's01.png')}: is not a regular file (a named pipe, socket or device)`);

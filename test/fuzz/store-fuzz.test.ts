@@ -254,8 +254,10 @@ function cliProblems(what: string, r: { code: number; out: string; err: string }
   const all = `${r.out}\n${r.err}`;
   if (/^\s+at \S/m.test(all)) p.push(`${what}: stack trace in the output: ${all.slice(0, 400)}`);
   if (/"code":\s*"(invalid_|too_|unrecognized)/.test(all)) p.push(`${what}: raw zod issues in the output: ${all.slice(0, 400)}`);
-  if (r.code !== 0 && r.code !== 1) p.push(`${what}: exit code ${r.code}`);
-  if (r.code !== 0 && !t.names.some((n) => r.err.includes(n))) p.push(`${what}: exit ${r.code} without naming ${t.names.join(' or ')}: ${r.err.slice(0, 400)}`);
+  // Exit 3: `run` finished but samples failed (a mutated input); the errors are per sample in samples.jsonl.
+  const samplesFailed = r.code === 3 && /^refbench: \d+ of \d+ samples failed \(their errors are in \S+samples\.jsonl\)/m.test(r.err);
+  if (r.code !== 0 && r.code !== 1 && !samplesFailed) p.push(`${what}: exit code ${r.code}`);
+  if (r.code !== 0 && !samplesFailed && !t.names.some((n) => r.err.includes(n))) p.push(`${what}: exit ${r.code} without naming ${t.names.join(' or ')}: ${r.err.slice(0, 400)}`);
   if (r.err.length > 20_000) p.push(`${what}: ${r.err.length} characters on stderr`);
   // Bytes from a file must not reach the terminal raw: an ESC sequence or a bidi override in a message rewrites
   // what the user sees.

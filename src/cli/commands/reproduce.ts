@@ -56,7 +56,7 @@ Examples:
         const p = o.restorer ? ` --restorer ${o.restorer}` : '';
         process.stdout.write(
           o.dryRun
-            ? `dry run: ${r.plan.filter((x) => x.state === 'missing' || x.state === 'partial').length} run(s) to do, ${r.skipped.length} done, ${r.blocked.length} blocked\n`
+            ? `dry run: ${r.toDo.length} run(s) to do, ${r.skipped.length} done, ${r.blocked.length} blocked\n`
             : `${table}: ${r.ran.length} run(s) made, ${r.skipped.length} already done, ${r.blocked.length} blocked${r.fusion ? `; fusion bench ${r.fusion}` : ''}\n` +
                 `compare with the paper: refbench report --paper ${table}${b}${p}${o.resultsDir !== 'results' ? ` --results-dir ${o.resultsDir}` : ''}\n`,
         );

@@ -1,7 +1,10 @@
 /**
  * @file `refbench run <spec>`: evaluate a restorer on a dataset as described by a run spec (YAML/JSON), resuming
  * the spec's run directory when it exists. Ctrl-C stops after the image in flight (exit 130); run again to resume.
+ * A failed sample never stops the run, but the exit status says it (3 unless `--allow-failures`), so that CI
+ * pipelines and SLURM `afterok` dependencies notice.
  */
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { parseKeyValues, type SpecOverrides } from '../../lib/eval/spec/run-spec.ts';
 import { runSpec } from '../../lib/server/runner/evaluate.ts';
@@ -18,6 +21,9 @@ function int(flag: string) {
 }
 
 const collect = (v: string, prev: string[]) => [...prev, v];
+
+/** Exit status of a run that finished with failed samples (1 stays "could not run"; 130 "interrupted"). */
+export const EXIT_SAMPLES_FAILED = 3;
 
 /** Shell-quotes one argument for the "to resume, run" hint. */
 function q(a: string): string {
@@ -42,6 +48,7 @@ export function register(program: Command): void {
     .option('-d, --dataset-option <key=value>', 'set dataset.options.key (repeatable; JSON values)', collect, [])
     .option('--no-save-images', 'do not keep output PNGs (then `refbench eval` cannot run later)')
     .option('--shard <i/n>', 'evaluate only shard i of n (0-based; samples i, i+n, i+2n, …); `refbench merge` joins the n shard runs', (v) => parseShard(v))
+    .option('--allow-failures', `exit 0 even when samples failed (default: exit ${EXIT_SAMPLES_FAILED}; the run goes on past them either way)`)
     .option('--progress <mode>', 'auto | bar | lines', 'auto')
     .option('-q, --quiet', 'no progress output')
     .addHelpText(
@@ -52,7 +59,10 @@ Examples:
   $ refbench run examples/specs/synthfaces-classical.yaml --limit 10 -r sharpenAmount=1.0
   $ refbench run spec.yaml --fresh --metrics psnr,ssim
   $ refbench run spec.yaml --shard 0/3        (then 1/3 and 2/3, anywhere; then: refbench merge <the 3 runs>)
-Run the same command again to resume an interrupted run; add --retry-failed to redo failed samples.`,
+Run the same command again to resume an interrupted run; add --retry-failed to redo failed samples.
+Exit status: 0 when every sample is scored; ${EXIT_SAMPLES_FAILED} when any sample failed (in this call or an earlier one of
+the run; their errors are in the run's samples.jsonl) unless --allow-failures; 1 when the run could not run
+(bad spec, missing model, locked run); 130 when interrupted.`,
     )
     .action(async (specPath: string, o: Record<string, any>) => {
       const overrides: SpecOverrides = {
@@ -98,6 +108,13 @@ Run the same command again to resume an interrupted run; add --retry-failed to r
             '\n' +
             (s.untrained ? '  WARNING: UNTRAINED WEIGHTS (random-init / test networks): numbers are not meaningful\n' : ''),
         );
+        if (s.samples.error > 0 && !o.allowFailures) {
+          process.stderr.write(
+            `refbench: ${s.samples.error} of ${s.samples.total} samples failed (their errors are in ${join(r.runDir, 'samples.jsonl')}); ` +
+              `exit status ${EXIT_SAMPLES_FAILED}. Pass --allow-failures to exit 0 anyway, or fix the inputs and rerun with --retry-failed.\n`,
+          );
+          process.exitCode = EXIT_SAMPLES_FAILED;
+        }
       } finally {
         guard.dispose();
       }

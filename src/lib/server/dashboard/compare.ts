@@ -16,6 +16,7 @@ import { TIME_METRIC } from '../../eval/results/schema.ts';
 import { BOOTSTRAP_DEFAULTS, bootstrapMean } from '../../eval/stats/bootstrap.ts';
 import { pairedComparison } from '../../eval/stats/paired.ts';
 import { metricLabel, paperOrder } from '../../metric-columns.ts';
+import { modeOfColumn } from './leaderboard.ts';
 import type { SharedSamples } from '../results/query.ts';
 import { RunStore } from '../results/store.ts';
 import { describeSettings, resultsDir } from './data.ts';
@@ -148,7 +149,7 @@ async function computeCompare(q: CompareQuery, root: string): Promise<Comparison
   });
   const order = paperOrder(info.keys()).filter((id) => id !== TIME_METRIC.id);
   if (info.has(TIME_METRIC.id)) order.push(TIME_METRIC.id);
-  const columns = order.map((id) => info.get(id)!);
+  const columns = order.map((id) => ({ ...info.get(id)!, mode: modeOfColumn(id, runs) }));
 
   // Δ per run and per-image metric: pairs are the shared samples where both runs have a value.
   const deltas: Record<string, Record<string, CompareDelta>> = {};

@@ -11,7 +11,9 @@ import { join } from 'node:path';
 import type { RunJson } from '../../eval/results/schema.ts';
 import { TIME_METRIC } from '../../eval/results/schema.ts';
 import { BOOTSTRAP_DEFAULTS, bootstrapMean } from '../../eval/stats/bootstrap.ts';
+import { columnMode, modeOf, type ColumnMode } from '../../eval/metrics/conventions.ts';
 import { metricLabel, paperOrder } from '../../metric-columns.ts';
+import { metricConventions } from '../metrics/index.ts';
 import { ResultsDb, stampOf, type SharedSamples } from '../results/query.ts';
 import { listRunIds, RunStore } from '../results/store.ts';
 import { redactPaths } from './serve-file.ts';
@@ -28,6 +30,8 @@ export interface LeaderColumn {
   readonly set: boolean;
   /** The reference set of a set metric (its statistics file's name), when recorded. */
   readonly reference?: string;
+  /** The exact mode (implementation, input, resize/crop, weight files) of the column's runs, shown on its header. */
+  readonly mode?: ColumnMode;
 }
 
 /** One value of one run. */
@@ -119,6 +123,15 @@ function benchmarkKey(run: RunJson): string {
 function tagsOf(run: RunJson): string[] {
   const t = (run.spec as { tags?: unknown }).tags;
   return Array.isArray(t) ? t.map(String) : [];
+}
+
+/** The mode of metric `id` in each run that recorded it (`time-ms`: every run), grouped. */
+export function modeOfColumn(id: string, runs: readonly RunJson[]): ColumnMode {
+  const entries = runs.flatMap((run) => {
+    const info = id === TIME_METRIC.id ? TIME_METRIC : run.metrics.find((m) => m.id === id);
+    return info ? [{ runId: run.runId, mode: modeOf(id, info, metricConventions(id)) }] : [];
+  });
+  return columnMode(entries);
 }
 
 /** The file name of a set metric's reference (statistics or features file), never its absolute path. */
@@ -241,7 +254,7 @@ async function computeLeaderboard(root: string, over: 'shared' | 'own'): Promise
     });
     const ids = paperOrder(info.keys()).filter((id) => id !== TIME_METRIC.id);
     if (info.has(TIME_METRIC.id)) ids.push(TIME_METRIC.id); // a cost, not a quality: last, as in the paper
-    const columns = ids.map((id) => info.get(id)!);
+    const columns = ids.map((id) => ({ ...info.get(id)!, mode: modeOfColumn(id, dirs.map((d) => runs.get(d)!)) }));
     const best: Record<string, string[]> = {};
     for (const c of columns) {
       const vals = rows.map((r) => ({ id: r.runId, v: r.cells[c.id]?.value })).filter((x): x is { id: string; v: number } => typeof x.v === 'number' && Number.isFinite(x.v));

@@ -11,6 +11,7 @@ import { createServer, type Server } from 'node:http';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { printable } from '../../format.ts';
 import { REPO_ROOT } from '../runner/provenance.ts';
 
 /** Where adapter-node writes the build (svelte.config.js: the default `out`). */
@@ -120,6 +121,16 @@ export function allowedHost(host: string | undefined): boolean {
   return name === 'localhost' || name.endsWith('.localhost') || isIP(name) !== 0;
 }
 
+/**
+ * One line on the dashboard's terminal per refused request (4xx other than 404: a method the page does not take,
+ * a cross-site form POST, a Host that is not allowed, a bad parameter): method, path (without the query, control
+ * characters escaped, cut at 200 characters) and status. Never a stack trace: a refusal is not a fault.
+ */
+function logRefusal(method: string | undefined, url: string | undefined, status: number): void {
+  const path = printable((url ?? '').split('?')[0]).slice(0, 200);
+  process.stderr.write(`refbench dashboard: refused ${printable(method ?? '?').slice(0, 20)} ${path}: ${status}\n`);
+}
+
 type Handler = (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse, next?: () => void) => void;
 
 /**
@@ -130,6 +141,9 @@ export async function serveDashboard(o: { resultsDir: string; host: string; port
   process.env.REFBENCH_RESULTS_DIR = o.resultsDir;
   const { handler } = (await import(pathToFileURL(join(BUILD_DIR, 'handler.js')).href)) as { handler: Handler };
   const server = createServer((req, res) => {
+    res.once('finish', () => {
+      if (res.statusCode >= 400 && res.statusCode < 500 && res.statusCode !== 404) logRefusal(req.method, req.url, res.statusCode);
+    });
     if (!allowedHost(req.headers.host)) {
       res.statusCode = 403;
       res.setHeader('content-type', 'text/plain; charset=utf-8');

@@ -173,7 +173,8 @@ function requireKey(ctx: ResolveContext, key: string, path: string): string {
 
 /**
  * Fills every reference inside `value` (objects and arrays, recursively).
- * @param missing receives model files that do not exist yet (with their fetch command); the value is still filled.
+ * @param missing receives the files the value names that do not exist (model files with their fetch command,
+ *   configured paths without a default, committed `repo` files); the value is still filled.
  * @throws ConfigKeyError for a missing config key without a default.
  */
 export function resolveValues(value: unknown, ctx: ResolveContext, path: string, missing: MissingFile[] = []): unknown {
@@ -189,11 +190,23 @@ export function resolveValues(value: unknown, ctx: ResolveContext, path: string,
             : typeof value.default === 'string'
               ? resolve(value.default)
               : resolveValues(value.default, ctx, path, missing);
-      if (value.join === undefined) return base;
-      if (typeof base !== 'string') throw new Error(`${ctx.neededBy(path)}: 'join' needs a path, but the value is ${JSON.stringify(base)}`);
-      return join(base, value.join);
+      let out = base;
+      if (value.join !== undefined) {
+        if (typeof base !== 'string') throw new Error(`${ctx.neededBy(path)}: 'join' needs a path, but the value is ${JSON.stringify(base)}`);
+        out = join(base, value.join);
+      }
+      // A configured path the run reads must exist. NOTE: a key with a `default` names a place refbench fills itself
+      // (the embedded benchmark is generated there on first use), so it need not exist before the run.
+      if (p !== undefined && value.default === undefined && typeof out === 'string' && !existsSync(out)) {
+        missing.push({ path: out, fix: `no such file or folder; set ${key} in ${ctx.config.file ?? 'the user config'} to where it is (needed by ${ctx.neededBy(path)})` });
+      }
+      return out;
     }
-    if ('repo' in value) return join(REPO_ROOT, value.repo);
+    if ('repo' in value) {
+      const p = join(REPO_ROOT, value.repo);
+      if (!existsSync(p)) missing.push({ path: p, fix: `a file of the refbench checkout is missing (${ctx.neededBy(path)}); restore it: git checkout -- ${value.repo}` });
+      return p;
+    }
     if ('model' in value) {
       const p = join(modelDir(undefined, value.model), value.file);
       if (!existsSync(p)) missing.push({ path: p, fix: fetchConvertCommand(value.model) });

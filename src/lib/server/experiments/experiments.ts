@@ -152,7 +152,10 @@ export interface PlannedRun {
   readonly wanted?: number;
   /** Estimated seconds for what is left (restorer + metrics). */
   readonly estSeconds: number;
-  /** Model files that are not installed yet, with the command that fetches them. */
+  /**
+   * Files the run would read that are not there: model files not installed yet (with the command that fetches
+   * them), configured paths that do not exist, committed files missing from the checkout. A run with any cannot start.
+   */
   readonly missingFiles: readonly MissingFile[];
 }
 
@@ -223,7 +226,7 @@ function planRun(b: Benchmark, row: ExperimentRow, pname: string, profile: Profi
   let restorerOptions: Record<string, unknown>;
   let dataset: Record<string, unknown>;
   let metrics: unknown;
-  const missing: MissingFile[] = [];
+  const missing = base.missingFiles;
   // The design's checkpoint first: a design that was never released is the reason, whatever else is missing.
   let designBundle: string | undefined;
   if (row.design && !profile.designs.includes(row.design)) {
@@ -231,6 +234,7 @@ function planRun(b: Benchmark, row: ExperimentRow, pname: string, profile: Profi
     const key = ref && typeof ref === 'object' && 'config' in ref ? ref.config : `designs.${row.design}`;
     const p = o.config.path(key);
     if (p === undefined) return blocked(`needs that design's checkpoint: only CacheKV's was released; set ${key} in ${o.config.file ?? 'refbench.config.yaml'} to a bundle of a fine-tuned ${row.design} model`, 'checkpoint');
+    if (!existsSync(p)) base.missingFiles.push({ path: p, fix: `no such file or folder; set ${key} in ${o.config.file ?? 'the user config'} to where it is (a bundle of a fine-tuned ${row.design} model)` });
     designBundle = p;
   }
   // Every missing key of the run at once (not one per attempt).

@@ -36,25 +36,38 @@ export interface ReproduceResult {
   readonly plan: readonly PlannedRun[];
   readonly ran: readonly string[];
   readonly skipped: readonly string[];
+  /** Runs that cannot start: blocked in the plan (config key, unreleased checkpoint) or missing a file they read. */
   readonly blocked: readonly PlannedRun[];
+  /** Runs that can start (missing or partial, every file they read present). */
+  readonly toDo: readonly PlannedRun[];
   /** The fusion bench used (path), or null when the table needs none. */
   readonly fusion: string | null;
   readonly aborted: boolean;
 }
+
+/** A planned run `reproduce` would start now: not done, not blocked, no file it reads missing. */
+const canStart = (p: PlannedRun) => (p.state === 'missing' || p.state === 'partial') && !p.missingFiles.length;
 
 /** The plan as lines: state, run, cost, and why a run is blocked. */
 export function formatPlan(exp: Experiment, plan: readonly PlannedRun[], fusion: FusionPlan | null): string[] {
   const lines = [`${exp.id}: ${exp.title}`];
   let prevBlocked: string | undefined;
   for (const p of plan) {
-    const cost = p.state === 'done' ? 'done' : p.state === 'blocked' ? 'blocked' : `~${formatDuration(p.estSeconds)}${p.state === 'partial' ? ` (${p.done}/${p.wanted} done)` : ''}`;
+    const cost =
+      p.state === 'done'
+        ? 'done'
+        : p.state === 'blocked'
+          ? 'blocked'
+          : p.missingFiles.length
+            ? `blocked: ${p.missingFiles.length} file(s) it reads are missing`
+            : `~${formatDuration(p.estSeconds)}${p.state === 'partial' ? ` (${p.done}/${p.wanted} done)` : ''}`;
     lines.push(`  ${p.state.padEnd(7)}  ${(p.runId ?? p.name).padEnd(52)}  ${p.row.method.padEnd(26)}  ${cost}`);
     if (p.blocked) lines.push(...(p.blocked === prevBlocked ? ['           (the same as above)'] : p.blocked.split('\n').map((l) => `           ${l}`)));
     prevBlocked = p.blocked;
     for (const m of p.missingFiles) lines.push(`           missing ${m.path}: ${m.fix}`);
   }
   if (fusion) lines.push(`  ${(fusion.existing ? 'done' : 'missing').padEnd(7)}  bench fusion ${fusion.label}  ${fusion.existing ? fusion.existing : `~${formatDuration(fusion.estSeconds)}`}`);
-  const left = plan.reduce((s, p) => s + (p.state === 'missing' || p.state === 'partial' ? p.estSeconds : 0), 0) + (fusion && !fusion.existing ? fusion.estSeconds : 0);
+  const left = plan.reduce((s, p) => s + (canStart(p) ? p.estSeconds : 0), 0) + (fusion && !fusion.existing ? fusion.estSeconds : 0);
   lines.push(`  estimated cost of what is left: ${formatDuration(left)} (estimates from experiments/restorers.yaml and benchmarks/*.yaml cost fields)`);
   return lines;
 }
@@ -124,15 +137,16 @@ export async function reproduce(tableRef: string, o: ReproduceOptions): Promise<
   const fusion = planFusion(exp, profile, { ...o, resultsDir });
   if (exp.bench && !profile.bench) o.log(`note: profile ${profileName} has no fusion bench; the time/memory columns stay "not run"`);
   for (const l of formatPlan(exp, plan, fusion)) o.log(l);
-  const blocked = plan.filter((p) => p.state === 'blocked');
+  const blocked = plan.filter((p) => p.state === 'blocked' || (p.state !== 'done' && p.missingFiles.length));
+  const toDo = plan.filter(canStart);
   const skipped = plan.filter((p) => p.state === 'done').map((p) => p.runId!);
-  if (o.dryRun) return { plan, ran: [], skipped, blocked, fusion: fusion?.existing ?? null, aborted: false };
+  if (o.dryRun) return { plan, ran: [], skipped, blocked, toDo, fusion: fusion?.existing ?? null, aborted: false };
   const missingFiles = plan.flatMap((p) => (p.state === 'missing' || p.state === 'partial' ? p.missingFiles : []));
   if (missingFiles.length) throw new Error(`files needed by the runs are missing:\n${[...new Map(missingFiles.map((m) => [m.path, m])).values()].map((m) => `  ${m.path}: ${m.fix}`).join('\n')}`);
   const ran: string[] = [];
   const todo = plan.filter((p) => p.state === 'missing' || p.state === 'partial');
   for (const [i, p] of todo.entries()) {
-    if (o.signal?.aborted) return { plan, ran, skipped, blocked, fusion: null, aborted: true };
+    if (o.signal?.aborted) return { plan, ran, skipped, blocked, toDo, fusion: null, aborted: true };
     o.log(`[${i + 1}/${todo.length}] ${p.runId} (${p.row.method}, ${p.benchmark.id})`);
     const spec = p.spec as { dataset: { adapter: string; options: Record<string, unknown> } };
     if (JSON.stringify(p.benchmark.metrics).includes('"derived"')) {
@@ -141,7 +155,7 @@ export async function reproduce(tableRef: string, o: ReproduceOptions): Promise<
     }
     const r = await runSpec(p.spec, { resultsDir, signal: o.signal, progress: 'lines', log: o.log });
     ran.push(r.runId);
-    if (r.aborted) return { plan, ran, skipped, blocked, fusion: null, aborted: true };
+    if (r.aborted) return { plan, ran, skipped, blocked, toDo, fusion: null, aborted: true };
   }
   let fusionPath = fusion?.existing ?? null;
   if (fusion && !fusion.existing && !o.signal?.aborted) {
@@ -169,5 +183,5 @@ export async function reproduce(tableRef: string, o: ReproduceOptions): Promise<
         [...new Set(needConfig.map((p) => p.blocked!))].map((why) => `${needConfig.filter((p) => p.blocked === why).map((p) => p.name).join(', ')}:\n${why}`).join('\n'),
     );
   }
-  return { plan, ran, skipped, blocked, fusion: fusionPath, aborted: false };
+  return { plan, ran, skipped, blocked, toDo, fusion: fusionPath, aborted: false };
 }

@@ -100,6 +100,25 @@ export async function decodeRgb(buf: Uint8Array, what: string, opts: DecodeOptio
 }
 
 /**
+ * The smallest alpha value of an encoded image, as a fraction of opaque (1 = fully opaque everywhere), or null when
+ * it has no alpha channel or cannot be read (a file that does not decode fails its own use later, with a message).
+ * `decodeRgb` drops alpha; callers that score files other programs made use this to say so when it matters.
+ */
+export async function minAlpha(buf: Uint8Array): Promise<number | null> {
+  try {
+    const meta = await sharp(buf).metadata();
+    if (!meta.hasAlpha) return null;
+    // NOTE: stats() describes the input image, whatever the pipeline (an extractChannel before it is ignored):
+    // alpha is its last band.
+    const { channels } = await sharp(buf).stats();
+    const full = meta.depth === 'ushort' ? 65535 : meta.depth === 'float' || meta.depth === 'double' ? 1 : 255;
+    return channels[channels.length - 1].min / full;
+  } catch {
+    return null;
+  }
+}
+
+/**
  * sharp's error text, made explicit for failOn: libvips sometimes loses the decoder's own warning (e.g. "Corrupt
  * JPEG data: bad Huffman code") and reports only "Warning treated as error due to failOn setting".
  */

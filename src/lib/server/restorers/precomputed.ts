@@ -8,20 +8,26 @@
  *   paper's DMDNet row is computed on the images DMDNet produced;
  * - a corrupt or undecodable file, one that is not 8-bit RGB (see `outputConversion`), or one whose size is not
  *   the benchmark's 512×512: that sample fails with a message naming the file (images are never resized here);
- * - a file that changed after the run started: that sample fails (the recorded folder hash would be wrong).
+ * - a file that changed after the run started: that sample fails (the recorded folder hash would be wrong);
+ * - a named pipe, socket, device or folder where an output should be: that sample fails as "not a regular file"
+ *   (never opened for reading: a FIFO would block);
+ * - outputs with semi-transparent alpha: scored on their RGB values (alpha dropped, as `decodeRgb` does; not
+ *   composited on any background), with one warning per run naming the files (`Restorer.warnings`).
  *
  * Provenance: the folder's content hash (sha256 over the sorted `relative path, sha256` lines of every file the
  * pattern matches) is recorded in run.json as `restorer.weights` `{ kind: 'outputs', files: [...] }`, so resuming a
  * run over a folder whose content changed is refused, like a changed weight file.
  */
 import { createHash } from 'node:crypto';
-import { readFile, readdir } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
 import { SampleFailure, type Restorer } from '../../eval/restorers/restorer.ts';
 import { parseOptions } from '../../eval/spec/run-spec.ts';
 import type { WeightFileRecord } from '../../eval/types.ts';
 import { HQ_SIZE } from '../datasets/load.ts';
-import { BitDepthError, decodeRgb } from '../image/io.ts';
+import { listWithMore } from '../../format.ts';
+import { NotRegularFileError, readRegularFile } from '../fs/read-regular.ts';
+import { BitDepthError, decodeRgb, minAlpha } from '../image/io.ts';
 import { PrecomputedOptionsSchema } from './options.ts';
 
 /** Matches the relative paths a pattern can produce (`{id}` = any name without a path separator). */
@@ -30,16 +36,23 @@ export function patternRegex(pattern: string): RegExp {
   return new RegExp(`^${parts.join('[^/]+')}$`);
 }
 
-/** Every file under `dir` (recursively, relative paths with '/'), sorted. Symlinked folders are not entered. */
+/**
+ * Every entry under `dir` that is not a folder (recursively, relative paths with '/'), sorted: regular files,
+ * symlinks, and named pipes, sockets or devices (listed so that a pipe named like an output is reported as what it
+ * is, not as missing). Symlinked folders are not entered.
+ */
 async function listFiles(dir: string, sub = ''): Promise<string[]> {
   const out: string[] = [];
   for (const e of await readdir(join(dir, sub), { withFileTypes: true })) {
     const rel = sub ? `${sub}/${e.name}` : e.name;
     if (e.isDirectory()) out.push(...(await listFiles(dir, rel)));
-    else if (e.isFile() || e.isSymbolicLink()) out.push(rel);
+    else out.push(rel);
   }
   return out.sort();
 }
+
+/** The hash recorded for an entry that is not a regular file (a FIFO, socket, device, or a link to a folder). */
+const NOT_REGULAR = 'not-a-regular-file';
 
 const sha256 = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
 
@@ -50,6 +63,8 @@ export interface OutputsFolder {
   /** sha256 over the sorted `relative path\tsha256\n` lines. */
   readonly sha256: string;
   readonly sizeBytes: number;
+  /** Matching files with an alpha channel that is not fully opaque somewhere (relative paths). */
+  readonly translucent: readonly string[];
 }
 
 /**
@@ -77,16 +92,29 @@ export async function hashOutputsFolder(dir: string, pattern: string): Promise<O
   const files = new Map<string, string>();
   let sizeBytes = 0;
   const lines: string[] = [];
+  const translucent: string[] = [];
   for (const f of matching) {
-    // An unreadable file fails its sample later (restore reads it again), not the whole run.
-    const h = await readFile(join(dir, f)).then(
-      (buf) => ((sizeBytes += buf.length), sha256(buf)),
-      (err: NodeJS.ErrnoException) => `unreadable:${err.code ?? 'error'}`,
-    );
+    // An unreadable file fails its sample later (restore reads it again), not the whole run. A file that is not a
+    // regular one is never read (stat follows links; readRegularFile refuses what changed type since).
+    const path = join(dir, f);
+    const st = await stat(path).catch(() => null);
+    let h: string;
+    if (st && !st.isFile()) h = NOT_REGULAR;
+    else {
+      h = await readRegularFile(path).then(
+        async (buf) => {
+          sizeBytes += buf.length;
+          const a = await minAlpha(buf);
+          if (a !== null && a < 1) translucent.push(f);
+          return sha256(buf);
+        },
+        (err: NodeJS.ErrnoException) => (err instanceof NotRegularFileError ? NOT_REGULAR : `unreadable:${err.code ?? 'error'}`),
+      );
+    }
     files.set(f, h);
     lines.push(`${f}\t${h}\n`);
   }
-  return { dir, files, sha256: sha256(lines.join('')), sizeBytes };
+  return { dir, files, sha256: sha256(lines.join('')), sizeBytes, translucent };
 }
 
 /**
@@ -113,6 +141,14 @@ export async function createPrecomputedRestorer(options: Readonly<Record<string,
       settings: { dir, pattern: o.pattern, files: folder.files.size, contentSha256: folder.sha256, outputConversion: o.outputConversion, ...(o.method ? { method: o.method } : {}) },
     },
     weightFiles: [record],
+    // NOTE: alpha is checked once, when the folder is hashed, so the warning is one per run (not one per sample).
+    warnings: folder.translucent.length
+      ? [
+          `${folder.translucent.length} output(s) have semi-transparent alpha (${listWithMore(folder.translucent, 8)} in ${dir}); ` +
+            'alpha is dropped: the RGB values are scored as they are, not composited on a background. If the method means them to be ' +
+            'composited, composite them (e.g. on black or white) before scoring.',
+        ]
+      : [],
     async restore(input, opts) {
       opts?.signal?.throwIfAborted();
       const t0 = performance.now();
@@ -123,10 +159,12 @@ export async function createPrecomputedRestorer(options: Readonly<Record<string,
       if (known === undefined) {
         throw new SampleFailure(`no output file for sample '${input.sampleId}': ${file} is not in the folder (a missing output counts against coverage)`, input.sampleId);
       }
+      if (known === NOT_REGULAR) throw new SampleFailure(`${file}: is not a regular file (a named pipe, socket, device or folder); an output must be an image file`, input.sampleId);
       let buf: Buffer;
       try {
-        buf = await readFile(file);
+        buf = await readRegularFile(file);
       } catch (err) {
+        if (err instanceof NotRegularFileError) throw new SampleFailure(`${file}: is not a regular file (a named pipe, socket, device or folder); an output must be an image file`, input.sampleId);
         throw new SampleFailure(`${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`, input.sampleId);
       }
       const h = sha256(buf);

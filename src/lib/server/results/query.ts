@@ -11,6 +11,8 @@
  *   run (runs over different inputs are never silently compared), and why the others are not shared;
  * - the per-sample values of a metric over the shared samples (for paired statistics and plots).
  * The last value per (run, sampleId, metric) wins: eval.jsonl over samples.jsonl, later eval lines first.
+ * `exportTables` writes those same rows out (Parquet, CSV or JSON lines) for `refbench export`: DuckDB writes the
+ * files itself.
  *
  * NOTE: every value that comes from outside (run directories, metric ids, sample ids: query parameters in the
  * dashboard) reaches SQL only as a bound parameter, never spliced into the SQL text.
@@ -81,6 +83,19 @@ interface Loaded {
 
 const RUNS = LIST(VARCHAR);
 
+/** File formats of `exportTables` (DuckDB COPY writers; `jsonl` is DuckDB's newline-delimited JSON). */
+export type ExportFormat = 'parquet' | 'csv' | 'jsonl';
+export const EXPORT_FORMATS: readonly ExportFormat[] = ['parquet', 'csv', 'jsonl'];
+/** A column of an exported table: snake_case name and DuckDB type. */
+export type ExportColumn = readonly [name: string, type: 'VARCHAR' | 'DOUBLE' | 'BIGINT' | 'BOOLEAN'];
+export type ExportCell = string | number | boolean | null | undefined;
+/** A run to export: its directory (as loaded), id and metric facts from run.json. */
+export interface ExportRun {
+  readonly dir: string;
+  readonly runId: string;
+  readonly metrics: readonly { readonly id: string; readonly version: string; readonly higherIsBetter: boolean }[];
+}
+
 /**
  * The validated rows of many runs in one in-memory DuckDB. Operations are serialised (one connection); runs are
  * (re)loaded by `sync` only when their files changed, so a long-lived instance (the dashboard) answers warm
@@ -101,8 +116,9 @@ export class ResultsDb {
   static async open(): Promise<ResultsDb> {
     const inst = await DuckDBInstance.create(':memory:');
     const con = await inst.connect();
-    await con.run(`CREATE TABLE samples (run VARCHAR, sampleId VARCHAR, status VARCHAR, inputHash VARCHAR)`);
-    await con.run(`CREATE TABLE vals (run VARCHAR, sampleId VARCHAR, metric VARCHAR, value DOUBLE)`);
+    await con.run(`CREATE TABLE samples (run VARCHAR, sampleId VARCHAR, status VARCHAR, inputHash VARCHAR, outputHash VARCHAR, error VARCHAR)`);
+    // source: which file the winning value came from ('run': samples.jsonl, 'eval': eval.jsonl).
+    await con.run(`CREATE TABLE vals (run VARCHAR, sampleId VARCHAR, metric VARCHAR, value DOUBLE, source VARCHAR)`);
     await con.run(`CREATE TABLE sets (run VARCHAR, metric VARCHAR, value DOUBLE, n BIGINT, error VARCHAR)`);
     await con.run(`CREATE TEMP TABLE sm (sampleId VARCHAR, metric VARCHAR, value DOUBLE)`);
     await con.run(`CREATE TEMP TABLE e (rn BIGINT, sampleId VARCHAR, metric VARCHAR, value DOUBLE, n BIGINT, error VARCHAR)`);
@@ -152,8 +168,10 @@ export class ResultsDb {
       as.appendVarchar(run);
       as.appendVarchar(l.sampleId);
       as.appendVarchar(l.status);
-      if (l.inputHash) as.appendVarchar(l.inputHash);
-      else as.appendNull();
+      for (const v of [l.inputHash, l.outputHash, l.error]) {
+        if (v) as.appendVarchar(v);
+        else as.appendNull();
+      }
       as.endRow();
       if (l.status !== 'ok') {
         error++;
@@ -192,7 +210,7 @@ export class ResultsDb {
          UNION ALL
          SELECT e.sampleId, e.metric, e.value, 1 AS prio, e.rn FROM e JOIN okids USING (sampleId) WHERE e.value IS NOT NULL
        )
-       SELECT $run, sampleId, metric, value FROM allv
+       SELECT $run, sampleId, metric, value, CASE prio WHEN 1 THEN 'eval' ELSE 'run' END FROM allv
        QUALIFY row_number() OVER (PARTITION BY sampleId, metric ORDER BY prio DESC, rn DESC) = 1`,
       { run },
     );
@@ -304,6 +322,108 @@ export class ResultsDb {
         .getRowObjectsJS()
         .map((r) => String(r.metric)),
     );
+  }
+
+  /**
+   * Writes the loaded rows of `runs` as three files (DuckDB's own COPY writers), for `refbench export`:
+   * - `files.samples`: one row per (run, sample, metric), the value that wins in the store (eval.jsonl over
+   *   samples.jsonl), with the sample's status, input/output hashes and the metric's version and direction; a
+   *   failed sample is one row with no metric, its status 'error' and its error;
+   * - `files.sets`: distribution metrics (FID, KID): one row per (run, metric), the last set line;
+   * - `files.runs`: `runsTable` as given (provenance columns, one row per run).
+   * Runs must have been loaded with `sync`. Rows are ordered by run id, sample id and metric.
+   */
+  exportTables(
+    runs: readonly ExportRun[],
+    runsTable: { readonly columns: readonly ExportColumn[]; readonly rows: readonly (readonly ExportCell[])[] },
+    files: { readonly samples: string; readonly sets: string; readonly runs: string },
+    format: ExportFormat,
+    /** Applied to every error message written (e.g. to cut absolute paths). */
+    redact: (message: string) => string = (m) => m,
+  ): Promise<void> {
+    return this.#serial(async () => {
+      const con = this.#con;
+      for (const r of runs) if (!this.#loaded.has(r.dir)) throw new Error(`ResultsDb.exportTables: run ${r.dir} was not loaded (call sync first)`);
+      await con.run(`CREATE OR REPLACE TEMP TABLE x_ids (run VARCHAR, run_id VARCHAR)`);
+      await con.run(`CREATE OR REPLACE TEMP TABLE x_metrics (run VARCHAR, metric VARCHAR, metric_version VARCHAR, higher_is_better BOOLEAN)`);
+      const ai = await con.createAppender('x_ids');
+      const am = await con.createAppender('x_metrics');
+      for (const r of runs) {
+        ai.appendVarchar(r.dir);
+        ai.appendVarchar(r.runId);
+        ai.endRow();
+        for (const m of r.metrics) {
+          am.appendVarchar(r.dir);
+          am.appendVarchar(m.id);
+          am.appendVarchar(m.version);
+          am.appendBoolean(m.higherIsBetter);
+          am.endRow();
+        }
+      }
+      ai.closeSync();
+      am.closeSync();
+      // Error messages pass through `redact` (in JS), keyed like the rows they belong to.
+      await con.run(`CREATE OR REPLACE TEMP TABLE x_err (run VARCHAR, sampleId VARCHAR, metric VARCHAR, error VARCHAR)`);
+      const errs = (
+        await con.runAndReadAll(
+          `SELECT run, sampleId, NULL AS metric, error FROM samples WHERE error IS NOT NULL AND run IN (SELECT run FROM x_ids)
+           UNION ALL SELECT run, NULL, metric, error FROM sets WHERE error IS NOT NULL AND run IN (SELECT run FROM x_ids)`,
+        )
+      ).getRowObjectsJS();
+      const ax = await con.createAppender('x_err');
+      for (const e of errs) {
+        ax.appendVarchar(String(e.run));
+        for (const v of [e.sampleId, e.metric]) {
+          if (v === null) ax.appendNull();
+          else ax.appendVarchar(String(v));
+        }
+        ax.appendVarchar(redact(String(e.error)));
+        ax.endRow();
+      }
+      ax.closeSync();
+      // Column names are ours (ExportColumn names are checked identifiers), never user text.
+      for (const [name] of runsTable.columns) if (!/^[a-z][a-z0-9_]*$/.test(name)) throw new Error(`ResultsDb.exportTables: bad column name ${JSON.stringify(name)}`);
+      await con.run(`CREATE OR REPLACE TEMP TABLE x_runs (${runsTable.columns.map(([n, t]) => `${n} ${t}`).join(', ')})`);
+      const ar = await con.createAppender('x_runs');
+      for (const row of runsTable.rows) {
+        runsTable.columns.forEach(([name, type], i) => {
+          const v = row[i];
+          if (v === null || v === undefined) ar.appendNull();
+          else if (type === 'VARCHAR') ar.appendVarchar(String(v));
+          else if (type === 'DOUBLE') ar.appendDouble(Number(v));
+          else if (type === 'BIGINT') ar.appendBigInt(BigInt(v as number));
+          else if (typeof v === 'boolean') ar.appendBoolean(v);
+          else throw new Error(`ResultsDb.exportTables: column ${name}: expected a boolean, got ${JSON.stringify(v)}`);
+        });
+        ar.endRow();
+      }
+      ar.closeSync();
+      const opts = format === 'parquet' ? 'FORMAT parquet, COMPRESSION zstd' : format === 'csv' ? 'FORMAT csv, HEADER true' : 'FORMAT json';
+      // NOTE: COPY takes its target only as a literal (no bound parameter): the path is quoted as an SQL string
+      // literal (quotes doubled); it is the user's own --out, not text from a results file.
+      const lit = (p: string) => `'${p.replaceAll("'", "''")}'`;
+      await con.run(
+        `COPY (
+           SELECT i.run_id, s.sampleId AS sample_id, s.status, v.metric, v.value, v.source, m.metric_version, m.higher_is_better,
+                  s.inputHash AS input_hash, s.outputHash AS output_hash, x.error
+           FROM samples s JOIN x_ids i USING (run)
+           LEFT JOIN x_err x ON x.run = s.run AND x.sampleId = s.sampleId
+           LEFT JOIN vals v ON v.run = s.run AND v.sampleId = s.sampleId
+           LEFT JOIN x_metrics m ON m.run = s.run AND m.metric = v.metric
+           ORDER BY i.run_id, s.sampleId, v.metric
+         ) TO ${lit(files.samples)} (${opts})`,
+      );
+      await con.run(
+        `COPY (
+           SELECT i.run_id, st.metric, st.value, st.n, x.error, m.metric_version, m.higher_is_better
+           FROM sets st JOIN x_ids i USING (run)
+           LEFT JOIN x_err x ON x.run = st.run AND x.metric = st.metric AND x.sampleId IS NULL
+           LEFT JOIN x_metrics m ON m.run = st.run AND m.metric = st.metric
+           ORDER BY i.run_id, st.metric
+         ) TO ${lit(files.sets)} (${opts})`,
+      );
+      await con.run(`COPY (SELECT * FROM x_runs ORDER BY run_id) TO ${lit(files.runs)} (${opts})`);
+    });
   }
 
   /** Closes the database. */

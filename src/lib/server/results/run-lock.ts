@@ -3,15 +3,18 @@
  *
  * - Taking the lock is one atomic step: the file is created with O_EXCL (`'wx'`), so of any number of processes
  *   starting in the same millisecond exactly one succeeds; no check-then-write window.
- * - The file records who holds it: host, pid, the process's kernel start time and boot id (Linux), the time the
- *   lock was taken, the command line, and a random token (so `unlock` removes only its own lock).
+ * - The file records who holds it: host, pid, the process's kernel start time, boot id and PID namespace (Linux),
+ *   its container identity where there is one (cgroup path), the time the lock was taken, the command line, and a
+ *   random token (so `unlock` removes only its own lock).
  * - A lock is stale, and taken over with a note, only when this host can prove its holder is gone: the pid is not
  *   running, the machine was rebooted since (boot id), or the pid now belongs to another process (its start time
- *   differs, or, for a lock without a start time, its command line is not refbench's). A lock from another host is
- *   never taken over silently; a live holder is refused. Both messages say how to clear the lock by hand.
+ *   differs, or, for a lock without a start time, its command line is not refbench's). A lock from another host, or
+ *   from another PID namespace of this host (another container: its pids mean nothing here, so "pid N is not
+ *   running" proves nothing), is never taken over silently; a live holder is refused. Each message says how to clear
+ *   the lock by hand.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fstatSync, linkSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, linkSync, openSync, readFileSync, readlinkSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 
 /** What `run.lock` holds (JSON). Older refbench wrote only `<pid>\n`; that form is still understood. */
@@ -24,6 +27,10 @@ export interface LockOwner {
   readonly procStart?: string;
   /** `/proc/sys/kernel/random/boot_id`, Linux only. */
   readonly bootId?: string;
+  /** `readlink /proc/self/ns/pid` (e.g. `pid:[4026531836]`), Linux only: pids are only meaningful inside it. */
+  readonly pidNs?: string;
+  /** The holder's cgroup path (`/proc/self/cgroup`) when it is not the root one: names a container, for the message. */
+  readonly container?: string;
   /** The holder's command line (for the message). */
   readonly cmd?: string;
   /** Random token identifying this lock instance. */
@@ -54,6 +61,32 @@ function bootId(): string | null {
   return readProc('/proc/sys/kernel/random/boot_id')?.trim() ?? null;
 }
 
+/** This process's PID namespace, or null without /proc. */
+export function pidNamespace(): string | null {
+  try {
+    return readlinkSync('/proc/self/ns/pid');
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * This process's cgroup path when it is not the root one (cgroup v2 `0::<path>` first, else the first non-root v1
+ * path), e.g. `/docker/<id>` or `/kubepods/...`: a container's identity where the runtime exposes one. Null otherwise.
+ */
+function containerId(): string | null {
+  const text = readProc('/proc/self/cgroup');
+  if (!text) return null;
+  const paths = text
+    .split('\n')
+    .map((l) => /^(\d+):[^:]*:(.*)$/.exec(l.trim()))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .sort((a, b) => Number(a[1] !== '0') - Number(b[1] !== '0')) // v2 line first
+    .map((m) => m[2])
+    .filter((p) => p !== '/' && p !== '');
+  return paths[0]?.slice(0, 200) ?? null;
+}
+
 /** True when `pid` exists (EPERM: exists, owned by another user). */
 function pidAlive(pid: number): boolean {
   try {
@@ -68,12 +101,16 @@ function pidAlive(pid: number): boolean {
 function selfOwner(): LockOwner {
   const procStart = processStartTime(process.pid);
   const boot = bootId();
+  const pidNs = pidNamespace();
+  const container = containerId();
   return {
     pid: process.pid,
     host: hostname(),
     lockedAt: new Date().toISOString(),
     ...(procStart ? { procStart } : {}),
     ...(boot ? { bootId: boot } : {}),
+    ...(pidNs ? { pidNs } : {}),
+    ...(container ? { container } : {}),
     cmd: process.argv.join(' ').slice(0, 300),
     token: randomBytes(8).toString('hex'),
   };
@@ -95,7 +132,8 @@ export function parseLockOwner(text: string): LockOwner | null {
 type Verdict = { stale: false; message: string } | { stale: true; reason: string };
 
 function ownerText(o: LockOwner): string {
-  return `pid ${o.pid} on host ${o.host}${o.lockedAt ? `, since ${o.lockedAt}` : ''}${o.cmd ? `: ${o.cmd}` : ''}`;
+  const where = [o.pidNs ? `PID namespace ${o.pidNs}` : '', o.container ? `cgroup ${o.container}` : ''].filter(Boolean).join(', ');
+  return `pid ${o.pid} on host ${o.host}${where ? ` (${where})` : ''}${o.lockedAt ? `, since ${o.lockedAt}` : ''}${o.cmd ? `: ${o.cmd}` : ''}`;
 }
 
 /** Decides whether the lock of `o` still has a live holder. */
@@ -107,6 +145,18 @@ function judge(o: LockOwner, dir: string, lockPath: string): Verdict {
       message: `${dir}: locked by another machine (${ownerText(o)}). refbench cannot check a process on another host, so it never takes such a lock over. ${clear}`,
     };
   }
+  // A reboot ends every holder on this host, whatever its namespace (the boot id is the kernel's, shared by containers).
+  if (o.bootId && bootId() && o.bootId !== bootId()) return { stale: true, reason: `left by pid ${o.pid} before this machine restarted` };
+  // NOTE: a lock without `pidNs` (older refbench) is judged as from this namespace, as before.
+  const ns = pidNamespace();
+  if (o.pidNs && o.pidNs !== ns) {
+    return {
+      stale: false,
+      message:
+        `${dir}: locked by a process in another PID namespace (${ownerText(o)}; this process is in ${ns ?? 'an unknown PID namespace'}), ` +
+        `e.g. another container on this host. refbench cannot see processes there, so it never takes such a lock over. ${clear}`,
+    };
+  }
   const held = (): Verdict => ({
     stale: false,
     message:
@@ -114,7 +164,6 @@ function judge(o: LockOwner, dir: string, lockPath: string): Verdict {
         ? `${dir}: this process already holds the run's lock (another operation on this run is in progress). ${clear}`
         : `${dir}: another refbench process (${ownerText(o)}) is writing this run; wait for it to finish or stop it (kill ${o.pid}). ${clear}`,
   });
-  if (o.bootId && bootId() && o.bootId !== bootId()) return { stale: true, reason: `left by pid ${o.pid} before this machine restarted` };
   if (!pidAlive(o.pid)) return { stale: true, reason: `left by pid ${o.pid}, which is no longer running` };
   const start = processStartTime(o.pid);
   if (o.procStart && start) return start === o.procStart ? held() : { stale: true, reason: `left by pid ${o.pid}, a number now used by another process` };

@@ -10,7 +10,8 @@
  *   (the hash an unsharded run computes); `merged` lists the shards with their hosts and dates;
  * - summary.json as for any run.
  *
- * Refused, before anything is written, naming the runs: a run that is not a shard, shards of different specs,
+ * Refused, before anything is written, naming the runs: a run that is not a shard, a shard whose recorded spec does
+ * not hash to the `specHash` it carries (an edited run.json: the hash is recomputed, never trusted), shards of different specs,
  * datasets (sample lists), code, weights or metric versions, mixed shard counts, a shard given twice, a missing
  * shard (which), an incomplete shard or one being written (run.lock), a missing saved state, and an existing target.
  *
@@ -20,7 +21,7 @@
 import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { TIME_METRIC, type EvalLine, type MetricInfo, type RunJson, type SampleLine, type Summary } from '../../eval/results/schema.ts';
-import { parseRunSpec } from '../../eval/spec/run-spec.ts';
+import { canonicalJson, identityOfSpec, parseRunSpec } from '../../eval/spec/run-spec.ts';
 import { listWithMore } from '../../format.ts';
 import { resolveRunDir, RunStore, runsRoot, sha256Hex } from '../results/store.ts';
 import { carryThumbs } from '../results/thumbs-write.ts';
@@ -89,6 +90,21 @@ function readShard(dir: string): ShardRun {
     throw new Error(`refbench merge: ${dir}: unreadable line(s): ${problems.slice(0, 3).map((p) => `${p.file}:${p.line}: ${p.message}`).join('; ')}`);
   }
   const shard = { index: run.shard.index, count: run.shard.count };
+  // The spec hash decides which shards belong together and names the merged run: recompute it from the spec the
+  // shard records (as `runSpec` in evaluate.ts derives it), so an edited spec cannot pass under another run's id.
+  let recomputed: string;
+  try {
+    recomputed = sha256Hex(canonicalJson(identityOfSpec(parseRunSpec(run.spec, join(dir, 'run.json')))));
+  } catch (err) {
+    throw new Error(`refbench merge: ${dir} (shard ${shardLabel(shard)}): the spec its run.json records is not a valid run spec: ${(err as Error).message}`);
+  }
+  if (recomputed !== run.specHash) {
+    throw new Error(
+      `refbench merge: ${dir} (shard ${shardLabel(shard)}): the spec it records hashes to ${recomputed.slice(0, 12)}, not the specHash ` +
+        `${run.specHash.slice(0, 12)} it carries: its run.json was edited after the run (or written by a refbench whose spec format differs ` +
+        `from this one's). Re-run the shard, or merge with the refbench that made the shards.`,
+    );
+  }
   if (samples.latest.size < run.dataset.size) {
     throw new Error(
       `refbench merge: ${dir} (shard ${shardLabel(shard)}) is incomplete: ${samples.latest.size}/${run.dataset.size} samples done; ` +

@@ -3,6 +3,7 @@ import type { PageServerLoad } from './$types';
 import { runDetail } from '$lib/server/dashboard/data.ts';
 import { publicError } from '$lib/server/dashboard/serve-file.ts';
 import { missingThumbs } from '$lib/server/dashboard/browse.ts';
+import { modeOfColumn } from '$lib/server/dashboard/leaderboard.ts';
 
 const PAGE_SIZE = 24;
 
@@ -23,5 +24,7 @@ export const load: PageServerLoad = async ({ params, url }) => {
   const samples = detail.samples.slice(page * PAGE_SIZE, (page + 1) * PAGE_SIZE);
   const kinds = (s: (typeof samples)[number]) => ['lq', ...(s.status === 'ok' ? ['output'] : []), ...(s.hasGt ? ['gt'] : []), ...Array.from({ length: s.numRefs }, (_, i) => `ref-${i}`)];
   const missing = missingThumbs(params.runId, samples.map((s) => [s.sampleId, kinds(s)] as const));
-  return { ...detail, samples, page, pages, totalSamples: detail.samples.length, missingThumbs: missing, testWeights };
+  // The exact mode of each metric of the summary table (shown on its name).
+  const modes = Object.fromEntries(Object.keys(detail.summary?.metrics ?? {}).map((id) => [id, modeOfColumn(id, [detail.run])]));
+  return { ...detail, samples, page, pages, totalSamples: detail.samples.length, missingThumbs: missing, testWeights, modes };
 };

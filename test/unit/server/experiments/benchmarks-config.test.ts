@@ -92,6 +92,37 @@ describe('user config', () => {
     expect(() => UserConfig.of({}).require('datasets.x', 'benchmark b')).toThrow(ConfigKeyError);
   });
 
+  it('reproduce --dry-run checks every path the runs will read: configured paths that do not exist block their runs, named', async () => {
+    const dir = join(root, 'cfg-gone');
+    mkdirSync(dir);
+    const cfg = join(dir, 'refbench.config.yaml');
+    writeFileSync(
+      cfg,
+      ['datasets:', '  ffhq-ref: gone/FFHQ-Ref', '  ffhq-images: /gone/ffhq', '  ffhq-ref-face-parsing: gone/parsing', 'models:', '  refldm-paper: gone/bundle', '  refldm-paper-xT: gone/x_T.f32'].join('\n'),
+    );
+    const dry = await cli(['reproduce', 'table5', '--config', cfg, '--results-dir', join(root, 'results-gone'), '--dry-run']);
+    expect(dry.code, dry.err).toBe(0);
+    expect(dry.out).toContain('dry run: 0 run(s) to do, 0 done, 4 blocked');
+    for (const [key, path] of [
+      ['datasets.ffhq-ref', join(dir, 'gone/FFHQ-Ref')],
+      ['datasets.ffhq-images', '/gone/ffhq'],
+      ['datasets.ffhq-ref-face-parsing', join(dir, 'gone/parsing')],
+      ['models.refldm-paper', join(dir, 'gone/bundle')],
+      ['models.refldm-paper-xT', join(dir, 'gone/x_T.f32')],
+    ]) {
+      expect(dry.err).toContain(`missing ${path}: no such file or folder; set ${key} in ${cfg} to where it is`);
+    }
+    // Without --dry-run nothing starts: the same paths, one error.
+    const run = await cli(['reproduce', 'table5', '--config', cfg, '--results-dir', join(root, 'results-gone')]);
+    expect(run.code).toBe(1);
+    expect(run.err).toContain(`${join(dir, 'gone/FFHQ-Ref')}: no such file or folder; set datasets.ffhq-ref`);
+    // A committed file the profile reads ({ repo: ... }) is checked too; the embedded benchmark (generated on first
+    // use, so its folder need not exist yet) is not blocked.
+    const emb = await cli(['reproduce', 'table5', '--benchmark', 'synthfaces-ref-severe', '--restorer', 'refldm-tiny', '--config', cfg, '--results-dir', join(root, 'results-gone'), '--dry-run']);
+    expect(emb.code, emb.err).toBe(0);
+    expect(emb.out).toContain('dry run: 4 run(s) to do, 0 done, 0 blocked');
+  });
+
   it('bad config files are named: not found (given), not YAML, a value that is not a path', async () => {
     const missing = await cli(['reproduce', 'table5', '--config', join(root, 'nope.yaml'), '--dry-run']);
     expect(missing.code).toBe(1);

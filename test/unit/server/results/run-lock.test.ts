@@ -3,8 +3,8 @@
  * trial; stale locks (dead pid, a pid reused by a non-refbench process) are taken over; a lock of another host or
  * of a live refbench process is refused with a message that says how to clear it.
  */
-import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
@@ -24,8 +24,10 @@ interface Child {
   next: () => Promise<string>;
 }
 
-function startChild(): Child {
-  const proc = spawn(process.execPath, ['--import', 'tsx', CHILD], { cwd: REPO, stdio: ['pipe', 'pipe', 'pipe'] });
+/** A lock-child process; `prefix` runs it under another program (e.g. `unshare -p -f --mount-proc`). */
+function startChild(prefix: string[] = []): Child {
+  const argv = [...prefix, process.execPath, '--import', 'tsx', CHILD];
+  const proc = spawn(argv[0], argv.slice(1), { cwd: REPO, stdio: ['pipe', 'pipe', 'pipe'] });
   const rl: Interface = createInterface({ input: proc.stdout });
   const queue: string[] = [];
   const waiters: ((s: string) => void)[] = [];
@@ -165,4 +167,66 @@ describe('run lock through `refbench run`', () => {
     expect(resumed.err).toContain(`${lockPath}: took over a stale lock (left by pid 999999999, which is no longer running)`);
     expect(existsSync(lockPath)).toBe(false);
   });
+});
+
+/** This process's PID namespace (`pid:[4026531836]`), or null without /proc. */
+function ownPidNs(): string | null {
+  try {
+    return readlinkSync('/proc/self/ns/pid');
+  } catch {
+    return null;
+  }
+}
+
+/** True when this machine lets us start a process in a new PID namespace (root, or user namespaces allowed). */
+const UNSHARE_PID = ['unshare', '-p', '-f', '--mount-proc'];
+const canUnshare = spawnSync(UNSHARE_PID[0], [...UNSHARE_PID.slice(1), 'true'], { stdio: 'ignore' }).status === 0;
+
+describe('run lock: holders in other PID namespaces (containers on one host)', () => {
+  it('records the PID namespace and refuses a lock whose holder lives in another one, even if its pid is not visible here', () => {
+    const store = RunStore.create(tmp());
+    expect(store.lock()).toBeNull();
+    const rec = JSON.parse(readFileSync(store.lockPath, 'utf8'));
+    if (ownPidNs()) expect(rec.pidNs).toBe(ownPidNs());
+    store.unlock();
+    // A holder in another namespace whose pid does not exist here: before, taken over as "no longer running".
+    writeFileSync(store.lockPath, lockJson({ pid: 999_999_999, pidNs: 'pid:[4026599999]', container: 'docker/0123456789ab' }));
+    let msg = '';
+    try {
+      store.lock();
+    } catch (e) {
+      msg = (e as Error).message;
+    }
+    expect(msg).toContain('another PID namespace');
+    expect(msg).toContain('pid:[4026599999]');
+    expect(msg).toContain('docker/0123456789ab');
+    expect(msg).toContain(`delete ${store.lockPath}`);
+    expect(readFileSync(store.lockPath, 'utf8')).toContain('4026599999'); // left in place
+  });
+
+  it.skipIf(!canUnshare)('a second locker started with `unshare -p -f --mount-proc` is refused while the first holds the lock (and vice versa)', async () => {
+    const dir = tmp();
+    const host = startChild();
+    const boxed = startChild(UNSHARE_PID);
+    try {
+      expect(await host.next()).toBe('ready');
+      expect(await boxed.next()).toBe('ready');
+      host.proc.stdin.write(`try ${dir} 0\n`);
+      expect(await host.next()).toBe('won');
+      boxed.proc.stdin.write(`try ${dir} 0\n`);
+      const lost = await boxed.next();
+      expect(lost).toMatch(/^lost .*another PID namespace/);
+      expect(lost).not.toMatch(/took over/);
+      host.proc.stdin.write('release\n');
+      expect(await host.next()).toBe('released');
+      // The other way round: the namespaced process holds it, the host-namespace one is refused.
+      boxed.proc.stdin.write(`try ${dir} 0\n`);
+      expect(await boxed.next()).toBe('won');
+      host.proc.stdin.write(`try ${dir} 0\n`);
+      expect(await host.next()).toMatch(/^lost .*another PID namespace/);
+    } finally {
+      host.proc.stdin.end('exit\n');
+      boxed.proc.stdin.end('exit\n');
+    }
+  }, 60_000);
 });
