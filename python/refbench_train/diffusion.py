@@ -34,7 +34,7 @@ from refbench_model.build import build_random
 from refbench_model.checkpoint import DIFFUSION_PREFIX, EMA_PREFIX, CheckpointError, ema_name
 from refbench_model.configs import get_config
 from refbench_model.schedule import NUM_TIMESTEPS, alphas_cumprod
-from refbench_model.unet import UNet
+from refbench_model.unet import CrossAttention, UNet
 from refbench_model.vae import VQGAN
 
 from .augment import augment_reference
@@ -50,6 +50,12 @@ def build_unet(model_cfg, design: str, seed: int) -> UNet:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         unet = UNet(model_cfg.unet, design)
+        for m in unet.modules():  # CrossAttention holds raw nn.Parameters: nn.MultiheadAttention's own init
+            if isinstance(m, CrossAttention):
+                for w in (m.q_proj_weight, m.k_proj_weight, m.v_proj_weight):
+                    torch.nn.init.xavier_uniform_(w)
+                torch.nn.init.zeros_(m.in_proj_bias)
+                torch.nn.init.zeros_(m.out_proj.bias)
     zero_init_unet(unet)
     return unet
 
@@ -336,6 +342,8 @@ class DiffusionStage:
         for pg in self.opt.param_groups:
             pg["lr"] = lr
         loss, metrics = self.losses(step, g)
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"step {step}: non-finite loss {metrics} (lower train.lr, or bf16 off?)")
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         self.opt.step()

@@ -18,7 +18,7 @@ def _ticks(lo: float, hi: float, n: int = 4) -> list[float]:
 
 
 def plot_svg(rows: list[dict], keys: list[str], title: str, width: int = 720, panel_h: int = 180) -> str:
-    keys = [k for k in keys if any(isinstance(r.get(k), (int, float)) for r in rows)]
+    keys = [k for k in keys if any(isinstance(r.get(k), (int, float)) and math.isfinite(r[k]) for r in rows)]
     h = 40 + panel_h * max(1, len(keys))
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{h}" font-family="sans-serif" font-size="11">',
            f'<rect width="100%" height="100%" fill="white"/><text x="10" y="20" font-size="14">{escape(title)}</text>']
