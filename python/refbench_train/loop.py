@@ -22,9 +22,10 @@ def _fmt_s(s: float) -> str:
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
-def run(stage, cfg, max_steps: int | None = None, err=sys.stderr) -> dict:
+def run(stage, cfg, max_steps: int | None = None, err=None) -> dict:
     """Trains ``stage`` (train_step / checkpoint / restore / finish) to ``cfg.train.steps``; ``max_steps`` stops
     early after that many steps of this invocation (tests, measurements). Returns a summary."""
+    err = err or sys.stderr
     out = pathlib.Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     ck_path = out / "checkpoints" / "last.ckpt"

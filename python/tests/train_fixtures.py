@@ -47,9 +47,9 @@ def make_dataset(root: pathlib.Path, identities: int = 4, per_id: int = 3, lq_va
     return root
 
 
-def write_config(path: pathlib.Path, data_root: pathlib.Path, out: pathlib.Path, **over) -> pathlib.Path:
+def write_config(path: pathlib.Path, data_root: pathlib.Path, run_dir: pathlib.Path, **over) -> pathlib.Path:
     cfg = {
-        "model": "tiny", "seed": 0, "out": str(out), "threads": 1,
+        "model": "tiny", "seed": 0, "out": str(run_dir), "threads": 1,
         "train": {"steps": 4, "batch_size": 2, "lr": 1e-3, "warmup_steps": 2, "checkpoint_every": 2,
                   "progress_every": 1, "plot_every": 2},
         "data": {"root": str(data_root), "lq_dirs": ["lq-train-0", "lq-train-1"], "resolution": RES},
