@@ -72,6 +72,7 @@ COMMON = {
         "checkpoint_every": F(INT, 1000, _pos),
         "progress_every": F(INT, 10, _pos),
         "plot_every": F(INT, 100, _pos),
+        "attention": F(STR, "sdpa", _one_of("sdpa", "math")),
     },
 }
 

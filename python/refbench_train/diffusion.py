@@ -34,7 +34,7 @@ from refbench_model.build import build_random
 from refbench_model.checkpoint import DIFFUSION_PREFIX, EMA_PREFIX, CheckpointError, ema_name
 from refbench_model.configs import get_config
 from refbench_model.schedule import NUM_TIMESTEPS, alphas_cumprod
-from refbench_model.unet import CrossAttention, UNet
+from refbench_model.unet import CrossAttention, UNet, set_attention
 from refbench_model.vae import VQGAN
 
 from .augment import augment_reference
@@ -177,6 +177,10 @@ class DiffusionStage:
             for note in init_unet_from(self.unet, dc.init_from, dc.init_use_ema):
                 self.log(f"init-from {dc.init_from}: {note}")
         self.unet.to(self.device).train()
+        # sdpa (default): PyTorch's fused attention, no [T, (1+N)T] weight matrix in memory; math: the official
+        # arithmetic (refbench_model/unet.py); equal up to float rounding
+        set_attention(self.unet, cfg.train.attention)
+        set_attention(self.vae, cfg.train.attention)
         self.ema = Ema(self.unet, cfg.train.ema_decay)
         self.opt = torch.optim.AdamW(self.unet.parameters(), lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
         self.abar = torch.from_numpy(alphas_cumprod()).to(self.device)
