@@ -54,5 +54,5 @@ def write_plot(log_path: pathlib.Path, svg_path: pathlib.Path, title: str) -> No
     rows = read_log(log_path)
     if not rows:
         return
-    keys = [k for k in rows[-1] if k not in ("step", "time", "s_per_step")]
+    keys = [k for k in rows[-1] if k not in ("step", "time", "s_per_step") and not k.startswith("drop_")]
     svg_path.write_text(plot_svg(rows, keys, title))
