@@ -15,10 +15,12 @@ if str(_PY) not in sys.path:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from refbench_model.configs import CONFIGS
+
     ap = argparse.ArgumentParser(prog="python -m refbench_export")
     sub = ap.add_subparsers(dest="cmd", required=True)
     b = sub.add_parser("bundle", help="export a bundle directory")
-    b.add_argument("--config", choices=["paper", "tiny"], required=True)
+    b.add_argument("--config", choices=list(CONFIGS), required=True)
     src = b.add_mutually_exclusive_group(required=True)
     src.add_argument("--ckpt", type=pathlib.Path, help="official refldm.ckpt (EMA weights are exported)")
     src.add_argument("--random-init", type=int, metavar="SEED", help="seeded random weights (tests, timing)")
@@ -39,10 +41,12 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"--designs: unknown {bad}; known: {', '.join(DESIGNS)}")
     cfg = get_config(args.config)
     if args.ckpt is not None:
-        if designs != ("cachekv",):
-            ap.error("--ckpt: only the cachekv design has released weights; use --designs cachekv")
+        if len(designs) != 1:
+            ap.error("--ckpt: a checkpoint holds one design's U-Net; name exactly one with --designs "
+                     "(the released refldm.ckpt is cachekv; refbench_train writes the others)")
         from refbench_model.checkpoint import load_official
-        vae, unets, weights = load_official(cfg, args.ckpt, args.vqgan, allow_pickle=args.allow_pickle)
+        vae, unets, weights = load_official(cfg, args.ckpt, args.vqgan, allow_pickle=args.allow_pickle,
+                                            design=designs[0])
     else:
         vae, unets = build_random(cfg, args.random_init, designs)
         weights = {"kind": "random-init", "seed": args.random_init}

@@ -65,11 +65,11 @@ def expected_shapes(module: torch.nn.Module) -> dict[str, tuple[int, ...]]:
     return {k: tuple(v.shape) for k, v in module.state_dict().items()}
 
 
-def paper_key_shapes(config: str | ModelConfig = "paper") -> tuple[dict, dict]:
-    """(unet, vae) name -> shape of a config, computed on the meta device (no memory, fast)."""
+def paper_key_shapes(config: str | ModelConfig = "paper", design: str = "cachekv") -> tuple[dict, dict]:
+    """(unet, vae) name -> shape of a config (and fusion design), computed on the meta device (no memory, fast)."""
     cfg = get_config(config) if isinstance(config, str) else config
     with torch.device("meta"):
-        return expected_shapes(UNet(cfg.unet)), expected_shapes(VQGAN(cfg.vae))
+        return expected_shapes(UNet(cfg.unet, design)), expected_shapes(VQGAN(cfg.vae))
 
 
 def _fmt(keys, limit: int = 20) -> str:
@@ -176,14 +176,15 @@ def _torch_load(path: pathlib.Path, allow_pickle: bool):
 
 
 def load_official(config: str | ModelConfig, refldm_ckpt, vqgan_ckpt=None, device: str = "cpu",
-                  allow_pickle: bool = False, hash_files: bool = True):
+                  allow_pickle: bool = False, hash_files: bool = True, design: str = "cachekv"):
     """(vae, {'cachekv': unet}, weights-info) from the official files. The VQGAN comes from refldm.ckpt when it holds
     copies (all must be equal; the official ``load_state_dict`` overrides the vqgan.ckpt weights with them), else
-    from vqgan.ckpt. Only the cachekv U-Net has released weights. ``info['vaeSource']`` names the copy used.
+    from vqgan.ckpt. Only the cachekv U-Net has released weights; ``design`` loads a checkpoint of another fusion
+    design in the same layout (python/refbench_train writes them), returned as ``{design: unet}``. ``info['vaeSource']`` names the copy used.
     ``hash_files=False`` skips the sha256 of the files (the caller hashed them already: the TypeScript engine)."""
     cfg = get_config(config) if isinstance(config, str) else config
     refldm_ckpt = pathlib.Path(refldm_ckpt)
-    unet_shapes, vae_shapes = paper_key_shapes(cfg)
+    unet_shapes, vae_shapes = paper_key_shapes(cfg, design)
     sd = _torch_load(refldm_ckpt, allow_pickle)
     if isinstance(sd, dict) and "state_dict" in sd and not any(k.startswith(DIFFUSION_PREFIX) for k in sd):
         sd = sd["state_dict"]  # the authors' internal layout wraps it
@@ -205,10 +206,10 @@ def load_official(config: str | ModelConfig, refldm_ckpt, vqgan_ckpt=None, devic
     if vae_sd is None:
         raise CheckpointError(f"{refldm_ckpt}: holds no VQGAN (first_stage_model.* / cond_stage_model.*); pass the "
                               "vqgan.ckpt too")
-    vae, unet = VQGAN(cfg.vae), UNet(cfg.unet)
+    vae, unet = VQGAN(cfg.vae), UNet(cfg.unet, design)
     vae.load_state_dict(vae_sd, strict=True)
     unet.load_state_dict(unet_sd, strict=True)
-    return vae.eval().to(device), {"cachekv": unet.eval().to(device)}, info
+    return vae.eval().to(device), {design: unet.eval().to(device)}, info
 
 
 def official_key_tables(config: str | ModelConfig = "paper") -> tuple[dict, dict]:

@@ -74,7 +74,16 @@ TINY = ModelConfig(
     UnetConfig(model_channels=8, channel_mult=(1, 1, 1, 2), num_head_channels=4, norm_groups=4),
 )
 
-CONFIGS: dict[str, ModelConfig] = {"paper": PAPER, "tiny": TINY}
+# ``mini`` (issue 16): the candidate miniature between tiny and paper, trainable on 2 CPU cores on cached latents.
+# U-Net model_channels 32, mult (1,1,2,2) as in the issue's step-time table; 16-channel heads, 8 groups. The VAE is a
+# narrow f = 8 VQGAN (ch 32) with a 1024-entry codebook.
+MINI = ModelConfig(
+    "mini",
+    VaeConfig(ch=32, ch_mult=(1, 1, 2, 4), num_res_blocks=2, n_embed=1024, norm_groups=8),
+    UnetConfig(model_channels=32, channel_mult=(1, 1, 2, 2), num_head_channels=16, norm_groups=8),
+)
+
+CONFIGS: dict[str, ModelConfig] = {"paper": PAPER, "tiny": TINY, "mini": MINI}
 
 DESIGNS = ("cachekv", "spatial", "cross", "channel")
 

@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { DATASETS } from '../../lib/server/datasets/index.ts';
 import { DEFAULT_SYNTHFACES_ROOT } from '../../lib/server/datasets/synthfaces.ts';
 import { ensureSynthfaces } from '../../lib/server/datasets/synthfaces/generate.ts';
+import { generateSynthfacesTrain, SYNTHFACES_TRAIN_DEFAULTS } from '../../lib/server/datasets/synthfaces/train-split.ts';
 import { degradeFolder } from '../../lib/server/degrade.ts';
 import { DEGRADATION_PRESETS } from '../../lib/eval/degradation/presets.ts';
 
@@ -99,5 +100,25 @@ FFHQ-Ref test images.`,
       const t0 = Date.now();
       const r = await ensureSynthfaces(o.out, (m) => out(`  ${m}`));
       out(`${r.generated ? 'generated' : 'up to date'}: ${r.root} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    });
+
+  const int = (name: string) => (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`${name}: expected a positive integer, got ${JSON.stringify(v)}`);
+    return n;
+  };
+  data
+    .command('synth-train')
+    .description('Generate a synthfaces-ref TRAIN split (identities disjoint from the benchmark\'s) for `refbench train`')
+    .requiredOption('--out <dir>', 'output folder (absent, empty, or a previous train split)')
+    .option('--identities <n>', 'identities', int('--identities'), SYNTHFACES_TRAIN_DEFAULTS.identities)
+    .option('--per-identity <n>', 'images per identity (≥ 2)', int('--per-identity'), SYNTHFACES_TRAIN_DEFAULTS.perIdentity)
+    .option('--lq-variants <n>', 'LQ folders (train-preset degradations, one seed each)', int('--lq-variants'), SYNTHFACES_TRAIN_DEFAULTS.lqVariants)
+    .option('--seed <n>', 'degradation seed', int('--seed'), SYNTHFACES_TRAIN_DEFAULTS.seed)
+    .addHelpText('after', `\nExamples:\n  refbench data synth-train --out .cache/synthfaces-ref-train\nThe benchmark itself (\`refbench data synth\`) is not changed.`)
+    .action(async (o: { out: string; identities: number; perIdentity: number; lqVariants: number; seed: number }) => {
+      const t0 = Date.now();
+      const r = await generateSynthfacesTrain(o.out, o, (m) => out(`  ${m}`));
+      out(`train split: ${r.images} images of ${r.identities} identities in ${r.root} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
     });
 }

@@ -16,7 +16,8 @@ import { register as registerMerge } from './merge.ts';
 import { register as registerReproduce } from './reproduce.ts';
 import { register as registerThumbs } from './thumbs.ts';
 import { register as registerExport } from './export.ts';
+import { register as registerTrain } from './train.ts';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const COMMANDS: RegisterCommand[] = [registerRun, registerEval, registerReport, registerLs, registerBench, registerModels, registerData, registerFid, registerDashboard, registerDemo, registerMerge, registerReproduce, registerThumbs, registerExport];
+export const COMMANDS: RegisterCommand[] = [registerRun, registerEval, registerReport, registerLs, registerBench, registerModels, registerData, registerFid, registerDashboard, registerDemo, registerMerge, registerReproduce, registerThumbs, registerExport, registerTrain];
