@@ -34,7 +34,7 @@ from refbench_model.build import build_random
 from refbench_model.checkpoint import DIFFUSION_PREFIX, EMA_PREFIX, CheckpointError, ema_name
 from refbench_model.configs import get_config
 from refbench_model.schedule import NUM_TIMESTEPS, alphas_cumprod
-from refbench_model.unet import CrossAttention, UNet, set_attention
+from refbench_model.unet import CrossAttention, UNet, check_attention
 from refbench_model.vae import VQGAN
 
 from .augment import augment_reference
@@ -98,11 +98,11 @@ def init_unet_from(unet: UNet, path, use_ema: bool = False) -> list[str]:
     return notes
 
 
-def refs_to_kv(unet: UNet, refs: torch.Tensor) -> list:
+def refs_to_kv(unet: UNet, refs: torch.Tensor, attn: str = "math") -> list:
     """CacheKV reference pass for refs [B,N,8,h,w] in one batched call (equal to the official per-reference loop:
     every layer is per-sample) -> 16 (k, v) of [B*H, d, N*T], references in order after each other."""
     b, n = refs.shape[:2]
-    kv = unet.ref_kv(refs.reshape(b * n, *refs.shape[2:]))
+    kv = unet.ref_kv(refs.reshape(b * n, *refs.shape[2:]), attn=attn)
     out = []
     for k, v in kv:
         bh, d, t = k.shape
@@ -114,29 +114,31 @@ def refs_to_kv(unet: UNet, refs: torch.Tensor) -> list:
     return out
 
 
-def predict_eps(unet: UNet, design: str | None, x: torch.Tensor, t: torch.Tensor, refs: torch.Tensor | None):
-    """eps_hat for x = cat(x_t, z_lq) [B,16,h,w]; refs [B,N,8,h,w] (None: the LQ-only LDM)."""
+def predict_eps(unet: UNet, design: str | None, x: torch.Tensor, t: torch.Tensor, refs: torch.Tensor | None,
+                attn: str = "math"):
+    """eps_hat for x = cat(x_t, z_lq) [B,16,h,w]; refs [B,N,8,h,w] (None: the LQ-only LDM); ``attn``: the attention
+    kernel, passed per call (refbench_model/unet.py)."""
     if design is None or refs is None:
-        return unet.eps(x, t)
+        return unet.eps(x, t, attn=attn)
     b, n, c, h, w = refs.shape
     if design == "cachekv":
-        return unet.eps(x, t, refs_to_kv(unet, refs))
+        return unet.eps(x, t, refs_to_kv(unet, refs, attn), attn=attn)
     wide = refs.permute(0, 2, 3, 1, 4).reshape(b, c, h, n * w)  # strip order ref0 | ref1 | ...
     if design == "spatial":
-        return unet.eps_spatial(x, t, wide)
+        return unet.eps_spatial(x, t, wide, attn=attn)
     if design == "cross":
-        return unet.eps_cross(x, t, wide)
+        return unet.eps_cross(x, t, wide, attn=attn)
     if design == "channel":
         if n != unet.cfg.channel_concat_refs:
             raise ValueError(f"channel design needs exactly {unet.cfg.channel_concat_refs} references, got {n}")
-        return unet.eps_channel(x, t, refs.reshape(b, n * c, h, w))
+        return unet.eps_channel(x, t, refs.reshape(b, n * c, h, w), attn=attn)
     raise ValueError(f"unknown design {design!r}")
 
 
-def decode_st(vae: VQGAN, z: torch.Tensor) -> torch.Tensor:
+def decode_st(vae: VQGAN, z: torch.Tensor, attn: str = "math") -> torch.Tensor:
     """Decoder with the codebook snap and a straight-through gradient to z (taming VectorQuantizer2's estimator)."""
     zq = z + (vae.quantize(z) - z).detach()
-    return vae.decoder(vae.post_quant_conv(zq))
+    return vae.decoder(vae.post_quant_conv(zq), attn=attn)
 
 
 def id_weights(abar_t: torch.Tensor, t: torch.Tensor, by_t: bool, t_max: int | None) -> torch.Tensor:
@@ -179,8 +181,7 @@ class DiffusionStage:
         self.unet.to(self.device).train()
         # sdpa (default): PyTorch's fused attention, no [T, (1+N)T] weight matrix in memory; math: the official
         # arithmetic (refbench_model/unet.py); equal up to float rounding
-        set_attention(self.unet, cfg.train.attention)
-        set_attention(self.vae, cfg.train.attention)
+        self.attn = check_attention(cfg.train.attention)
         self.ema = Ema(self.unet, cfg.train.ema_decay)
         self.opt = torch.optim.AdamW(self.unet.parameters(), lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
         self.abar = torch.from_numpy(alphas_cumprod()).to(self.device)
@@ -209,7 +210,7 @@ class DiffusionStage:
     def _encode(self, imgs: torch.Tensor, chunk: int = 8) -> torch.Tensor:
         outs = []
         for i in range(0, imgs.shape[0], chunk):
-            outs.append(self.vae.encode(imgs[i:i + chunk].to(self.device)).float().cpu())
+            outs.append(self.vae.encode(imgs[i:i + chunk].to(self.device), attn=self.attn).float().cpu())
         return torch.cat(outs)
 
     @torch.no_grad()
@@ -318,7 +319,7 @@ class DiffusionStage:
         ab = self.abar[t]
         xt = ab.sqrt()[:, None, None, None] * z0 + (1 - ab).sqrt()[:, None, None, None] * noise
         with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=cfg.bf16):
-            eps = predict_eps(self.unet, self.design, torch.cat([xt, zlq], 1), t, refs)
+            eps = predict_eps(self.unet, self.design, torch.cat([xt, zlq], 1), t, refs, self.attn)
         eps = eps.float()
         loss_eps = F.mse_loss(eps, noise) if dc.loss_type == "l2" else F.l1_loss(eps, noise)
         metrics = {"loss_eps": float(loss_eps.detach()), "drop_lq": float(1 - keep_lq.mean()),
@@ -329,7 +330,7 @@ class DiffusionStage:
             from refbench_metrics.arcface.identity import preprocess
             x0 = (xt - (1 - ab).sqrt()[:, None, None, None] * eps) / ab.sqrt()[:, None, None, None]
             with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=cfg.bf16):
-                img = decode_st(self.vae, x0)
+                img = decode_st(self.vae, x0, self.attn)
                 emb = self.idnet(preprocess(img.float()))
             cos = F.cosine_similarity(emb.float(), gid.to(dev), dim=1)
             w = id_weights(ab, t, il.weight_by_t, il.t_max)

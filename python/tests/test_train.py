@@ -86,9 +86,9 @@ def test_dropped_conditions_reach_the_unet_as_zeros(tmp_path, data_root, monkeyp
     seen = []
     real = dif.predict_eps
 
-    def spy(unet, design, x, t, refs):
+    def spy(unet, design, x, t, refs, attn="math"):
         seen.append((x[:, 8:].abs().amax(dim=(1, 2, 3)), refs.abs().amax(dim=(1, 2, 3, 4))))
-        return real(unet, design, x, t, refs)
+        return real(unet, design, x, t, refs, attn)
     monkeypatch.setattr(dif, "predict_eps", spy)
     st, _ = _stage(tmp_path, data_root, **{"diffusion.uncond_prob_lq": 1.0, "diffusion.uncond_prob_refs": 0.0})
     st.losses(0, torch.Generator().manual_seed(0))
