@@ -26,6 +26,8 @@ export const REQUIRE_TORCH = process.env.REFBENCH_REQUIRE_TORCH === '1';
 export const SKIP_TORCH = TORCH_MISSING !== undefined && !REQUIRE_TORCH;
 /** A describe title suffix saying why a suite was skipped and how to enable it. */
 export const TORCH_NOTE = SKIP_TORCH ? ` (skipped: ${TORCH_MISSING}; enable with \`bash python/setup.sh\`)` : '';
+// Said once per test file that imports this (the default reporter does not list skipped tests by name).
+if (SKIP_TORCH) console.warn(`PyTorch-engine tests in this file skipped: ${TORCH_MISSING}; enable them with \`bash python/setup.sh\``);
 
 /** Pids of the PyTorch workers (`-m refbench_model.worker`) whose parent is `ppid` (Linux /proc). */
 export function workerPids(ppid: number): number[] {
