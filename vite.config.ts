@@ -2,7 +2,8 @@ import { sveltekit } from '@sveltejs/kit/vite';
 import { defineConfig } from 'vitest/config';
 
 // Test tiers (STYLE.md 2.5): unit | parity | pipeline | e2e. `npm test` runs them all; none needs a GPU. The ref-ldm
-// torch-engine tests need python/.venv (python/setup.sh; CI makes it) and skip, saying why, without it outside CI.
+// torch-engine tests need python/.venv (python/setup.sh; CI makes it) and skip, saying why, without it, unless
+// REFBENCH_REQUIRE_TORCH=1 (CI), under which they fail instead (test/helpers/python-venv.ts).
 export default defineConfig(({ mode }) => ({
   plugins: mode === 'test' ? [] : [sveltekit()],
   test: {

@@ -16,6 +16,9 @@ prod(shape) * itemsize bytes. Messages:
   then ``result`` {id, timings, info, blobs: decoded [1,3,H,W] f32, latent [1,8,h,w] f32};
 - ``zero-kv`` {id, latentSize} -> ``zero-kv`` {id, layers, blobs: k_00, v_00, ..., k_15, v_15 [H, d, T] f32}
   (the reference pass on one zero latent: the CFG unconditional branch's K/V);
+- ``decode`` {id, blobs: latent [1,8,h,w] f32} -> ``decoded`` {id, blobs: decoded [1,3,H,W] f32}: the VAE decoder
+  (codebook snap included, fp32) on a given latent, as ``restore`` ends (tests decode both engines from the same
+  codes: test/helpers/vq.ts);
 - ``shutdown`` -> ``bye``, exit 0. End of input also exits 0.
 
 A request that fails answers ``error`` {id, message, traceback} and the worker stays up. Frames are the only thing
@@ -213,6 +216,18 @@ class Worker:
                 blobs += [(f"k_{i:02d}", k.float().cpu().numpy()), (f"v_{i:02d}", v.float().cpu().numpy())]
         self.send({"type": "zero-kv", "id": h.get("id"), "layers": len(kv)}, blobs)
 
+    def decode(self, h: dict, blobs: dict) -> None:
+        import torch
+        if self.engine is None:
+            raise RuntimeError("decode before load")
+        lat = blobs.get("latent")
+        if lat is None or lat.ndim != 4 or lat.shape[:2] != (1, 8):
+            raise ValueError(f"decode: needs blob 'latent' [1,8,h,w] float32, got {None if lat is None else list(lat.shape)}")
+        with torch.inference_mode():
+            x = torch.from_numpy(lat.astype("float32", copy=True)).to(self.engine.device)
+            decoded = self.engine.vae.decode(x).float().cpu().numpy()
+        self.send({"type": "decoded", "id": h.get("id")}, [("decoded", decoded)])
+
     def on_error(self, h: dict, exc: BaseException) -> None:
         try:
             import torch
@@ -257,6 +272,8 @@ def main() -> int:
                 w.restore(h, blobs)
             elif kind == "zero-kv":
                 w.zero_kv(h)
+            elif kind == "decode":
+                w.decode(h, blobs)
             elif kind == "shutdown":
                 w.send({"type": "bye"})
                 return 0

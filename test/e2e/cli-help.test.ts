@@ -30,7 +30,7 @@ function helpTexts(): { cmd: string; text: string }[] {
 const SHIPPED = /^(examples|benchmarks|test|python|scripts|docs|bench|src)\//;
 /** Made by a setup or measurement step, not shipped: the form such a path must have. */
 const CREATED: readonly RegExp[] = [
-  /^python\/\.venv$/, // bash python/setup.sh
+  /^python\/\.venv(\/bin\/python)?$/, // bash python/setup.sh
   /^benchmarks\/measured\/refldm-torch-[\w.-]+-\d{8}T\d{6}Z\.json$/, // bash scripts/gpu-bench.sh
 ];
 const RUN_FILES = new Set(['run.json', 'samples.jsonl', 'eval.jsonl', 'summary.json', 'outputs', 'run.lock']);

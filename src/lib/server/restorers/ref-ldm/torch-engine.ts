@@ -276,6 +276,20 @@ export class TorchRefLdm {
     return new Map([...f.blobs].map(([k, b]) => [k, b.data as Float32Array]));
   }
 
+  /** The VAE decoder (codebook snap included, fp32) on a given latent [1, 8, 64, 64]: raw output, CHW float32. */
+  async decode(latent: Float32Array): Promise<Float32Array> {
+    const plane = LATENT.channels * LATENT.size * LATENT.size;
+    if (latent.length !== plane) throw new Error(`decode: expected ${plane} latent values, got ${latent.length}`);
+    await this.ensureWorker();
+    const f = await this.worker!.request({ type: 'decode' }, [{ name: 'latent', dtype: 'float32', shape: [1, LATENT.channels, LATENT.size, LATENT.size], data: latent }], {
+      timeoutMs: 600_000,
+      what: 'decoding a latent',
+    });
+    const d = f.blobs.get('decoded')?.data as Float32Array | undefined;
+    if (!d || d.length !== 3 * IMAGE_SIZE * IMAGE_SIZE) throw new Error(`ref-ldm engine torch: the worker's decode answer lacks 'decoded' [1,3,${IMAGE_SIZE},${IMAGE_SIZE}]`);
+    return d;
+  }
+
   /** Stops the worker. */
   async close(): Promise<void> {
     await this.worker?.close();
