@@ -56,7 +56,7 @@ describe('metric modes on the dashboard', () => {
     expect(byRun(ids.a).files).toContainEqual({ label: 'trunk (vgg-narrow.onnx)', sha256: sha12(VGG) });
     const ps = col('psnr').mode!;
     expect(ps.variants).toHaveLength(1);
-    expect(ps.variants[0].runIds.sort()).toEqual([ids.a, ids.b].sort());
+    expect([...ps.variants[0].runIds].sort()).toEqual([ids.a, ids.b].sort());
     expect(ps.variants[0].mode.implementation).toMatch(/pyiqa 0\.1\.16 'psnr'/);
     expect(col('time-ms').mode!.variants[0].mode.implementation).toMatch(/timings\.total/);
   });
