@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the Python-side checks under one CPU-kernel knob at a time (docs/footguns.md, "Kernel-dependent quantities").
 #
-#   bash scripts/kernel-sweep.sh [--out DIR] [--probe-only] [--checks "GOLDENS"] [--pytest "FILES"] [SETTING ...]
+#   bash scripts/kernel-sweep.sh [--out DIR] [--probe-only | --no-probe] [--checks "GOLDENS"] [--pytest "FILES"] [SETTING ...]
 #
 # SETTING is VAR=VALUE ("" = no knob, the baseline; VAR=V1+VAR2=V2 sets two). Default: the baseline and the values of
 # MKL_ENABLE_INSTRUCTIONS (also with MKL forced onto its Intel dispatch, see SHIM), ONEDNN_MAX_CPU_ISA,
@@ -15,7 +15,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-OUT=".cache/kernel-sweep"; PROBE_ONLY=0
+OUT=".cache/kernel-sweep"; PROBE_ONLY=0; PROBE=1
 CHECKS="degradation lpips_ids pyiqa_basic fid refldm stats"
 PYTEST="test_pyiqa_basic.py test_golden_tolerances.py test_refldm_init.py test_degradation.py test_lpips_ids.py test_fid.py"
 SETTINGS=()
@@ -23,6 +23,7 @@ while [[ $# -gt 0 ]]; do
   case "$1" in
     --out) OUT="$2"; shift 2 ;;
     --probe-only) PROBE_ONLY=1; shift ;;
+    --no-probe) PROBE=0; shift ;;
     --checks) CHECKS="$2"; shift 2 ;;
     --pytest) PYTEST="$2"; shift 2 ;;
     -*) echo "unknown option: $1" >&2; exit 2 ;;
@@ -52,8 +53,10 @@ for s in "${SETTINGS[@]}"; do
   envs=()
   if [[ -n "$s" ]]; then IFS='+' read -r -a envs <<< "$s"; fi
   echo "== $tag" >&2
-  (cd python && env "${envs[@]}" "$PY" -m refbench_golden.kernel_probe --out "$OUT/probe-$tag.json" > /dev/null) \
-    || echo "probe failed under $tag" >&2
+  if [[ $PROBE == 1 ]]; then
+    (cd python && env "${envs[@]}" "$PY" -m refbench_golden.kernel_probe --refldm --out "$OUT/probe-$tag.json" > /dev/null) \
+      || echo "probe failed under $tag" >&2
+  fi
   [[ $PROBE_ONLY == 1 ]] && continue
   : > "$OUT/$tag.log"
   for c in $CHECKS; do
@@ -68,4 +71,4 @@ for s in "${SETTINGS[@]}"; do
     printf '%s\tpytest %s\t%s\t%s\n' "$tag" "$f" "$st" "$(( $(date +%s) - t0 ))" | tee -a "$OUT/results.tsv" >&2
   done
 done
-(cd python && "$PY" -m refbench_golden.kernel_probe --diff "$OUT")
+[[ $PROBE == 1 ]] && (cd python && "$PY" -m refbench_golden.kernel_probe --diff "$OUT")

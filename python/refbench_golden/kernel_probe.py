@@ -148,7 +148,7 @@ def refldm_graphs() -> dict:
     from refbench_model.build import build_random
     from refbench_model.sampler import TorchBackend, encode_strip, to_model_input
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(max(1, min(4, torch.get_num_threads())))  # as refbench_golden.refldm.compute_goldens
     src = REPO_ROOT / FOLDER
     vae, unets = build_random("tiny", 0, ("cachekv",))
     be = TorchBackend(vae, unets)
