@@ -307,10 +307,10 @@ def build(out_dir: pathlib.Path, repo_root: pathlib.Path, score: bool = True) ->
 
 
 # Check-mode tolerances: the spread of pyiqa's own numbers, scored from the same (emulated) Y planes, across the
-# CPU kernels scripts/kernel-sweep.sh selects (oneMKL on its AVX-512 / AVX2 / SSE4.2 Intel paths, oneDNN ISA caps,
-# ATen DEFAULT / AVX2 / AVX512, OpenBLAS cores, numpy and OpenCV SIMD), measured on this fixture (docs/footguns.md,
-# "Kernel-dependent quantities", has the table). Measured: NIQE ≤ 4.3e-13 relative (ATEN_CPU_CAPABILITY=default;
-# lgamma/exp and the float32 resize sums), PSNR and SSIM 0. Kept: NIQE 1e-11 relative (20× the measured spread, for
+# CPU kernels scripts/kernel-sweep.sh selects, measured on this fixture (docs/footguns.md, "Kernel-dependent
+# quantities", has the table): oneMKL on its Intel AVX-512 (= the Ice Lake-SP of issue 15) and AVX2 paths, ATen
+# DEFAULT, OpenBLAS Haswell, oneDNN capped at SSE4.1, numpy without AVX-512, against this AMD Zen 4 machine's own
+# choice. Measured: NIQE ≤ 4.3e-13 relative (ATEN_CPU_CAPABILITY=default: lgamma/exp), PSNR and SSIM 0. Kept: NIQE 1e-11 relative (20× the measured spread, for
 # kernels no knob here reaches), PSNR 1e-9 relative and SSIM 1e-9 absolute (the bounds this check always had; the
 # measured spread is 0). Not derived from conditioning: NIQE's shape fit is an argmin over a 0.001 grid, so a
 # last-bit difference at a near-tie of two grid points moves a feature by a whole 0.001 step (far above 1e-11),
