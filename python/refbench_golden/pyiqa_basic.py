@@ -13,8 +13,15 @@ models/niqe/niqe-pris-params.json (see python/refbench_metrics/niqe/convert_para
 
 Files (test/fixtures/pyiqa/): ``<case>_a.png``, ``<case>_b.png`` and ``golden.json`` with per-case psnr, ssim
 (a vs b), niqe_a, niqe_b, plus a MATLAB-imresize golden on a small float plane and the float32 fspecial windows.
-Check mode recomputes everything into a temp dir: images must match within 1 grey level on < 0.1 % of pixels
-(scipy/PIL maths may round differently elsewhere), numbers within rtol 1e-9 (same torch on the same inputs).
+
+SSIM and NIQE are scored by pyiqa's functions from the float32-emulated Y plane (``emulated_y``: the luma order the
+TS port uses), not from pyiqa's own luma: that one comes from an MKL sgemm and rounds differently on another CPU
+for pixels whose luma is a near-tie, and a flipped grey level moves NIQE by ~3e-4 relative (issue 15). Check mode
+recomputes everything into a temp dir: images must match within 1 grey level on < 0.1 % of pixels (scipy/PIL maths
+may round differently elsewhere); the numbers, recomputed from the committed images, within ``TOLERANCES`` (the
+spread scripts/kernel-sweep.sh measures across kernels); pyiqa's own Y plane must differ from the emulated one
+only on near-ties (``y_plane_report``), and where it does not differ at all pyiqa's end-to-end numbers must equal
+the from-Y ones exactly.
 """
 from __future__ import annotations
 
@@ -86,21 +93,90 @@ def to_tensor(img: np.ndarray):
     return torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1))).float().div(255).unsqueeze(0)
 
 
+YIQ_Y_WEIGHTS = (0.299, 0.587, 0.114)
+# |computed - exact| for the float32 luma·255 of u8 RGB, whatever the summation order and fma use: the terms are
+# fl(c/255), fl(w), their product, two additions and ×255, at most 6 roundings of quantities ≤ 255 (Σ w = 1),
+# each ≤ 2^-24 relative: 6·2^-24·255 ≈ 9.1e-5 to first order; 8 covers the second-order terms. The exact lumas
+# are multiples of 0.001, so only those within this bound of a .5 tie can round differently on another CPU.
+Y_ERROR_BOUND = 8 * 2.0**-24 * 255
+
+
+def emulated_y(img: np.ndarray) -> np.ndarray:
+    """pyiqa's YIQ luma of HWC u8 in one fixed float32 order: round(((fl(r·w0) + fl(g·w1)) + fl(b·w2)) · 255).
+
+    This is what src/lib/eval/metrics/color.ts computes. pyiqa itself gets the luma from ``torch.matmul``, whose
+    MKL kernel picks its own order (and FMA) per CPU, so its rounded Y differs from this one on pixels whose exact
+    luma is within a few float32 ulps of a .5 tie (docs/footguns.md, "Kernel-dependent quantities").
+    """
+    f = np.float32
+    x = [img[..., c].astype(np.float32) / f(255) for c in range(3)]
+    w = [f(v) for v in YIQ_Y_WEIGHTS]
+    return np.round(((x[0] * w[0] + x[1] * w[1]) + x[2] * w[2]) * f(255))
+
+
+def niqe_from_y(y: np.ndarray, mods: dict, mu, cov) -> float:
+    """pyiqa's NIQE of a given integer Y plane (HxW): calculate_niqe's steps after its own to_y_channel."""
+    import torch
+
+    t = torch.from_numpy(np.ascontiguousarray(y, dtype=np.float64))[None, None]
+    with torch.no_grad():
+        return mods["niqe_arch"].niqe(t, mu.to(t).repeat(1, 1), cov.to(t).repeat(1, 1, 1)).item()
+
+def ssim_from_y(ya: np.ndarray, yb: np.ndarray, mods: dict) -> float:
+    """pyiqa's SSIM of two integer Y planes: SSIM.forward's steps after its own preprocess_rgb (data range 255)."""
+    import torch
+
+    ta, tb = (torch.from_numpy(np.ascontiguousarray(y, dtype=np.float64))[None, None] for y in (ya, yb))
+    with torch.no_grad():
+        return mods["ssim_arch"].ssim(ta, tb, data_range=255, downsample=False).item()
+
+
+def y_plane_report(img: np.ndarray) -> int:
+    """pyiqa's own (torch) rounded luma vs ``emulated_y``: returns how many pixels differ; raises if one of them
+    is not a near-tie (exact luma within Y_ERROR_BOUND of k + 0.5), i.e. if the difference is not float rounding."""
+    import torch
+    from pyiqa.utils.color_util import to_y_channel
+
+    with torch.no_grad():
+        y_torch = to_y_channel(to_tensor(img), 255, "yiq")[0, 0].numpy()
+    differ = y_torch != emulated_y(img)
+    if differ.any():
+        c = img[differ].astype(np.int64)
+        exact = (299 * c[:, 0] + 587 * c[:, 1] + 114 * c[:, 2]) / 1000
+        gap = np.abs(exact - (np.floor(exact) + 0.5))
+        if gap.max() > Y_ERROR_BOUND:
+            raise AssertionError(f"pyiqa's luma differs from the emulated one {gap.max():.3g} away from a .5 tie")
+    return int(differ.sum())
+
+
 def pyiqa_scores(a: np.ndarray, b: np.ndarray, mods: dict, mu, cov) -> dict:
+    """PSNR by pyiqa on the RGB tensors; SSIM and NIQE by pyiqa's functions on the float32-emulated Y planes
+    (``emulated_y``, what the TS port computes), so that the goldens do not inherit the CPU-dependent rounding of
+    pyiqa's own luma (see ``y_plane_report`` and docs/footguns.md, "Kernel-dependent quantities")."""
+    import torch
+
+    ta, tb = to_tensor(a), to_tensor(b)
+    ya, yb = emulated_y(a), emulated_y(b)
+    with torch.no_grad():
+        p = mods["psnr_arch"].PSNR()(ta, tb).item()  # pyiqa 'psnr': test_y_channel False, crop 0
+        s = ssim_from_y(ya, yb, mods)  # pyiqa 'ssim': test_y_channel True, yiq, no downsample
+        out = {"psnr": p, "ssim": s}
+        for key, y in (("niqe_a", ya), ("niqe_b", yb)):
+            h, w = y.shape
+            out[key] = None if (h < 96 or w < 96) else niqe_from_y(y, mods, mu, cov)
+    return out
+
+
+def pyiqa_scores_rgb(a: np.ndarray, b: np.ndarray, mods: dict, mu, cov) -> dict:
+    """The same numbers through pyiqa's own end-to-end entry points (its luma included)."""
     import torch
 
     ta, tb = to_tensor(a), to_tensor(b)
     with torch.no_grad():
-        p = mods["psnr_arch"].PSNR()(ta, tb).item()  # pyiqa 'psnr': test_y_channel False, crop 0
-        s = mods["ssim_arch"].SSIM()(ta, tb).item()  # pyiqa 'ssim': test_y_channel True, yiq, no downsample
-        out = {"psnr": p, "ssim": s}
+        out = {"psnr": mods["psnr_arch"].PSNR()(ta, tb).item(), "ssim": mods["ssim_arch"].SSIM()(ta, tb).item()}
         for key, t in (("niqe_a", ta), ("niqe_b", tb)):
             h, w = t.shape[-2:]
-            if h < 96 or w < 96:
-                out[key] = None
-                continue
-            v = mods["niqe_arch"].calculate_niqe(t, 0, True, "yiq", mu, cov).item()
-            out[key] = v
+            out[key] = None if (h < 96 or w < 96) else mods["niqe_arch"].calculate_niqe(t, 0, True, "yiq", mu, cov).item()
     return out
 
 
@@ -195,7 +271,9 @@ def resize_golden(mods: dict) -> dict:
     return out
 
 
-def build(out_dir: pathlib.Path, repo_root: pathlib.Path) -> dict:
+def build(out_dir: pathlib.Path, repo_root: pathlib.Path, score: bool = True) -> dict:
+    """Writes the images and golden.json into out_dir; ``score=False`` (check mode, which scores the committed
+    images instead) leaves the per-case numbers out."""
     from PIL import Image
     import torch
 
@@ -221,10 +299,28 @@ def build(out_dir: pathlib.Path, repo_root: pathlib.Path) -> dict:
         a2 = np.asarray(Image.open(out_dir / fa).convert("RGB"))
         b2 = np.asarray(Image.open(out_dir / fb).convert("RGB"))
         rec = {"name": name, "a": fa, "b": fb, "width": a.shape[1], "height": a.shape[0]}
-        rec.update(pyiqa_scores(a2, b2, mods, mu, cov))
+        if score:
+            rec.update(pyiqa_scores(a2, b2, mods, mu, cov))
         golden["cases"].append(rec)
     write_json(out_dir / "golden.json", golden)
     return golden
+
+
+# Check-mode tolerances: the spread of pyiqa's own numbers, scored from the same (emulated) Y planes, across the
+# CPU kernels scripts/kernel-sweep.sh selects, measured on this fixture (docs/footguns.md, "Kernel-dependent
+# quantities", has the table): oneMKL on its Intel AVX-512 (= the Ice Lake-SP of issue 15) and AVX2 paths, ATen
+# DEFAULT, OpenBLAS Haswell, oneDNN capped at SSE4.1, numpy without AVX-512, against this AMD Zen 4 machine's own
+# choice. Measured: NIQE ≤ 4.3e-13 relative (ATEN_CPU_CAPABILITY=default: lgamma/exp), PSNR and SSIM 0. Kept: NIQE 1e-11 relative (20× the measured spread, for
+# kernels no knob here reaches), PSNR 1e-9 relative and SSIM 1e-9 absolute (the bounds this check always had; the
+# measured spread is 0). Not derived from conditioning: NIQE's shape fit is an argmin over a 0.001 grid, so a
+# last-bit difference at a near-tie of two grid points moves a feature by a whole 0.001 step (far above 1e-11),
+# and the check then fails instead of absorbing it. The luma's own rounding is handled before: see pyiqa_scores.
+TOLERANCES = {"psnr": ("rtol", 1e-9), "ssim": ("atol", 1e-9), "niqe": ("rtol", 1e-11)}
+
+
+def tolerance(key: str, expected: float) -> float:
+    kind, value = TOLERANCES[key.split("_")[0]]
+    return value * max(1.0, abs(expected)) if kind == "rtol" else value
 
 
 def run(mode: str, repo_root: pathlib.Path) -> None:
@@ -237,7 +333,7 @@ def run(mode: str, repo_root: pathlib.Path) -> None:
     from PIL import Image
 
     with tempfile.TemporaryDirectory() as tmp:
-        fresh = build(pathlib.Path(tmp), repo_root)
+        fresh = build(pathlib.Path(tmp), repo_root, score=False)
         committed = json.loads((fixture / "golden.json").read_text())
         for case in committed["cases"]:
             for key in ("a", "b"):
@@ -246,7 +342,7 @@ def run(mode: str, repo_root: pathlib.Path) -> None:
                 diff = np.abs(old - new)
                 if old.shape != new.shape or diff.max() > 1 or (diff > 0).mean() > 1e-3:
                     raise AssertionError(f"{case[key]}: regenerated image differs (max {diff.max()})")
-        # numbers: recompute pyiqa on the COMMITTED images, compare with the committed values
+        # numbers: recompute on the COMMITTED images, compare with the committed values (tolerances: TOLERANCES)
         mods = load_pyiqa()
         mu, cov = load_niqe_params(repo_root)
         for case in committed["cases"]:
@@ -255,7 +351,14 @@ def run(mode: str, repo_root: pathlib.Path) -> None:
             got = pyiqa_scores(a, b, mods, mu, cov)
             for k, v in got.items():
                 e = case[k]
-                if (e is None) != (v is None) or (e is not None and abs(e - v) > 1e-9 * max(1.0, abs(e))):
-                    raise AssertionError(f"{case['name']}.{k}: committed {e} != recomputed {v}")
+                if (e is None) != (v is None) or (e is not None and abs(e - v) > tolerance(k, e)):
+                    raise AssertionError(f"{case['name']}.{k}: committed {e} != recomputed {v} "
+                                         f"(allowed {tolerance(k, e) if e is not None else 0:.3g})")
+            # before the luma's rounding: pyiqa's own Y differs from the emulated one only on near-ties (raises
+            # otherwise); with equal Y planes, pyiqa's end-to-end numbers are the from-Y ones exactly
+            if y_plane_report(a) == 0 and y_plane_report(b) == 0:
+                end_to_end = pyiqa_scores_rgb(a, b, mods, mu, cov)
+                if end_to_end != got:
+                    raise AssertionError(f"{case['name']}: pyiqa end to end {end_to_end} != from its Y plane {got}")
         for key in ("fspecial_11_1.5", "fspecial_7_7/6", "imresize", "pyiqa_version", "niqe_params_sha256"):
             compare_json_numbers(committed[key], fresh[key], rtol=1e-9, atol=0, where=key)

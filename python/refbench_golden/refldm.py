@@ -45,8 +45,9 @@ def synthetic_image(kind: int, size: int = 512) -> np.ndarray:
 
 
 def _x_t() -> np.ndarray:
-    import torch
-    return torch.randn(1, 8, 64, 64, generator=torch.Generator().manual_seed(XT_SEED)).numpy()
+    """x_T from refbench_model.init.standard_normal_exact (bit-identical on every CPU; torch.randn is not)."""
+    from refbench_model.init import standard_normal_exact
+    return standard_normal_exact(np.random.Generator(np.random.PCG64(XT_SEED)), (1, 8, 64, 64)).astype(np.float32)
 
 
 def _write_png(path: pathlib.Path, img: np.ndarray) -> None:
@@ -105,7 +106,7 @@ def compute_goldens(out: pathlib.Path, lq, refs, x_t) -> dict:
         "bundle": "bundle.json", "weights": {"kind": "random-init", "seed": SEED},
         "inputs": {"lq": "lq.png", "refs": ["ref0.png", "ref1.png", "ref2.png"],
                    "xT": {"file": "x_T.f32", "shape": [1, 8, 64, 64], "dtype": "float32",
-                          "source": f"torch.randn(generator=torch.Generator('cpu').manual_seed({XT_SEED}))"}},
+                          "source": f"refbench_model.init.standard_normal_exact(numpy PCG64({XT_SEED}))"}},
         "settings": {"steps": STEPS, "schedule": SCHEDULE, "cfg": CFG, "eta": 0.0, "cfgBatchOrder": ["uncond", "cond"],
                      "zeroRefDefault": 5, "quantise": "trunc", "epsTimesteps": list(EPS_TIMESTEPS)},
         "samples": samples, "files": files,

@@ -2,7 +2,12 @@
 
 The official code zero-initialises ``proj_out`` / ``out_layers.3`` / ``out.2`` (``zero_module``), which would make
 every attention block a no-op and the U-Net output zero. Parity tests need every path to matter, so every
-parameter is drawn here, in ``named_parameters`` order, from one CPU ``torch.Generator`` seeded per component:
+parameter is drawn here, in ``named_parameters`` order, from one numpy ``PCG64`` generator seeded per component.
+"normal" below is ``standard_normal_exact``: the Irwin-Hall sum of 12 uniform 24-bit integers, centred and scaled by
+2^-24 (mean 0, variance 1 - 2^-48, support [-6, 6)). It is computed in integers and one exact power-of-two scaling,
+then rounded once to float32, so the weights are bit-identical on every CPU and under every kernel setting
+(``torch.randn`` is not: its Box-Muller path uses ATen's vectorised log/sin/cos, whose last bits depend on
+ATEN_CPU_CAPABILITY; docs/footguns.md, "Kernel-dependent quantities"):
 
 - weights with >= 2 dims: normal(0, 1/sqrt(fan_in)), fan_in = prod(shape[1:]) (codebook: fan_in = embed dim)
 - GroupNorm weights: 1 + 0.1 * normal; every other 1-D parameter (biases): 0.05 * normal
@@ -28,14 +33,16 @@ denoiser predicts ε ≈ the noise in x_t; the conditioned init imitates that co
 The K/V keep their full random scale (only proj_out after attention is reduced), so references still change eps
 (tests: eps with 3 refs vs 0 refs, and a perturbation of every K/V input changes the output).
 
-Same seed -> same weights, on any machine (the generator is always the CPU one; scaling is elementwise and data
-independent; tensors are moved afterwards).
+Same seed -> same weights, on any machine and kernel setting (integer draws, then float32 scalings that are single
+correctly rounded IEEE operations per element; tensors are moved afterwards). scripts/kernel-sweep.sh proves it
+(``init_tiny_seed0`` is one hash under every knob) and python/tests/test_refldm_init.py pins the hash.
 """
 from __future__ import annotations
 
 import math
 import re
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -52,11 +59,24 @@ DECODER_OUT_GAIN = 0.5
 _RESIDUAL = re.compile(r"(\.conv2\.|\.out_layers\.3\.|\.proj_out\.|\.crossattn_proj_out\.|attn_1\.proj_out\.)")
 
 
+IRWIN_HALL_TERMS = 12  # variance of the sum of 12 U[0, 1) is 1
+
+
+def standard_normal_exact(rng: np.random.Generator, shape) -> np.ndarray:
+    """Approximately N(0, 1) draws (module doc) as an exact float64 array: integer arithmetic only, then one exact
+    scaling by 2^-24 (|k - 6·2^24| < 2^27 fits a double's 53 bits). Bit-identical on every CPU."""
+    n = math.prod(shape)
+    k = rng.integers(0, 1 << 24, size=(IRWIN_HALL_TERMS, n), dtype=np.uint32).sum(axis=0, dtype=np.int64)
+    return ((k - (IRWIN_HALL_TERMS << 23)).astype(np.float64) * 2.0**-24).reshape(tuple(shape))
+
+
 @torch.no_grad()
-def _draw(module: nn.Module, g: torch.Generator) -> None:
+def _draw(module: nn.Module, g: np.random.Generator) -> None:
+    """Scalings in float64 numpy (each one IEEE operation per element, no fused or reordered maths), one rounding
+    to float32 at the end."""
     norm_weights = {id(m.weight) for m in module.modules() if isinstance(m, nn.GroupNorm) and m.weight is not None}
     for name, p in module.named_parameters():
-        r = torch.randn(p.shape, generator=g, dtype=torch.float32)
+        r = standard_normal_exact(g, p.shape)
         if name.endswith("quantize.embedding.weight"):
             r = r * CODEBOOK_STD
         elif p.ndim >= 2:
@@ -65,7 +85,7 @@ def _draw(module: nn.Module, g: torch.Generator) -> None:
             r = 1.0 + 0.1 * r
         else:
             r = 0.05 * r
-        p.copy_(r.to(p.device, p.dtype))
+        p.copy_(torch.from_numpy(r.astype(np.float32)).to(p.device, p.dtype))
 
 
 @torch.no_grad()
@@ -115,7 +135,7 @@ def condition_unet(module: nn.Module) -> None:
 @torch.no_grad()
 def init_random(module: nn.Module, seed: int, component: str) -> nn.Module:
     """Fills every parameter of ``module`` in place from seed, then conditions it (module doc); returns it."""
-    g = torch.Generator(device="cpu").manual_seed(seed * 16 + COMPONENT_OFFSETS[component])
+    g = np.random.Generator(np.random.PCG64(seed * 16 + COMPONENT_OFFSETS[component]))
     _draw(module, g)
     if component == "vae":
         condition_vae(module)
