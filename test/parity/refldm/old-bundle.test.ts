@@ -5,7 +5,7 @@
  * committed fixture: all seven sha256 and bundle.json equal), from the same seed-0 weights as the committed tiny
  * bundle. Checked: bundle.json has no `attention` key and is read as `full`; its 10-step CFG samples (CacheKV
  * 1 and 3 references, spatial-concatenation 3) meet the goldens' tolerances (as refldm.test.ts); and they equal
- * the committed query-chunked bundle's samples (latent max abs ≤ 1e-5).
+ * the committed query-chunked bundle's samples (latent max abs ≤ 1e-4, no image value off by more than 1).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -23,11 +23,13 @@ const DIR = join(import.meta.dirname, '../../fixtures/refldm-tiny');
 const LATENT_TOL = 1e-3;
 const IMAGE_MIN = 0.999;
 /**
- * Old form vs the committed query-chunked form on the same weights: the blocks run the same per-row arithmetic
- * (measured max |Δ| ≤ 7.2e-7 per graph at 5 references, python/tests/test_refldm_export.py), so the samples should be
- * equal; 1e-5 leaves room for a GEMM that blocks a short query slab differently (1 ulp at |x| ≈ 15 is 1e-6).
+ * Old form vs the committed query-chunked form on the same weights, final latent. Each block runs the same per-row
+ * arithmetic; only a GEMM over a shorter query slab may order its sums differently (graphs at 5 references: max
+ * |Δ| ≤ 7.2e-7, python/tests/test_refldm_export.py). Those 1-ulp differences compound over 10 CFG steps as
+ * onnxruntime-vs-PyTorch rounding does (1e-5 to 1.4e-4 on these samples, refldm.test.ts). Measured here: 8.8e-6
+ * (refs1), 6.7e-6 (refs3), 5.7e-6 (spatial3); 1e-4 is about 10x that and 10x below the golden tolerance.
  */
-const SAME_TOL = 1e-5;
+const SAME_TOL = 1e-4;
 const SLOW = 1_200_000;
 
 type Key = 'refs1' | 'refs3' | 'spatial3';
