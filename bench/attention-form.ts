@@ -15,7 +15,8 @@
  * the RSS after loading the sessions (onnxruntime's arena keeps what smaller counts allocated: included). Memory
  * does not depend on machine load. Time: both bundles loaded in this one process, one warm-up image each, then
  * `--rounds` rounds of [full image, chunked image] with the first mover alternating (bench/rounds.ts); the ratio
- * chunked/full is the median (range) of the per-round ratios of wall time and of process CPU time.
+ * chunked/full is the median (range) of the per-round ratios of wall time and of process CPU time. NOTE: both
+ * samplers share this process, so at 5 references the full form's ~6 GB (tiny) comes on top of the chunked one's.
  * Weights are untrained (timing only). Results: .cache/bench/attention-form.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
