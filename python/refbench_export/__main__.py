@@ -1,5 +1,6 @@
 """python -m refbench_export bundle --config paper|tiny (--ckpt F [--vqgan F] | --random-init SEED) --out DIR
    [--designs cachekv,spatial,cross,channel] [--fp16] [--allow-pickle]
+   [--attention query-chunked|full] [--chunk-refs N] [--chunk-budget ELEMENTS]
 
 Exports the ReF-LDM ONNX bundle described in docs/bundle.md.
 """
@@ -29,7 +30,16 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--designs", default="cachekv", help="comma list of cachekv,spatial,cross,channel (default cachekv)")
     b.add_argument("--fp16", action="store_true", help="fp16 U-Net graphs (inputs/outputs stay float32)")
     b.add_argument("--allow-pickle", action="store_true", help="allow torch.load(weights_only=False) for trusted files")
+    b.add_argument("--attention", choices=["query-chunked", "full"], default="query-chunked",
+                   help="query-chunked (default): attention over reference-dependent sequences runs in blocks of query "
+                        "rows (same arithmetic, bounded memory); full: the form of bundles exported before it")
+    b.add_argument("--chunk-refs", type=int, default=5, metavar="N",
+                   help="reference count the query blocks are sized for (default 5)")
+    b.add_argument("--chunk-budget", type=int, default=1 << 22, metavar="ELEMENTS",
+                   help="score-matrix elements per batch element and block (default 4194304 = 16 MiB fp32)")
     args = ap.parse_args(argv)
+    if args.chunk_refs < 1 or args.chunk_budget < 1:
+        ap.error("--chunk-refs and --chunk-budget must be positive")
 
     from refbench_export.bundle import export_bundle
     from refbench_model.build import build_random
@@ -50,7 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         vae, unets = build_random(cfg, args.random_init, designs)
         weights = {"kind": "random-init", "seed": args.random_init}
-    bj = export_bundle(cfg, vae, unets, args.out, weights, designs, fp16=args.fp16)
+    bj = export_bundle(cfg, vae, unets, args.out, weights, designs, fp16=args.fp16, attention=args.attention,
+                       planned_refs=args.chunk_refs, budget=args.chunk_budget)
     for name, digest in bj["files"].items():
         size = (args.out / name).stat().st_size
         print(f"{name}\t{size / 2**20:.1f} MiB\t{digest[:16]}")

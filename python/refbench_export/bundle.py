@@ -4,6 +4,10 @@ Legacy TorchScript exporter (``dynamo=False``), opset 17 (IR 8). Every graph has
 VAE encoder a dynamic width; the U-Net's external K/V a dynamic token axis; the spatial / cross graphs a dynamic
 reference strip width. After export, every graph input is checked to be consumed by at least one node (the
 failure mode of the dynamo exporter with CacheKV, refldm-model.md 13.2).
+
+Attention form (bundle.json ``attention``): by default the layers whose sequence grows with the number of
+references attend in blocks of query rows (chunking.py), so onnxruntime never holds their whole score matrix;
+``attention="full"`` writes the form of bundles exported before that (no ``attention`` key, byte-identical graphs).
 """
 from __future__ import annotations
 
@@ -17,6 +21,8 @@ import torch
 from torch import nn
 
 from refbench_model.configs import DESIGNS, ModelConfig
+
+from . import chunking
 from refbench_model.schedule import LINEAR_END, LINEAR_START, NUM_TIMESTEPS, alphas_cumprod
 
 OPSET = 17
@@ -99,8 +105,9 @@ def _io(name, dtype, shape):
     return {"name": name, "dtype": dtype, "shape": shape}
 
 
-def _export(module, args, path: pathlib.Path, inputs, outputs, dynamic_axes) -> None:
-    with warnings.catch_warnings():
+def _export(module, args, path: pathlib.Path, inputs, outputs, dynamic_axes, chunks=()) -> None:
+    """``chunks``: this graph's query-chunk plan entries (chunking.plan), applied only while it is traced."""
+    with warnings.catch_warnings(), chunking.applied({"graph": list(chunks)}):
         warnings.simplefilter("ignore")
         torch.onnx.export(module, args, str(path), dynamo=False, opset_version=OPSET, input_names=inputs,
                           output_names=outputs, dynamic_axes=dynamic_axes, do_constant_folding=True)
@@ -139,11 +146,14 @@ def sha256_file(path: pathlib.Path) -> str:
 
 @torch.no_grad()
 def export_graphs(cfg: ModelConfig, vae, unets: dict, out: pathlib.Path, designs=DESIGNS,
-                  graphs: tuple[str, ...] | None = None, fp16: bool = False) -> dict:
+                  graphs: tuple[str, ...] | None = None, fp16: bool = False,
+                  chunk_plan: dict | None = None) -> dict:
     """Writes the ONNX files; returns the ``graphs`` section of bundle.json. ``graphs`` limits which are written.
 
     fp16: U-Net graphs carry fp16 weights and compute in fp16 (GroupNorm and softmax stay fp32); their inputs and
-    outputs stay float32, so the runner's interface does not change. The VAE graphs stay fp32 (ArgMin)."""
+    outputs stay float32, so the runner's interface does not change. The VAE graphs stay fp32 (ArgMin).
+    chunk_plan: ``{"refs": planned references, "budget": score elements}`` for the query-chunked form
+    (chunking.py; planned on the modules actually exported); None = full attention."""
     out.mkdir(parents=True, exist_ok=True)
     if fp16:
         import copy
@@ -153,10 +163,18 @@ def export_graphs(cfg: ModelConfig, vae, unets: dict, out: pathlib.Path, designs
                 if isinstance(m, nn.GroupNorm):
                     m.float()
     want = set(graphs) if graphs else None
+    p = chunking.plan(cfg, vae, unets, chunk_plan["refs"], chunk_plan["budget"]) if chunk_plan is not None else {}
+    return _export_all(cfg, vae, unets, out, designs, want, layers_of(unets), p)
+
+
+def layers_of(unets: dict) -> list[dict]:
+    return unets["cachekv"].attention_layers if "cachekv" in unets else next(iter(unets.values())).attention_layers
+
+
+def _export_all(cfg, vae, unets, out, designs, want, layers, chunk_plan: dict) -> dict:
     res = cfg.vae.resolution
     lat = res // 8
     u = cfg.unet
-    layers = unets["cachekv"].attention_layers if "cachekv" in unets else next(iter(unets.values())).attention_layers
     kn, vn = kv_names(len(layers))
     spec: dict = {}
 
@@ -168,13 +186,13 @@ def export_graphs(cfg: ModelConfig, vae, unets: dict, out: pathlib.Path, designs
                               "inputs": [_io("image", "float32", ["B", 3, res, "W"])],
                               "outputs": [_io("latent", "float32", ["B", 8, lat, "W/8"])]}
         _export(_Enc(vae), (torch.randn(1, 3, res, 2 * res),), out / GRAPH_FILES["vaeEncoder"], ["image"], ["latent"],
-                {"image": {0: "B", 3: "W"}, "latent": {0: "B", 3: "W/8"}})
+                {"image": {0: "B", 3: "W"}, "latent": {0: "B", 3: "W/8"}}, chunk_plan.get("vaeEncoder", ()))
     if on("vaeDecoder"):
         spec["vaeDecoder"] = {"file": GRAPH_FILES["vaeDecoder"],
                               "inputs": [_io("latent", "float32", ["B", 8, lat, lat])],
                               "outputs": [_io("image", "float32", ["B", 3, res, res])]}
         _export(_Dec(vae), (torch.randn(1, 8, lat, lat),), out / GRAPH_FILES["vaeDecoder"], ["latent"], ["image"],
-                {"latent": {0: "B"}, "image": {0: "B"}})
+                {"latent": {0: "B"}, "image": {0: "B"}}, chunk_plan.get("vaeDecoder", ()))
     if "cachekv" in designs:
         unet = unets["cachekv"]
         if on("unetRef"):
@@ -183,7 +201,7 @@ def export_graphs(cfg: ModelConfig, vae, unets: dict, out: pathlib.Path, designs
             spec["unetRef"] = {"file": GRAPH_FILES["unetRef"],
                                "inputs": [_io("ref_latent", "float32", ["B", 8, lat, lat])], "outputs": outs_shape}
             _export(_Ref(unet), (torch.randn(2, 8, lat, lat),), out / GRAPH_FILES["unetRef"], ["ref_latent"], kn + vn,
-                    {"ref_latent": {0: "B"}, **{n: {0: f"Bh_{n}"} for n in kn + vn}})
+                    {"ref_latent": {0: "B"}, **{n: {0: f"Bh_{n}"} for n in kn + vn}}, chunk_plan.get("unetRef", ()))
         if on("unet"):
             n_ref = 3
             kv_in = [_io(n, "float32", [f"B*{L['heads']}", L["headDim"], "R"]) for n, L in zip(kn, layers)]
@@ -196,7 +214,7 @@ def export_graphs(cfg: ModelConfig, vae, unets: dict, out: pathlib.Path, designs
             dyn = {"x": {0: "B"}, "t": {0: "B"}, "eps": {0: "B"}}
             dyn.update({n: {0: f"Bh_{n}", 2: f"R_{n}"} for n in kn + vn})
             _export(_Main(unet), (torch.randn(2, u.in_channels, lat, lat), torch.tensor([999, 1]), *ex_kv),
-                    out / GRAPH_FILES["unet"], ["x", "t"] + kn + vn, ["eps"], dyn)
+                    out / GRAPH_FILES["unet"], ["x", "t"] + kn + vn, ["eps"], dyn, chunk_plan.get("unet", ()))
     for d in ("spatial", "cross", "channel"):
         g = DESIGN_GRAPH[d]
         if d not in designs or not on(g):
@@ -213,12 +231,15 @@ def export_graphs(cfg: ModelConfig, vae, unets: dict, out: pathlib.Path, designs
                    "outputs": [_io("eps", "float32", ["B", u.out_channels, lat, lat])]}
         _export(_Design(unets[d], d), (torch.randn(2, u.in_channels, lat, lat), torch.tensor([999, 1]), ex),
                 out / GRAPH_FILES[g], ["x", "t", "refs"], ["eps"],
-                {"x": {0: "B"}, "t": {0: "B"}, "refs": dyn_refs, "eps": {0: "B"}})
+                {"x": {0: "B"}, "t": {0: "B"}, "refs": dyn_refs, "eps": {0: "B"}}, chunk_plan.get(g, ()))
     return spec
 
 
-def bundle_json(cfg: ModelConfig, layers: list[dict], graphs: dict, weights: dict, out: pathlib.Path) -> dict:
+def bundle_json(cfg: ModelConfig, layers: list[dict], graphs: dict, weights: dict, out: pathlib.Path,
+                attention: dict | None = None) -> dict:
+    """``attention``: the query-chunked form's description (chunking.describe); None = full (key absent)."""
     files = {spec["file"]: sha256_file(out / spec["file"]) for spec in graphs.values()}
+    extra = {"attention": attention} if attention is not None else {}
     return {
         "format": FORMAT, "formatVersion": FORMAT_VERSION, "config": cfg.name,
         "model": cfg.to_json(), "weights": weights,
@@ -227,23 +248,32 @@ def bundle_json(cfg: ModelConfig, layers: list[dict], graphs: dict, weights: dic
                      "linearEnd": LINEAR_END, "alphasCumprod": [float(a) for a in alphas_cumprod()]},
         "attentionLayers": [dict(L) for L in layers],
         "zeroRefDefault": ZERO_REF_DEFAULT, "channelConcatRefs": cfg.unet.channel_concat_refs,
-        "graphs": graphs, "files": files,
+        **extra, "graphs": graphs, "files": files,
     }
 
 
 def export_bundle(cfg: ModelConfig, vae, unets: dict, out: pathlib.Path, weights: dict, designs=DESIGNS,
-                  fp16: bool = False) -> dict:
-    """Exports every graph for ``designs`` and writes bundle.json; returns the bundle.json object."""
+                  fp16: bool = False, attention: str = chunking.FORM_QUERY_CHUNKED,
+                  planned_refs: int = chunking.DEFAULT_PLANNED_REFS, budget: int = chunking.DEFAULT_BUDGET) -> dict:
+    """Exports every graph for ``designs`` and writes bundle.json; returns the bundle.json object.
+
+    attention: ``query-chunked`` (default; blocks planned for ``planned_refs`` references within ``budget`` score
+    elements per batch element, chunking.py) or ``full`` (the form of bundles exported before it)."""
+    if attention not in chunking.FORMS:
+        raise ValueError(f"attention must be one of {chunking.FORMS}, got {attention!r}")
     out = pathlib.Path(out)
     vae.eval()
     for m in unets.values():
         m.eval()
-    graphs = export_graphs(cfg, vae, unets, out, designs, fp16=fp16)
+    chunked = attention == chunking.FORM_QUERY_CHUNKED
+    spec = {"refs": planned_refs, "budget": budget} if chunked else None
+    graphs = export_graphs(cfg, vae, unets, out, designs, fp16=fp16, chunk_plan=spec)
     if fp16:  # absent = fp32
         for g in graphs:
             if g.startswith("unet"):
                 graphs[g]["precision"] = "fp16"
     layers = next(iter(unets.values())).attention_layers
-    bj = bundle_json(cfg, layers, graphs, weights, out)
+    att = chunking.describe(chunking.plan(cfg, vae, unets, planned_refs, budget), graphs, planned_refs, budget) if chunked else None
+    bj = bundle_json(cfg, layers, graphs, weights, out, att)
     (out / "bundle.json").write_text(json.dumps(bj, indent=1) + "\n")
     return bj

@@ -22,6 +22,9 @@ Attention kernel: chosen per call, never stored in the modules: every entry poin
 (``torch.nn.functional.scaled_dot_product_attention``, equal up to float rounding) and hands it down to every
 attention layer, so engines with different kernels can share one set of modules (engine.py). External K/V may also
 be an object with ``attend(q, k, v, impl)`` (engine.KvBuffer: preallocated [own | references] keys/values).
+``query_chunks`` (``math`` only; set by the ONNX exporter, refbench_export/chunking.py): the queries are cut into
+blocks of whole feature-map rows and each block attends over ALL keys, so every softmax row and every product is
+the same arithmetic as without chunks; only one block's score matrix exists at a time.
 """
 from __future__ import annotations
 
@@ -49,11 +52,32 @@ def timestep_embedding(t: torch.Tensor, dim: int, max_period: float = 10000.0) -
     return torch.cat([torch.cos(args), torch.sin(args)], dim=-1)
 
 
-def legacy_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, impl: str = "math") -> torch.Tensor:
+QueryChunks = tuple[int, tuple[int, ...]]
+"""(rows, block sizes): the query tokens are ``rows`` feature-map rows (row-major), cut into blocks of whole rows."""
+
+
+def split_query_rows(x: torch.Tensor, chunks: QueryChunks, dim: int) -> list[torch.Tensor]:
+    """Cuts the token axis ``dim`` of ``x`` (rows * width tokens, row-major) into blocks of whole rows.
+
+    The row count is static (the export's image height); the width may be a dynamic ONNX axis (reference strip).
+    """
+    rows, sizes = chunks
+    if sum(sizes) != rows:
+        raise ValueError(f"query chunk sizes {sizes} do not sum to {rows} rows")
+    if not torch.jit.is_tracing() and x.shape[dim] % rows:
+        raise ValueError(f"{x.shape[dim]} query tokens are not {rows} whole rows")
+    shp = list(x.shape)
+    x4 = x.reshape(shp[:dim] + [rows, -1] + shp[dim + 1:])
+    return [c.reshape(shp[:dim] + [-1] + shp[dim + 1:]) for c in x4.split(list(sizes), dim=dim)]
+
+
+def legacy_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, impl: str = "math",
+                     chunks: QueryChunks | None = None) -> torch.Tensor:
     """``QKVAttentionLegacy`` on q [B*H, d, T] and k, v [B*H, d, S] -> [B*H, d, T].
 
     ``math`` is the official arithmetic; ``sdpa`` computes the same attention (scale 1/sqrt(d)) with PyTorch's fused
     kernel, which never materialises the [T, S] weights on backends that have a flash / memory-efficient kernel.
+    ``chunks`` (math only): blocks of query rows, each over all S keys (module doc).
     """
     d = q.shape[1]
     if impl == "sdpa":
@@ -61,6 +85,14 @@ def legacy_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, impl: st
         q, k, v = (a.transpose(1, 2).contiguous() for a in (q, k, v))
         return F.scaled_dot_product_attention(q, k, v, scale=d ** -0.5).transpose(1, 2)
     scale = 1.0 / math.sqrt(math.sqrt(d))
+    if chunks is not None:
+        ks = k * scale
+        outs = []
+        for qc in split_query_rows(q, chunks, 2):
+            w = torch.bmm((qc * scale).transpose(1, 2), ks)  # [B*H, T_chunk, S]
+            w = torch.softmax(w.float(), dim=-1).type(w.dtype)
+            outs.append(torch.bmm(v, w.transpose(1, 2)))
+        return torch.cat(outs, dim=2)
     w = torch.bmm((q * scale).transpose(1, 2), k * scale)  # [B*H, T, S]
     w = torch.softmax(w.float(), dim=-1).type(w.dtype)
     return torch.bmm(v, w.transpose(1, 2))
@@ -95,6 +127,8 @@ class ResBlock(nn.Module):
 class CrossAttention(nn.Module):
     """Multi-head attention with nn.MultiheadAttention's parameter names (kdim = vdim = context dim)."""
 
+    query_chunks: QueryChunks | None = None
+
     def __init__(self, dim: int, kdim: int, heads: int):
         super().__init__()
         self.heads = heads
@@ -114,6 +148,12 @@ class CrossAttention(nn.Module):
         v = F.linear(ctx, self.v_proj_weight, bv).reshape(b, -1, self.heads, d).transpose(1, 2)
         if attn == "sdpa":
             o = F.scaled_dot_product_attention(q, k, v, scale=d ** -0.5)
+        elif self.query_chunks is not None:
+            outs = []
+            for qc in split_query_rows(q, self.query_chunks, 2):
+                w = torch.softmax((qc @ k.transpose(-1, -2)).float() * (d ** -0.5), dim=-1).type(v.dtype)
+                outs.append(w @ v)
+            o = torch.cat(outs, dim=2)
         else:
             w = torch.softmax((q @ k.transpose(-1, -2)).float() * (d ** -0.5), dim=-1).type(v.dtype)
             o = w @ v
@@ -122,6 +162,8 @@ class CrossAttention(nn.Module):
 
 
 class AttentionBlock(nn.Module):
+    query_chunks: QueryChunks | None = None
+
     def __init__(self, cfg: UnetConfig, ch: int, use_context: bool):
         super().__init__()
         self.heads = ch // cfg.num_head_channels
@@ -151,7 +193,7 @@ class AttentionBlock(nn.Module):
             if kv_ext is not None:
                 k = torch.cat([k, kv_ext[0]], dim=-1)
                 v = torch.cat([v, kv_ext[1]], dim=-1)
-            a = legacy_attention(q, k, v, attn)
+            a = legacy_attention(q, k, v, attn, self.query_chunks)
         x = x + self.proj_out(a.reshape(-1, c, tlen))
         if self.use_context:
             xc = self.crossattn_norm(x).permute(0, 2, 1)

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .configs import VaeConfig
-from .unet import check_attention
+from .unet import check_attention, split_query_rows
 
 
 class GroupNormF32(nn.GroupNorm):
@@ -53,7 +53,10 @@ class ResnetBlock(nn.Module):
 class AttnBlock(nn.Module):
     """Single-head global self-attention over all H*W tokens (mid block). The kernel is chosen per call (``attn``):
     ``math`` (official) or ``sdpa`` (fused kernel, same result up to rounding; no [HW, HW] matrix on the wide
-    reference strip)."""
+    reference strip). ``query_chunks`` (math only, set by the ONNX exporter): blocks of query rows, each over all
+    keys (unet.py)."""
+
+    query_chunks = None
 
     def __init__(self, cfg: VaeConfig, ch: int):
         super().__init__()
@@ -73,6 +76,13 @@ class AttnBlock(nn.Module):
             q, k, v = (a.transpose(1, 2).contiguous()[:, None] for a in (q, k, v))  # [b, 1, hw, c], unit last stride
             out = F.scaled_dot_product_attention(q, k, v, scale=int(c) ** -0.5)
             out = out[:, 0].transpose(1, 2).reshape(b, c, h, w)
+        elif self.query_chunks is not None:
+            outs = []
+            for qc in split_query_rows(q, self.query_chunks, 2):
+                wgt = torch.bmm(qc.transpose(1, 2), k) * (int(c) ** -0.5)  # [b, rows*w (query), hw (key)]
+                wgt = torch.softmax(wgt.float(), dim=2).type(v.dtype)
+                outs.append(torch.bmm(v, wgt.transpose(1, 2)))
+            out = torch.cat(outs, dim=2).reshape(b, c, h, w)
         else:
             wgt = torch.bmm(q.transpose(1, 2), k) * (int(c) ** -0.5)  # [b, hw(query), hw(key)]
             wgt = torch.softmax(wgt.float(), dim=2).type(v.dtype)

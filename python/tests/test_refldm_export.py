@@ -19,6 +19,11 @@ from refbench_model.sampler import TorchBackend, sample
 from refbench_model.schedule import alphas_cumprod
 
 ATOL = 1e-4
+# Full vs query-chunked attention, same weights: every softmax row and product is the same arithmetic; only a GEMM
+# over a shorter query slab may block its reduction differently. Measured at 5 references (onnxruntime 1.30 CPU):
+# 0 for the VAE encoder, spatial and cross, 7.2e-7 for the CacheKV eps (|eps| up to ~5: about 1 ulp). 1e-5 allows
+# ~10 ulp at that scale, and stays 10x below ATOL, the graphs' tolerance against PyTorch.
+FULL_VS_CHUNKED_ATOL = 1e-5
 DESIGNS = ("cachekv", "spatial", "cross", "channel")
 
 
@@ -133,8 +138,11 @@ def test_paper_unet_export_vs_torch(tmp_path):
     Slow (about 1-2 min on 2 cores) but part of the default run."""
     torch.set_num_threads(2)
     _, unets = build_random("paper", 0, ("cachekv",))
-    spec = export_graphs(PAPER, None, unets, tmp_path, ("cachekv",), graphs=("unet",))
+    from refbench_export import chunking
+    spec = export_graphs(PAPER, None, unets, tmp_path, ("cachekv",), graphs=("unet",),
+                         chunk_plan={"refs": 5, "budget": chunking.DEFAULT_BUDGET})
     assert set(spec) == {"unet"}
+    assert _softmax_count(tmp_path / "unet.onnx") > 16  # the paper's 32^2 / 16^2 layers are query-chunked
     u = unets["cachekv"]
     layers = u.attention_layers
     x = _rand(1, 1, 16, 64, 64)
@@ -201,3 +209,100 @@ def test_export_cli_from_official_layout_checkpoint(tmp_path):
     with torch.no_grad():
         want = ema["cachekv"].ref_kv(torch.from_numpy(lat))[3][0].numpy()
     _close(want, ob.ref_kv(lat)[3][0])  # the EMA weights, not model.diffusion_model.*
+
+
+# -- attention form (docs/bundle.md "Attention form") -------------------------------------------------------------
+CHUNKED_GRAPHS = {"vaeEncoder", "vaeDecoder", "unet", "unetSpatial", "unetCross"}  # tiny: the others fit the budget
+
+
+def _softmax_count(path: pathlib.Path) -> int:
+    return sum(n.op_type == "Softmax" for n in onnx.load(str(path)).graph.node)
+
+
+def test_attention_form_recorded_and_in_the_graphs(tiny):
+    """bundle.json records the query-chunked form, and each listed layer is one Softmax per block in its graph;
+    graphs whose sequences do not grow with the references keep one Softmax per layer."""
+    from refbench_export import chunking
+    bj, out = tiny["json"], tiny["dir"]
+    att = bj["attention"]
+    assert att["form"] == "query-chunked" and att["plannedRefs"] == 5 and att["budgetElements"] == chunking.DEFAULT_BUDGET
+    assert set(att["layers"]) == CHUNKED_GRAPHS
+    assert [L["name"] for L in att["layers"]["vaeEncoder"]] == ["encoder.mid.attn_1"]
+    assert att["layers"]["vaeEncoder"][0]["blockRows"] == [1] * 64  # 64 x 320 queries x 20,480 keys > budget
+    # unetRef: the last layer's attention output is pruned with the tail (only its k, v are outputs)
+    base = {"vaeEncoder": 1, "vaeDecoder": 1, "unetRef": 15, "unet": 16, "unetSpatial": 16, "unetCross": 32, "unetChannel": 16}
+    for g, spec in bj["graphs"].items():
+        layers = att["layers"].get(g, [])
+        for L in layers:
+            assert sum(L["blockRows"]) == L["rows"] and len(L["blockRows"]) > 1, (g, L)
+        want = base[g] + sum(len(L["blockRows"]) - 1 for L in layers)
+        assert _softmax_count(out / spec["file"]) == want, g
+
+
+def test_row_blocks():
+    from refbench_export.chunking import row_blocks
+    assert row_blocks(32, 100, 3200) is None  # the whole matrix fits: not cut
+    assert row_blocks(32, 100, 1000) == (10, 10, 10, 2)
+    assert row_blocks(8, 10**9, 1000) == (1,) * 8  # never less than one row
+
+
+def _five_ref_inputs(tiny):
+    """5-reference inputs of every chunked graph (the count the blocks are sized for)."""
+    tb = tiny["torch"]
+    strip = np.clip(_rand(50, 1, 3, 512, 5 * 512), -1, 1)
+    lats = _rand(51, 5, 8, 64, 64)
+    kv1 = tb.ref_kv(lats)  # batch 5 -> concatenate each reference's tokens (strip order)
+    kv = []
+    for (k, v), L in zip(kv1, tiny["json"]["attentionLayers"]):
+        h = L["heads"]
+        kv.append((np.concatenate([k[i * h:(i + 1) * h] for i in range(5)], -1),
+                   np.concatenate([v[i * h:(i + 1) * h] for i in range(5)], -1)))
+    refs_strip = np.concatenate(list(lats[:, None]), -1)  # [1, 8, 64, 320]
+    x = _rand(52, 1, 16, 64, 64)
+    return strip, kv, refs_strip, x
+
+
+def test_five_references_vs_torch(tiny):
+    """The chunked graphs at 5 references (the largest sequences) against PyTorch's full attention."""
+    tb, ob = tiny["torch"], tiny["ort"]
+    strip, kv, refs_strip, x = _five_ref_inputs(tiny)
+    _close(tb.encode(strip), ob.encode(strip))
+    t = np.array([991], np.int64)
+    _close(tb.eps("cachekv", x, t, kv), ob.eps("cachekv", x, t, kv))
+    for d in ("spatial", "cross"):
+        _close(tb.eps(d, x, t, refs_strip), ob.eps(d, x, t, refs_strip))
+
+
+def test_full_form_is_the_pre_chunking_bundle_and_agrees(tiny, tmp_path):
+    """attention='full' writes the form of bundles exported before the query-chunked one (no ``attention`` key,
+    one Softmax per layer); it loads through the same backend and gives the same outputs as the chunked bundle.
+    Measured: max |full - chunked| = 0 (encoder, spatial, cross) and 7.2e-7 (CacheKV eps) at 5 references."""
+    vae, unets = build_random("tiny", 0, DESIGNS)
+    bj = export_bundle(TINY, vae, unets, tmp_path, {"kind": "random-init", "seed": 0}, DESIGNS, attention="full")
+    assert "attention" not in bj
+    for g, spec in bj["graphs"].items():
+        assert _softmax_count(tmp_path / spec["file"]) == {"vaeEncoder": 1, "vaeDecoder": 1, "unetRef": 15, "unetCross": 32}.get(g, 16)
+    full, chunked = OrtBackend(tmp_path, threads=2), tiny["ort"]
+    strip, kv, refs_strip, x = _five_ref_inputs(tiny)
+    t = np.array([991], np.int64)
+    pairs = [(full.encode(strip), chunked.encode(strip)), (full.eps("cachekv", x, t, kv), chunked.eps("cachekv", x, t, kv))]
+    pairs += [(full.eps(d, x, t, refs_strip), chunked.eps(d, x, t, refs_strip)) for d in ("spatial", "cross")]
+    for a, b in pairs:
+        _close(a, b, atol=FULL_VS_CHUNKED_ATOL)
+
+
+def test_chunked_modules_equal_full_in_torch():
+    """The PyTorch chunked path (what the exporter traces) against the unchunked one, eager, 5 references."""
+    from refbench_export import chunking
+    torch.set_num_threads(2)
+    vae, unets = build_random("tiny", 0, ("cachekv", "spatial", "cross"))
+    p = chunking.plan(TINY, vae, unets)
+    img = torch.from_numpy(np.clip(_rand(60, 1, 3, 512, 5 * 512), -1, 1))
+    x, t, refs = torch.from_numpy(_rand(61, 1, 16, 64, 64)), torch.tensor([500]), torch.from_numpy(_rand(62, 1, 8, 64, 320))
+    with torch.no_grad():
+        full = [vae.encode(img), unets["spatial"].eps_spatial(x, t, refs), unets["cross"].eps_cross(x, t, refs)]
+        with chunking.applied(p):
+            chunked = [vae.encode(img), unets["spatial"].eps_spatial(x, t, refs), unets["cross"].eps_cross(x, t, refs)]
+    for a, b in zip(full, chunked):
+        _close(a.numpy(), b.numpy(), atol=FULL_VS_CHUNKED_ATOL)
+    assert all(m.query_chunks is None for u in (vae, *unets.values()) for m in u.modules() if hasattr(m, "query_chunks"))

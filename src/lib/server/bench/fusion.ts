@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadBundleJson, type GraphKey } from '../restorers/ref-ldm/bundle.ts';
+import { attentionForm, loadBundleJson, type GraphKey } from '../restorers/ref-ldm/bundle.ts';
 import type { DesignId } from '../restorers/ref-ldm/designs.ts';
 import { writeJsonAtomic } from '../results/store.ts';
 import { ORT_VERSION } from '../ort/session.ts';
@@ -48,6 +48,8 @@ export interface FusionReport {
   config: string;
   bundle: string;
   weights: unknown;
+  /** The bundle's attention form (`full` for bundles exported before the query-chunked form). */
+  attention?: string;
   device: string;
   threads: number | null;
   steps: number;
@@ -132,6 +134,7 @@ export async function runFusionBench(o: FusionBenchOptions): Promise<FusionRepor
     config: bundle.json.config,
     bundle: bundle.dir,
     weights: bundle.json.weights,
+    attention: attentionForm(bundle).form,
     device: o.device,
     threads: o.threads ?? null,
     steps: o.steps,
@@ -163,13 +166,13 @@ export interface FusionTableLabels {
  * Table 2 (time and memory at `atRefs` references, ratios to spatial-concatenation) and Table 6 (time vs refs).
  * The memory column reads `peakRssDeltaBytes`; `labels` renames it for other kinds of memory (torch-bench.ts).
  */
-export function formatFusionTables(r: Pick<FusionReport, 'label' | 'config' | 'device' | 'threads' | 'steps' | 'cfg' | 'repeat' | 'rows'>, labels: FusionTableLabels = {}): string {
+export function formatFusionTables(r: Pick<FusionReport, 'label' | 'config' | 'device' | 'threads' | 'steps' | 'cfg' | 'repeat' | 'rows'> & Partial<Pick<FusionReport, 'attention'>>, labels: FusionTableLabels = {}): string {
   const lines: string[] = [];
   const refsList = [...new Set(r.rows.map((x) => x.refs))].sort((a, b) => a - b);
   const atRefs = refsList.includes(5) ? 5 : refsList[refsList.length - 1];
   const at = (d: DesignId, n: number) => r.rows.find((x) => x.design === d && x.refs === n);
   const spatial = at('spatial', atRefs);
-  lines.push(labels.title ?? `Fusion designs — ${r.label}; config ${r.config}, ${r.device}${r.threads ? ` ×${r.threads} threads` : ''}, ${r.steps} DDIM steps, CFG ${r.cfg}, median of ${r.repeat}`);
+  lines.push(labels.title ?? `Fusion designs — ${r.label}; config ${r.config}${r.attention ? `, ${r.attention} attention` : ''}, ${r.device}${r.threads ? ` ×${r.threads} threads` : ''}, ${r.steps} DDIM steps, CFG ${r.cfg}, median of ${r.repeat}`);
   lines.push('');
   lines.push(`Table 2 (ours at ${atRefs} refs; paper: 5 refs, one GTX 1080, step count not stated, units likely s and GB)`);
   lines.push(

@@ -29,6 +29,22 @@ const WeightsSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('checkpoint'), refldmSha256: z.string(), vqganSha256: z.string() }),
 ]);
 
+/**
+ * How the exported graphs attend (docs/bundle.md, "Attention form"). `query-chunked`: the layers listed in `layers`
+ * (graph key → layer) run their queries in blocks of `blockRows` feature-map rows, each block over all keys (same
+ * arithmetic as full attention, bounded memory). Absent in bundles exported before it: `full`.
+ */
+const AttentionSchema = z.discriminatedUnion('form', [
+  z.object({ form: z.literal('full') }),
+  z.object({
+    form: z.literal('query-chunked'),
+    plannedRefs: z.number().int().positive(),
+    budgetElements: z.number().int().positive(),
+    layers: z.record(z.string(), z.array(z.object({ name: z.string(), rows: z.number().int().positive(), blockRows: z.array(z.number().int().positive()).min(1) }))),
+  }),
+]);
+export type AttentionForm = z.infer<typeof AttentionSchema>;
+
 /** bundle.json, formatVersion 1. Unknown keys are kept (`loose`) so newer exporters stay readable. */
 export const BundleSchema = z.looseObject({
   format: z.literal('refbench-refldm-bundle'),
@@ -46,6 +62,8 @@ export const BundleSchema = z.looseObject({
   }),
   attentionLayers: z.array(AttentionLayerSchema).min(1),
   zeroRefDefault: z.number().int().nonnegative(),
+  /** Absent (bundles exported before the query-chunked form): full attention. */
+  attention: AttentionSchema.optional(),
   channelConcatRefs: z.number().int().positive(),
   graphs: z.looseObject({
     vaeEncoder: GraphSchema,
@@ -128,6 +146,11 @@ export async function graphPath(bundle: Bundle, key: GraphKey, verify = true): P
     if (got !== want) throw new Error(`${path}: sha256 ${got} does not match bundle.json files['${g.file}'] = ${want}; re-export the bundle or restore the file`);
   }
   return path;
+}
+
+/** The bundle's attention form; bundles exported before the field existed use full attention. */
+export function attentionForm(bundle: Bundle): AttentionForm {
+  return bundle.json.attention ?? { form: 'full' };
 }
 
 /** The file hashes recorded for provenance (name → sha256). */

@@ -21,7 +21,7 @@ import type { Restorer, RestorerInfo, RestoreInput, RestoreOptions, RestoreOutpu
 import { gaussianNoise, NOISE_GENERATOR_ID } from '../../../eval/refldm/noise.ts';
 import type { WeightFileRecord } from '../../../eval/types.ts';
 import { weightFile } from '../../models/weights.ts';
-import { bundleFiles, loadBundleJson } from './bundle.ts';
+import { attentionForm, bundleFiles, loadBundleJson } from './bundle.ts';
 import { RefLdmSampler } from './sampler.ts';
 import { ms2 } from './instrumentation.ts';
 
@@ -148,6 +148,8 @@ export async function createOnnxRefLdm(o: RefLdmParsedOptions): Promise<Restorer
       bundle: bundle.dir,
       config: bundle.json.config,
       design: o.design,
+      /** The graphs' attention form (docs/bundle.md): results do not depend on it, memory does. */
+      attention: attentionForm(bundle).form,
       steps: o.steps,
       stepsRun: sampler.tables.timesteps.length,
       schedule: o.schedule,
