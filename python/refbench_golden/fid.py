@@ -22,7 +22,9 @@ Numbers derived from the network features are recomputed from the committed feat
 separately (atol 1e-5: oneDNN's kernels differ per CPU too), so their tolerance covers linear algebra only.
 The torch bilinear resizes are not BLAS but also depend on the CPU build of ATen's kernel (fma contraction in the
 AVX2/AVX512 builds, none in DEFAULT): each evaluation is within 2 levels × 4 float32 roundings of u₃₂·255 of the
-exact value, so two builds differ by at most twice that (``LEGACY_RESIZE_ATOL``). The committed files come from an
+exact value, so two vectorised builds differ by at most twice that (``LEGACY_RESIZE_ATOL``); the DEFAULT (scalar)
+build also rounds the source coordinate differently, which moves an output by up to two ulps of the coordinate times
+the local step of the image (``legacy_resize_check_atol``, used in check mode only). The committed files come from an
 AVX2 build, which the TypeScript port reproduces bit for bit.
 """
 from __future__ import annotations
@@ -64,6 +66,25 @@ WIDTH = 0.125
 SEED = 0
 # Two torch kernel builds (see the module docstring): 2 × (2 levels × 4 roundings) × u₃₂ × max |x| (255).
 LEGACY_RESIZE_ATOL = 2 * 2 * 4 * 2.0**-24 * 255
+
+
+def legacy_resize_check_atol(src: np.ndarray) -> float:
+    """Bound on the difference between two ATen builds' bilinear resize of ``src`` (one channel, [0, 255]).
+
+    NOTE: measured (scripts/kernel-sweep.sh): ATen's DEFAULT (scalar) build computes the source coordinate
+    src = scale·(o + 0.5) − 0.5 with other roundings than the AVX2/AVX512 builds, so the weight λ = src − ⌊src⌋ of
+    one output pixel can differ by up to two float32 ulps of src (each build: at most one ulp from the exact value).
+    The output moves by Δλ·|b − a| per axis (a, b the two neighbours), so across builds the difference is at most
+    ``LEGACY_RESIZE_ATOL`` + Σ_axes 2·ulp(in_size)·max|neighbour step|. At col512's 0→255 edge that is 1.6e-2;
+    measured 9.8e-4 (ATEN_CPU_CAPABILITY=default vs the AVX2/AVX512 builds). The committed files come from a
+    vectorised build and the TypeScript port is compared with them at the tight LEGACY_RESIZE_ATOL
+    (test/parity); this wider bound is only for regenerating them under another kernel build (check mode)."""
+    x = src.astype(np.float64)
+    bound = LEGACY_RESIZE_ATOL
+    for axis in (0, 1):
+        step = np.abs(np.diff(x, axis=axis)).max() if x.shape[axis] > 1 else 0.0
+        bound += 2 * float(np.spacing(np.float32(x.shape[axis]))) * step
+    return bound
 
 
 def synth_image(seed: int, w: int, h: int, noise: float) -> np.ndarray:
@@ -240,8 +261,12 @@ def run(mode: str, repo_root: pathlib.Path) -> None:
         exp.pop("tolerances")
         act.pop("tolerances")
         compare_json_numbers(exp, act, rtol=0.0, atol=0.0, atol_at=bounds)
+        legacy_atol = {}
+        for name, c in LEGACY_RESIZES:
+            src = np.asarray(Image.open(tmpd / "images" / f"{name}.png").convert("RGB"))[:, :, c]
+            legacy_atol[f"resize_legacy_{name}_c{c}.f32"] = legacy_resize_check_atol(src)
         for p in sorted(dest.glob("*.f32")):
-            atol = FEATURE_ATOL if p.name.startswith("feats") else LEGACY_RESIZE_ATOL if p.name.startswith("resize_legacy") else 0.0
+            atol = FEATURE_ATOL if p.name.startswith("feats") else legacy_atol.get(p.name, 0.0)
             _cmp_f32(p, tmpd / p.name, atol)
         for p in sorted(list(dest.glob("*.png")) + list((dest / "images").glob("*.png"))):
             rel = p.relative_to(dest)
