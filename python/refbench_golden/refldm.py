@@ -60,6 +60,46 @@ def _read_png(path: pathlib.Path) -> np.ndarray:
     return np.asarray(Image.open(path).convert("RGB"))
 
 
+def _seed0_codebook() -> np.ndarray:
+    from refbench_model.build import build_random
+    vae, _ = build_random("tiny", SEED, ())
+    return vae.quantize.embedding.weight.detach().numpy()
+
+
+def _decode_codes(codes: np.ndarray) -> np.ndarray:
+    """The seed-0 tiny decoder (PyTorch, this CPU) on the given codebook indices [64*64] -> uint8 HWC image. Feeding
+    the entries themselves: any float32 ArgMin snaps an entry to itself (entries are far apart, test/helpers/vq.ts)."""
+    import torch
+    from refbench_model.build import build_random
+    from refbench_model.sampler import TorchBackend, to_uint8_image
+    vae, _ = build_random("tiny", SEED, ())
+    e = vae.quantize.embedding.weight.detach().numpy()
+    lat = e[codes].reshape(1, 64, 64, -1).transpose(0, 3, 1, 2).copy()
+    with torch.no_grad():
+        return to_uint8_image(TorchBackend(vae, {}).decode(lat))
+
+
+def codebook_ambiguous_positions(latent: np.ndarray, codebook: np.ndarray, slack: float = 0.0) -> list[int]:
+    """Latent pixels (index p of h*w) whose nearest codebook entry a float32 kernel might not reproduce: the gap
+    between the two nearest squared distances (float64) is within the worst-case float32 rounding of a gap,
+    2·γ_(C+2)·(|z| + max|e|)² (Higham; the same bound as test/helpers/vq.ts ``gapRoundingBound``)."""
+    z = latent.reshape(latent.shape[1], -1).T.astype(np.float64)  # [P, C]
+    e = codebook.astype(np.float64)  # [K, C]
+    d = (z * z).sum(1)[:, None] + (e * e).sum(1)[None, :] - 2.0 * z @ e.T
+    two = np.partition(d, 1, axis=1)[:, :2]
+    gap = two[:, 1] - two[:, 0]
+    n = z.shape[1] + 2
+    u = 2.0**-24
+    gamma = n * u / (1 - n * u)
+    zn, en = np.sqrt((z * z).sum(1)), np.sqrt((e * e).sum(1)).max()
+    bound = 2 * gamma * (zn + en) ** 2
+    # ``slack``: a latent known only within ±slack per value moves each distance by ≤ 2·|δ|·(|z| + |e|) + |δ|²
+    # (|δ| ≤ √C·slack), the gap by twice that
+    dn = np.sqrt(z.shape[1]) * slack
+    bound = bound + 2 * (2 * dn * (zn + en) + dn * dn)
+    return np.nonzero(gap <= bound)[0].tolist()
+
+
 def compute_goldens(out: pathlib.Path, lq, refs, x_t) -> dict:
     """Writes every golden into ``out``; returns golden.json's object."""
     import torch
@@ -95,11 +135,20 @@ def compute_goldens(out: pathlib.Path, lq, refs, x_t) -> dict:
                            ("spatial3", 3, "spatial")):
         r = sample(be, lq, refs[:n], x_t, steps=STEPS, schedule=SCHEDULE, cfg=CFG, design=design, zero_refs=5)
         f32(f"sample_{key}_latent.f32", r.latent, f"final DDIM latent, {design}, {n} refs")
+        # NOTE: the codes PyTorch's float32 ArgMin picked (the PNG is the decoder on them). At a latent pixel within
+        # float32 rounding of a codebook tie another CPU may pick the other entry, so the codes are a golden of
+        # their own: consumers compare codes (differences only at near-ties) and decode from these (issue 15).
+        with torch.no_grad():
+            codes = vae.quantize.codes(torch.from_numpy(r.latent)).numpy().astype("<i4")
+        codes.tofile(out / f"sample_{key}_codes.i32")
+        files[f"sample_{key}_codes.i32"] = {"shape": [64 * 64], "dtype": "int32",
+                                            "description": "codebook indices PyTorch's float32 ArgMin picked, row-major pixels"}
         _write_png(out / f"sample_{key}.png", r.image)
         files[f"sample_{key}.png"] = {"shape": [512, 512, 3], "dtype": "uint8",
                                       "description": "vaeDecoder(final latent) -> trunc(clamp((x+1)/2,0,1)*255)"}
         samples[key] = {"design": design, "refs": [f"ref{i}.png" for i in range(n)], "zeroRefs": r.zero_refs,
-                        "latent": f"sample_{key}_latent.f32", "image": f"sample_{key}.png",
+                        "latent": f"sample_{key}_latent.f32", "codes": f"sample_{key}_codes.i32",
+                        "image": f"sample_{key}.png",
                         "timesteps": r.timesteps}
     return {
         "generator": "python/refbench_golden/refldm.py", "source": "pytorch-reference (refbench_model), fp32, CPU",
@@ -156,6 +205,7 @@ def check(repo_root: pathlib.Path) -> None:
         tmp = pathlib.Path(td)
         fresh = compute_goldens(tmp, lq, refs, x_t)
         assert json.dumps(fresh, sort_keys=True) == json.dumps(committed, sort_keys=True), "golden.json differs"
+        codebook = _seed0_codebook()
         for name, meta in committed["files"].items():
             if name.endswith(".f32"):
                 a = np.fromfile(src / name, "<f4")
@@ -163,9 +213,23 @@ def check(repo_root: pathlib.Path) -> None:
                 assert a.shape == b.shape, f"{name}: size differs"
                 bad = np.abs(a - b) > LATENT_ATOL + LATENT_RTOL * np.abs(a)
                 assert not bad.any(), f"{name}: {bad.sum()} values off, max diff {np.abs(a - b).max():.3g}"
+            elif name.endswith(".i32"):
+                # codes: the ArgMin is a discontinuity. Where this CPU picked another entry, the committed latent
+                # must be within float32 rounding of a tie there (then the PNG is compared on the committed codes).
+                a = np.fromfile(src / name, "<i4")
+                b = np.fromfile(tmp / name, "<i4")
+                lat = np.fromfile(src / name.replace("_codes.i32", "_latent.f32"), "<f4").reshape(1, 8, 64, 64)
+                differ = np.nonzero(a != b)[0].tolist()
+                ties = set(codebook_ambiguous_positions(lat, codebook, slack=LATENT_ATOL + LATENT_RTOL * np.abs(lat).max()))
+                assert set(differ) <= ties, f"{name}: codes differ at {sorted(set(differ) - ties)[:8]}, not near-ties"
             else:
                 a = _read_png(src / name).astype(int)
-                b = _read_png(tmp / name).astype(int)
+                codes_name = name.replace(".png", "_codes.i32")
+                if codes_name in committed["files"] and not np.array_equal(
+                        np.fromfile(src / codes_name, "<i4"), np.fromfile(tmp / codes_name, "<i4")):
+                    b = _decode_codes(np.fromfile(src / codes_name, "<i4")).astype(int)  # same codes, this CPU
+                else:
+                    b = _read_png(tmp / name).astype(int)
                 d = np.abs(a - b)
                 assert d.max() <= 1 and (d > 0).mean() <= 1e-3, f"{name}: max diff {d.max()}, {(d > 0).sum()} values"
     # the committed graphs must carry the seed-0 weights: run them on the golden inputs

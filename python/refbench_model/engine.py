@@ -452,6 +452,13 @@ class Engine:
         cond = zero_t if zero else self._tokens_of(self._ref_kv(torch.cat(lats, 0)), n)
         return (zero_t if use_cfg else None), cond, 0 if zero else n
 
+    @torch.inference_mode()
+    def decode(self, x: torch.Tensor) -> np.ndarray:
+        """The VAE decoder (codebook snap included) on latent x [1, 8, h, w] with this engine's attention kernel ->
+        float32 [1, 3, H, W]: what ``restore`` ends with, also the worker's ``decode`` request."""
+        # NOTE: decode stays fp32 (codebook ArgMin is precision-sensitive; refldm-model.md 13.2).
+        return self.vae.decode(x.to(self.device), attn=self.attn).float().cpu().numpy()
+
     # -- one image -------------------------------------------------------------------------------------------
     @torch.inference_mode()
     def restore(self, lq: np.ndarray, refs: list, x_t: np.ndarray, settings: SampleSettings,
@@ -557,9 +564,7 @@ class Engine:
         timer.add("stepsTotalMs", t_loop)
 
         t0 = timer.now()
-        # NOTE: decode stays fp32 (codebook ArgMin is precision-sensitive; refldm-model.md 13.2).
-        decoded = self.vae.decode(x, attn=self.attn)
-        decoded_np = decoded.float().cpu().numpy()
+        decoded_np = self.decode(x)
         latent_np = x.cpu().numpy()
         timer.add("decodeMs", t0)
         timings = {**timer.stages, "stepsMs": steps_ms, "totalMs": (timer.now() - t_all) * 1000.0}

@@ -198,14 +198,19 @@ class Codebook(nn.Module):
         super().__init__()
         self.embedding = nn.Embedding(n_embed, dim)
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        """Nearest-entry snap (L2, argmin of |z|^2 + |e|^2 - 2 z.e, fp32; ties -> lowest index)."""
-        b, c, h, w = z.shape
+    def codes(self, z: torch.Tensor) -> torch.Tensor:
+        """Indices [B*h*w] (row-major pixels) of the nearest entries: argmin of |z|^2 + |e|^2 - 2 z.e, fp32; ties ->
+        lowest index. The float32 distances depend on the CPU's kernels: near-ties may pick other entries."""
+        c = z.shape[1]
         zf = z.float().permute(0, 2, 3, 1).reshape(-1, c)
         e = self.embedding.weight.float()
         d = (zf * zf).sum(1, keepdim=True) + (e * e).sum(1)[None, :] - 2.0 * (zf @ e.t())
-        idx = torch.argmin(d, dim=1)
-        q = e[idx].reshape(b, h, w, c).permute(0, 3, 1, 2)
+        return torch.argmin(d, dim=1)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """Nearest-entry snap (``codes``), as the official VectorQuantizer."""
+        b, c, h, w = z.shape
+        q = self.embedding.weight.float()[self.codes(z)].reshape(b, h, w, c).permute(0, 3, 1, 2)
         return q.type(z.dtype)
 
 

@@ -223,9 +223,7 @@ class Worker:
         lat = blobs.get("latent")
         if lat is None or lat.ndim != 4 or lat.shape[:2] != (1, 8):
             raise ValueError(f"decode: needs blob 'latent' [1,8,h,w] float32, got {None if lat is None else list(lat.shape)}")
-        with torch.inference_mode():
-            x = torch.from_numpy(lat.astype("float32", copy=True)).to(self.engine.device)
-            decoded = self.engine.vae.decode(x).float().cpu().numpy()
+        decoded = self.engine.decode(torch.from_numpy(lat.astype("float32", copy=True)))
         self.send({"type": "decoded", "id": h.get("id")}, [("decoded", decoded)])
 
     def on_error(self, h: dict, exc: BaseException) -> None:

@@ -24,6 +24,12 @@ ATOL = 1e-4
 # 0 for the VAE encoder, spatial and cross, 7.2e-7 for the CacheKV eps (|eps| up to ~5: about 1 ulp). 1e-5 allows
 # ~10 ulp at that scale, and stays 10x below ATOL, the graphs' tolerance against PyTorch.
 FULL_VS_CHUNKED_ATOL = 1e-5
+# The VAE encoder's latents, onnxruntime vs PyTorch: |z| up to ~6.5 after 23 convolutions whose float32 sums the two
+# runtimes (MLAS vs oneDNN, each picked per CPU) order differently. Measured on the dev CPU: 1.3e-5 (one image),
+# 8.3e-5 (3-reference strip), 1.2e-4 (5-reference strip, integer-draw weights), so ATOL left no margin for another
+# CPU's kernels. The same bound as test/parity/refldm/refldm.test.ts ENCODER_TOL: the final latent's tolerance, ~8x
+# the largest measured spread, while a real bug (a wrong weight or strip split) moves latents by O(0.1).
+ENCODER_ATOL = 1e-3
 DESIGNS = ("cachekv", "spatial", "cross", "channel")
 
 
@@ -73,9 +79,9 @@ def test_vae_graphs_vs_torch(tiny):
     tb, ob = tiny["torch"], tiny["ort"]
     for w in (512, 1024):  # dynamic strip width
         img = np.clip(_rand(w, 1, 3, 512, w), -1, 1)
-        _close(tb.encode(img), ob.encode(img))
+        _close(tb.encode(img), ob.encode(img), ENCODER_ATOL)
     img = np.clip(_rand(2, 2, 3, 512, 512), -1, 1)  # dynamic batch
-    _close(tb.encode(img), ob.encode(img))
+    _close(tb.encode(img), ob.encode(img), ENCODER_ATOL)
     lat = _rand(3, 2, 8, 64, 64, scale=3.0)
     # NOTE: the random decoder amplifies (outputs up to ~10); tolerance is relative to the output's max.
     _close(tb.decode(lat), ob.decode(lat), scale_by_max=True)
@@ -266,7 +272,7 @@ def test_five_references_vs_torch(tiny):
     """The chunked graphs at 5 references (the largest sequences) against PyTorch's full attention."""
     tb, ob = tiny["torch"], tiny["ort"]
     strip, kv, refs_strip, x = _five_ref_inputs(tiny)
-    _close(tb.encode(strip), ob.encode(strip))
+    _close(tb.encode(strip), ob.encode(strip), ENCODER_ATOL)
     t = np.array([991], np.int64)
     _close(tb.eps("cachekv", x, t, kv), ob.eps("cachekv", x, t, kv))
     for d in ("spatial", "cross"):
