@@ -14,6 +14,7 @@ import { trainIdentityKey } from '../../src/lib/server/datasets/synthfaces/train
 import { trainArgv, trainInterpreter } from '../../src/lib/server/train.ts';
 import { REPO_ROOT } from '../../src/lib/server/restorers/ref-ldm/restorer.ts';
 import { cli } from './cli-capture.ts';
+import { SKIP_TORCH, TORCH_NOTE } from '../helpers/python-venv.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'refbench-train-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -54,7 +55,7 @@ describe('refbench train', () => {
     expect(r.err).toContain(join(tmp, 'no/python'));
   });
 
-  it('trains 2 steps end to end and passes config errors through with exit status 2', async () => {
+  it.skipIf(SKIP_TORCH)(`trains 2 steps end to end and passes config errors through with exit status 2${TORCH_NOTE}`, async () => {
     const data = join(tmp, 'set');
     await tinySet(data);
     const cfg = {
