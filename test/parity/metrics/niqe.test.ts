@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { imresizeMatlab } from '../../../src/lib/eval/metrics/functional/matlab-resize.ts';
 import { niqe, parseNiqeParams } from '../../../src/lib/eval/metrics/functional/niqe.ts';
-import { fixtureImage, PYIQA_GOLDEN, relDelta } from './psnr-ssim-niqe-golden.ts';
+import { fixtureImage, PYIQA_GOLDEN, relDelta } from '../../helpers/pyiqa-golden.ts';
 
 const TOL = 1e-4;
 const paramsPath = join(import.meta.dirname, '../../../models/niqe/niqe-pris-params.json');

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { psnr } from '../../../src/lib/eval/metrics/functional/psnr.ts';
 import { ssim } from '../../../src/lib/eval/metrics/functional/ssim.ts';
 import { fspecialGaussian } from '../../../src/lib/eval/metrics/functional/gaussian.ts';
-import { fixtureImage, PYIQA_GOLDEN, relDelta } from './psnr-ssim-niqe-golden.ts';
+import { fixtureImage, PYIQA_GOLDEN, relDelta } from '../../helpers/pyiqa-golden.ts';
 
 const TOL = 1e-6;
 

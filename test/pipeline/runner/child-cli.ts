@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { main } from '../../../src/cli/main.ts';
 import { DATASETS } from '../../../src/lib/server/datasets/index.ts';
-import { folderDataset } from './folder-dataset.ts';
+import { folderDataset } from '../../helpers/folder-dataset.ts';
 
 DATASETS.register('test-folder', { options: z.object({ root: z.string().min(1) }).strict(), create: async (o) => folderDataset(String(o.root)) }, 'test/pipeline/runner/child-cli.ts');
 process.exitCode = await main(process.argv);

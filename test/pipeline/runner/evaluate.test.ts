@@ -9,7 +9,7 @@ import { DatasetError, type Dataset } from '../../../src/lib/eval/datasets/types
 import { RunStore } from '../../../src/lib/server/results/store.ts';
 import { RESTORERS } from '../../../src/lib/server/restorers/index.ts';
 import { evalRun, runSpec } from '../../../src/lib/server/runner/evaluate.ts';
-import { folderDataset, writeFolderDataset } from './folder-dataset.ts';
+import { folderDataset, writeFolderDataset } from '../../helpers/folder-dataset.ts';
 
 const REPO = join(import.meta.dirname, '../../..');
 const spec = (name: string, restorer = 'lq', extra: Record<string, unknown> = {}) => ({
@@ -67,7 +67,7 @@ describe('runSpec', () => {
     const good = readFileSync(trunc);
     writeFileSync(trunc, good.subarray(0, 200)); // truncated image
     const { encodePng } = await import('../../../src/lib/server/image/io.ts');
-    const { patternImage } = await import('./folder-dataset.ts');
+    const { patternImage } = await import('../../helpers/folder-dataset.ts');
     writeFileSync(join(dsRoot, 'lq', 's03.png'), await encodePng(patternImage(3, 256))); // wrong size
     const missingRef = join(dsRoot, 'refs', 's02', 'missing.png');
     const base = folderDataset(dsRoot);

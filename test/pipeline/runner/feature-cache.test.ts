@@ -8,9 +8,9 @@ import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cli } from '../../e2e/cli-capture.ts';
-import { writeFolderDataset } from './folder-dataset.ts';
-import { hashTree, perImage, runDirs } from './shard-fixture.ts';
+import { cli } from '../../helpers/cli.ts';
+import { writeFolderDataset } from '../../helpers/folder-dataset.ts';
+import { hashTree, perImage, runDirs } from '../../helpers/shard-fixture.ts';
 
 const FIX = join(import.meta.dirname, '../../fixtures/ids');
 

@@ -7,8 +7,8 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cli } from '../../e2e/cli-capture.ts';
-import { writeFolderDataset } from './folder-dataset.ts';
+import { cli } from '../../helpers/cli.ts';
+import { writeFolderDataset } from '../../helpers/folder-dataset.ts';
 
 const runDirs = (results: string) => readdirSync(join(results, 'runs')).map((d) => join(results, 'runs', d));
 

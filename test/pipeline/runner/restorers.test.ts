@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RESTORERS } from '../../../src/lib/server/restorers/index.ts';
-import { patternImage } from './folder-dataset.ts';
+import { patternImage } from '../../helpers/folder-dataset.ts';
 
 function noisy(seed: number) {
   const img = patternImage(seed, 64);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { writeGaussianStats } from '../../../src/lib/server/metrics/fid.ts';
 import { evalRun, runSpec } from '../../../src/lib/server/runner/evaluate.ts';
-import { writeFolderDataset } from './folder-dataset.ts';
+import { writeFolderDataset } from '../../helpers/folder-dataset.ts';
 
 const FID_NET = join(import.meta.dirname, '../../fixtures/fid/fid-inception-narrow.onnx');
 

@@ -9,8 +9,8 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, sta
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cli } from '../../e2e/cli-capture.ts';
-import { hashTree, perImage, relDiff as rel, runDirs, setValues as sets, writeShardFixture } from './shard-fixture.ts';
+import { cli } from '../../helpers/cli.ts';
+import { hashTree, perImage, relDiff as rel, runDirs, setValues as sets, writeShardFixture } from '../../helpers/shard-fixture.ts';
 
 describe('refbench run --shard i/n + refbench merge', () => {
   const root = mkdtempSync(join(tmpdir(), 'refbench-shard-'));

@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { vi } from 'vitest';
-import { main } from '../../../src/cli/main.ts';
+import { main } from '../../src/cli/main.ts';
 
 /** Runs `refbench <args>`; returns the exit code and everything printed. */
 export async function cli(args: readonly string[]): Promise<{ code: number; out: string; err: string }> {

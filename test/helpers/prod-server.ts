@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 
-const REPO = resolve(import.meta.dirname, '../../..');
+const REPO = resolve(import.meta.dirname, '../..');
 
 /** Starts the dashboard; resolves with its base URL (no trailing slash) and a stop function. */
 export function startProductionDashboard(resultsDir: string, timeoutMs = 300_000): Promise<{ base: string; stop: () => Promise<void>; log: () => string }> {

@@ -4,10 +4,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readRgb } from '../../../src/lib/server/image/io.ts';
-import type { RgbImage } from '../../../src/lib/eval/types.ts';
+import { readRgb } from '../../src/lib/server/image/io.ts';
+import type { RgbImage } from '../../src/lib/eval/types.ts';
 
-export const PYIQA_FIXTURE_DIR = join(import.meta.dirname, '../../fixtures/pyiqa');
+export const PYIQA_FIXTURE_DIR = join(import.meta.dirname, '../fixtures/pyiqa');
 
 export interface PyiqaCase {
   name: string;

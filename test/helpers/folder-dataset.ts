@@ -4,8 +4,8 @@
  */
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Dataset, SampleRef } from '../../../src/lib/eval/datasets/types.ts';
-import { encodePng } from '../../../src/lib/server/image/io.ts';
+import type { Dataset, SampleRef } from '../../src/lib/eval/datasets/types.ts';
+import { encodePng } from '../../src/lib/server/image/io.ts';
 
 /** A deterministic 512×512 test image (a seeded gradient pattern). */
 export function patternImage(seed: number, size = 512): { width: number; height: number; data: Uint8Array } {

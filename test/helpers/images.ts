@@ -3,7 +3,7 @@
  * warnings), a 32-bit float RGB TIFF (any values, NaN/Inf included), a 16-bit PNG.
  */
 import sharp from 'sharp';
-import type { RgbImage } from '../../../src/lib/eval/types.ts';
+import type { RgbImage } from '../../src/lib/eval/types.ts';
 
 /**
  * Encodes `img` as a baseline JPEG and scrambles the symbol bytes of its luma AC Huffman table (DHT class 1,

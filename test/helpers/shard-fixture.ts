@@ -6,11 +6,11 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { writeGaussianStats } from '../../../src/lib/server/metrics/fid.ts';
-import { writeNpz } from '../../../src/lib/server/metrics/npz.ts';
+import { writeGaussianStats } from '../../src/lib/server/metrics/fid.ts';
+import { writeNpz } from '../../src/lib/server/metrics/npz.ts';
 import { writeFolderDataset } from './folder-dataset.ts';
 
-const FID_NET = join(import.meta.dirname, '../../fixtures/fid/fid-inception-narrow.onnx');
+const FID_NET = join(import.meta.dirname, '../fixtures/fid/fid-inception-narrow.onnx');
 const D = 256;
 
 /**
