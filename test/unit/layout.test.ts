@@ -20,6 +20,8 @@ const EXCEPTIONS: Record<string, readonly string[]> = {
   'layout.test.ts': ['test/helpers/tiers.ts', 'vite.config.ts'],
   // The speed-comparison scripts' round statistics: bench/ is outside src/lib.
   'bench/rounds.test.ts': ['bench/rounds.ts'],
+  // The docs link checker: scripts/ is outside src/lib.
+  'scripts/check-doc-links.test.ts': ['scripts/check-doc-links.ts'],
   // A test helper's own test (codebook snapping used by the ReF-LDM parity tests).
   'helpers/vq.test.ts': ['test/helpers/vq.ts'],
   // The degradation chain, one describe per module: seeded RNG, kernels and filtering, INTER_LINEAR, presets.
