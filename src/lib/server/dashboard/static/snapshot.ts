@@ -207,7 +207,7 @@ export async function writeStaticSnapshot(o: SnapshotOptions): Promise<SizeRepor
       ['compare.html', 'compare'],
       ['browse.html', 'browse'],
     ] as const) {
-      write(file, shell.replace(/<main>[\s\S]*<\/main>/, `<main><style>${SHELL_CSS}</style><div id="refbench-static" data-page="${page}"><p class="muted">Loading…</p></div><noscript>This page needs JavaScript.</noscript></main>`).replace(/<title>[^<]*<\/title>/, `<title>${page === 'compare' ? 'Compare' : 'Image browser'} · refbench</title>`), 'pages');
+      write(file, shell.replace(/<main\b([^>]*)>[\s\S]*<\/main>/, `<main$1><style>${SHELL_CSS}</style><div id="refbench-static" data-page="${page}"><p class="muted">Loading…</p></div><noscript>This page needs JavaScript.</noscript></main>`).replace(/<title>[^<]*<\/title>/, `<title>${page === 'compare' ? 'Compare' : 'Image browser'} · refbench</title>`), 'pages');
     }
 
     // Data: one script per benchmark (values, images) and an index.

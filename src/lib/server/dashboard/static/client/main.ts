@@ -24,8 +24,8 @@ declare global {
 }
 
 const script = document.currentScript as HTMLScriptElement | null;
-/** The snapshot's root, from this script's own URL (assets/static.js). */
-const ROOT = script ? new URL('../', script.src).href : './';
+/** The snapshot's root relative to this page, from how the page names this script (`../assets/static.js`): links stay relative. */
+const ROOT = (script?.getAttribute('src') ?? 'assets/static.js').replace(/assets\/static\.js$/, '');
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
