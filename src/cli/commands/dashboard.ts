@@ -51,7 +51,8 @@ export function register(program: Command): void {
       'after',
       '\nExamples:\n  $ refbench dashboard\n  $ refbench dashboard --results-dir /data/refbench-results --port 8080\n  $ refbench dashboard --static site/            # snapshot: open site/index.html, or upload site/\n  $ refbench dashboard --static site/ --images none --runs runA,runB\n\nThe snapshot has the leaderboard, run pages (with each run.json, absolute paths removed), the paper and\nfusion pages, the image browser and compare for any runs of one benchmark (computed in the browser from\nper-sample values). It names no path of this machine. A size report is printed at the end.\n',
     )
-    .action(async (opts: { resultsDir: string; port: string; host: string; static?: string; runs?: string; images: string }) => {
+    .action(async (opts: { resultsDir: string; port: string; host: string; static?: string; runs?: string; images: string }, cmd: Command) => {
+      if (opts.static === undefined && (opts.runs !== undefined || cmd.getOptionValueSource('images') === 'cli')) throw new Error('--runs and --images belong to --static <out> (a snapshot); the live dashboard shows every run');
       if (opts.static !== undefined) {
         if (!(IMAGE_MODES as readonly string[]).includes(opts.images)) throw new Error(`--images must be one of ${IMAGE_MODES.join(', ')}, got '${opts.images}'`);
         const report = await writeStaticSnapshot({
