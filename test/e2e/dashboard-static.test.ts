@@ -4,7 +4,7 @@
  * - the snapshot names no path of this machine (the results folder, the temp folder, $HOME, the checkout);
  * - opened through file:// AND through a plain static HTTP server (node:http serving the files, no refbench code),
  *   the leaderboard and a compare page of 3 runs show the same numbers as the live dashboard on the same folder;
- * - picking runs on the snapshot's leaderboard links to its compare page;
+ * - the snapshot's leaderboard sorts by a column as the live one does, and picking runs links to its compare page;
  * - the image browser's keys (←/→, j/k) step through the samples and its state survives a reload (URL);
  * - `--images none` writes no image.
  * `.ci/run` installs chromium; on a machine without it this file is skipped with that reason.
@@ -153,8 +153,20 @@ describe.skipIf(!HAVE_CHROMIUM)(`static snapshot in chromium (${HAVE_CHROMIUM ? 
       const liveBoard = await leaderboardNumbers(page);
       expect(Object.keys(liveBoard).sort()).toEqual([...ids].sort());
       expect(liveBoard[ids[0]].psnr).toMatch(/^\d+\.\d+ \[\d+\.\d+, \d+\.\d+\]$/);
+      // Sorting by PSNR: best first, then worst first, as the live page.
+      const order = () => page.$$eval('[data-testid=leaderboard] tbody tr', (rows) => rows.map((r) => r.getAttribute('data-run')));
+      const sortBy = (col: string) => page.click(`[data-testid=leaderboard] th[data-col=${col}] button.sort`);
+      await sortBy('psnr');
+      const liveBest = await order();
+      await sortBy('psnr');
+      const liveWorst = await order();
+      expect(liveWorst).toEqual([...liveBest].reverse());
       await page.goto(at('index.html'), { waitUntil: 'load' });
       expect(await leaderboardNumbers(page)).toEqual(liveBoard);
+      await sortBy('psnr');
+      expect(await order()).toEqual(liveBest);
+      await sortBy('psnr');
+      expect(await order()).toEqual(liveWorst);
 
       // Picking two runs links to the snapshot's compare page.
       await page.check(`[data-testid=leaderboard] tr[data-run="${ids[1]}"] input[type=checkbox]`);

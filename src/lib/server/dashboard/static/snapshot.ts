@@ -48,6 +48,8 @@ export interface SizeReport {
   /** Bytes and files per kind: pages, data, script, styles, provenance, images:<kind>. */
   readonly kinds: Record<string, { bytes: number; files: number }>;
   readonly total: { bytes: number; files: number };
+  /** Pages the server could not render (each written as a page saying so). */
+  readonly problems: readonly string[];
 }
 
 /** The kind of image a route's last segment names (lq, gt, output, ref-0 → ref). */
@@ -79,6 +81,7 @@ export async function writeStaticSnapshot(o: SnapshotOptions): Promise<SizeRepor
   const picked = new Set(runIds);
   const rules = scrubRules({ resultsDir, repoRoot: REPO_ROOT, home: homedir(), tmp: tmpdir() });
   const files = new Map<string, { bytes: number; kind: string }>();
+  const problems: string[] = [];
   const write = (rel: string, data: string | Uint8Array, kind: string) => {
     const p = join(out, rel);
     mkdirSync(dirname(p), { recursive: true });
@@ -95,11 +98,6 @@ export async function writeStaticSnapshot(o: SnapshotOptions): Promise<SizeRepor
   const { server, url: base } = await serveDashboard({ resultsDir, host: '127.0.0.1', port: 0 });
   try {
     const origin = new URL(base).origin;
-    const get = async (url: string): Promise<Response> => {
-      const r = await fetch(url);
-      if (!r.ok) throw new Error(`rendering ${url.slice(origin.length)} failed: HTTP ${r.status} ${(await r.text()).slice(0, 300)}`);
-      return r;
-    };
 
     // Images and assets: fetched once per URL, stored once per content (thumbnails of the same LQ/GT/reference in
     // several runs are one file).
@@ -157,12 +155,22 @@ export async function writeStaticSnapshot(o: SnapshotOptions): Promise<SizeRepor
     while (queue.length) {
       if (seen.size > MAX_PAGES) throw new Error(`more than ${MAX_PAGES} pages: a link cycle? (last: ${queue[0].url})`);
       const { url, file } = queue.shift()!;
-      let html = stripSvelteKitClient(await (await get(url)).text());
+      const r = await fetch(url);
+      if (!r.ok) {
+        // A page the server cannot render (e.g. a paper variant whose runs are incomplete) must not sink the whole
+        // snapshot: it says so where the link leads, and the command says so at the end.
+        const why = `HTTP ${r.status}: ${(await r.text()).replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 300)}`;
+        if (file === 'index.html') throw new Error(`rendering the leaderboard failed (${why})`);
+        problems.push(`${file}: ${scrubPaths(why, rules)}`);
+        write(file, `<!doctype html><meta charset="utf-8"><title>refbench</title><p>This page could not be rendered when the snapshot was made (${scrubPaths(why, rules).replace(/[<&]/g, '')}).</p><p><a href="${relativePath(file, 'index.html')}">leaderboard</a></p>`, 'pages');
+        continue;
+      }
+      let html = stripSvelteKitClient(await r.text());
       // First pass: collect the images and assets, fetch them (in parallel).
       const pending: Promise<unknown>[] = [];
       rewriteUrls(html, (u) => {
         const t = classify(u, url);
-        if (t.kind === 'image' && images !== 'none' && (t.thumb || images === 'full' || true)) pending.push(fetchImage(t));
+        if (t.kind === 'image' && images !== 'none') pending.push(fetchImage(t));
         if (t.kind === 'asset') pending.push(fetchAsset(t.file, t.url));
         if (t.kind === 'page') enqueue(t.url.slice(origin.length));
         return u;
@@ -240,7 +248,7 @@ export async function writeStaticSnapshot(o: SnapshotOptions): Promise<SizeRepor
     k.files++;
     bytes += f.bytes;
   }
-  return { kinds, total: { bytes, files: files.size } };
+  return { kinds, total: { bytes, files: files.size }, problems };
 }
 
 /** The script tags every page ends with: the data index and the snapshot's script. */
@@ -290,5 +298,9 @@ export function formatSizeReport(r: SizeReport): string {
   const mb = (b: number) => (b >= 1e6 ? `${(b / 1e6).toFixed(1)} MB` : `${(b / 1e3).toFixed(1)} kB`);
   const rows = Object.entries(r.kinds).sort((a, b) => b[1].bytes - a[1].bytes);
   const w = Math.max(...rows.map(([k]) => k.length), 5);
-  return [...rows.map(([k, v]) => `  ${k.padEnd(w)}  ${mb(v.bytes).padStart(9)}  ${v.files} file(s)`), `  ${'total'.padEnd(w)}  ${mb(r.total.bytes).padStart(9)}  ${r.total.files} file(s)`].join('\n');
+  return [
+    ...rows.map(([k, v]) => `  ${k.padEnd(w)}  ${mb(v.bytes).padStart(9)}  ${v.files} file(s)`),
+    `  ${'total'.padEnd(w)}  ${mb(r.total.bytes).padStart(9)}  ${r.total.files} file(s)`,
+    ...r.problems.map((p) => `  not rendered: ${p}`),
+  ].join('\n');
 }

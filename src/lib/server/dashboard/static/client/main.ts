@@ -306,6 +306,36 @@ function enhanceLeaderboard(): void {
       update();
     });
   }
+  // Sorting by a column, as the live page: best first (the arrow in the header gives the direction), again: worst
+  // first; runs without a value last either way.
+  for (const table of document.querySelectorAll<HTMLTableElement>('[data-testid=leaderboard]')) {
+    for (const th of table.querySelectorAll<HTMLTableCellElement>('th[data-col]')) {
+      const btn = th.querySelector<HTMLButtonElement>('button.sort');
+      if (!btn) continue;
+      btn.addEventListener('click', () => {
+        const col = th.dataset.col!;
+        const higher = (btn.textContent ?? '').includes('↑');
+        const best = th.getAttribute('aria-sort') === 'none' || th.dataset.best !== 'true';
+        for (const o of table.querySelectorAll('th[data-col]')) (o.setAttribute('aria-sort', 'none'), delete (o as HTMLElement).dataset.best);
+        th.dataset.best = String(best);
+        th.setAttribute('aria-sort', best === higher ? 'descending' : 'ascending');
+        const sign = (higher ? -1 : 1) * (best ? 1 : -1);
+        const body = table.tBodies[0];
+        const val = (tr: HTMLTableRowElement) => {
+          const v = tr.querySelector<HTMLElement>(`td[data-col="${CSS.escape(col)}"]`)?.dataset.value;
+          return v === undefined || v === '' ? NaN : Number(v);
+        };
+        const rows = [...body.rows].sort((a, z) => {
+          const x = val(a);
+          const y = val(z);
+          if (!Number.isFinite(x)) return Number.isFinite(y) ? 1 : 0;
+          if (!Number.isFinite(y)) return -1;
+          return sign * (x - y);
+        });
+        body.append(...rows);
+      });
+    }
+  }
   const filter = document.querySelector<HTMLInputElement>('[data-testid=run-filter]');
   filter?.addEventListener('input', () => {
     const words = filter.value.toLowerCase().split(/\s+/).filter(Boolean);
