@@ -6,7 +6,7 @@
  *   the leaderboard and a compare page of 3 runs show the same numbers as the live dashboard on the same folder;
  * - the snapshot's leaderboard sorts by a column as the live one does, and picking runs links to its compare page;
  * - the image browser's keys (←/→, j/k) step through the samples and its state survives a reload (URL);
- * - `--images none` writes no image.
+ * - `--images none` writes no image, `--images full` the PNGs.
  * `.ci/run` installs chromium; on a machine without it this file is skipped with that reason.
  */
 import { spawnSync } from 'node:child_process';
@@ -224,12 +224,19 @@ describe.skipIf(!HAVE_CHROMIUM)(`static snapshot in chromium (${HAVE_CHROMIUM ? 
     });
   }
 
-  it('--images none writes no image; --runs picks the runs', () => {
+  it('--images none writes no image, --images full the PNGs; --runs picks the runs', () => {
     const small = join(root, 'site-none');
     const rep = snapshot(results, small, '--images', 'none', '--runs', ids[0]);
     expect(rep).not.toMatch(/images:/);
     expect(existsSync(join(small, 'img'))).toBe(false);
     expect(readdirSync(join(small, 'runs'))).toEqual([`${ids[0]}.html`]);
     expect(readFileSync(join(small, 'index.html'), 'utf8')).toContain(ids[0]);
+    // --images full: the PNGs, not the WebP thumbnails (LQ, output, GT, 2 references of 6 samples).
+    const full = join(root, 'site-full');
+    expect(snapshot(results, full, '--images', 'full', '--runs', ids[1])).toMatch(/images:output/);
+    const imgs = readdirSync(join(full, 'img'));
+    expect(imgs.length).toBeGreaterThanOrEqual(SAMPLES.length * 2);
+    expect(imgs.every((f) => f.endsWith('.png'))).toBe(true);
+    expect(readFileSync(join(full, 'runs', `${ids[1]}.html`), 'utf8')).toMatch(/src="\.\.\/img\/[0-9a-f]{20}\.png"/);
   }, 300_000);
 });
