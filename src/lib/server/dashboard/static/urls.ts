@@ -129,17 +129,22 @@ export function stripSvelteKitClient(html: string): string {
 /** The machine's folders to remove from text, with what each becomes (the longest, most specific first). */
 export interface ScrubRule {
   readonly path: string;
+  /** What the folder becomes; '…' drops the folders below it too (`…/<last segment>`). */
   readonly as: string;
 }
 
-/** The rules for a snapshot: the results folder becomes its base name; the checkout, $HOME and the temp folder a label. */
+/**
+ * The rules for a snapshot: the results folder becomes its base name (paths inside it are the snapshot's own
+ * layout); the checkout `[refbench]` (its layout is public); anything under $HOME or the temp folder `…/<last
+ * segment>` (the folder names there are the user's).
+ */
 export function scrubRules(o: { resultsDir: string; repoRoot: string; home?: string; tmp?: string }): ScrubRule[] {
   const base = o.resultsDir.replace(/\/+$/, '').split('/').pop() || 'results';
   const rules: ScrubRule[] = [
     { path: o.resultsDir.replace(/\/+$/, ''), as: base },
     { path: o.repoRoot.replace(/\/+$/, ''), as: '[refbench]' },
-    ...(o.home && o.home.length > 1 ? [{ path: o.home.replace(/\/+$/, ''), as: '[home]' }] : []),
-    ...(o.tmp && o.tmp.length > 1 ? [{ path: o.tmp.replace(/\/+$/, ''), as: '[tmp]' }] : []),
+    ...(o.home && o.home.length > 1 ? [{ path: o.home.replace(/\/+$/, ''), as: '…' }] : []),
+    ...(o.tmp && o.tmp.length > 1 ? [{ path: o.tmp.replace(/\/+$/, ''), as: '…' }] : []),
   ];
   return rules.filter((r) => r.path.startsWith('/') && r.path.length > 1).sort((a, b) => b.path.length - a.path.length);
 }
@@ -153,7 +158,8 @@ export function scrubPaths(text: string, rules: readonly ScrubRule[]): string {
   let out = text;
   for (const r of rules) {
     const esc = r.path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    out = out.replace(new RegExp(`${esc}(?=[/"'\\s,;:)<>\\]}]|$)`, 'g'), r.as);
+    if (r.as === '…') out = out.replace(new RegExp(`${esc}(?=[/"'\\s,;:)<>\\]}]|$)((?:/[^\\s"'/<>]+)*)`, 'g'), (_m, rest: string) => `…${rest ? `/${rest.split('/').pop()}` : ''}`);
+    else out = out.replace(new RegExp(`${esc}(?=[/"'\\s,;:)<>\\]}]|$)`, 'g'), r.as);
   }
   return out.replace(/(^|[\s"'=(,[{:;>])\/(?:[^\s"'/<>]+\/)+([^\s"'/<>)\]},;]*)/g, (_m, pre: string, last: string) => `${pre}…/${last}`);
 }

@@ -61,12 +61,15 @@ describe('relative links', () => {
 describe('path scrubbing', () => {
   const rules = scrubRules({ resultsDir: '/home/ana/exp/results', repoRoot: '/home/ana/refbench', home: '/home/ana', tmp: '/tmp' });
 
-  it('replaces the results folder by its name, the checkout, home and tmp by labels, longest first', () => {
+  it('replaces the results folder by its name and the checkout by a label; under home or tmp keeps only the last segment', () => {
     expect(scrubPaths('Results folder: /home/ana/exp/results', rules)).toBe('Results folder: results');
+    expect(scrubPaths('"/home/ana/exp/results/runs/a/outputs/s1.png"', rules)).toBe('"results/runs/a/outputs/s1.png"');
     expect(scrubPaths('"/home/ana/refbench/models/x.onnx"', rules)).toBe('"[refbench]/models/x.onnx"');
-    expect(scrubPaths('cache at /home/ana/.cache/a', rules)).toBe('cache at [home]/.cache/a');
+    expect(scrubPaths('cache at /home/ana/.cache/client-x/a, then', rules)).toBe('cache at …/a, then');
+    expect(scrubPaths('"/tmp/refbench-x/ds"', rules)).toBe('"…/ds"');
+    expect(scrubPaths('HOME=/home/ana', rules)).toBe('HOME=…');
     // A folder whose name only starts like the results folder's is not it: the next rule (home) applies.
-    expect(scrubPaths('/home/ana/exp/results2/a', rules)).toBe('[home]/exp/results2/a');
+    expect(scrubPaths('/home/ana/exp/results2/a', rules)).toBe('…/a');
     expect(scrubPaths('/home/anabel/a/b', rules)).toBe('…/b');
   });
 
@@ -81,6 +84,6 @@ describe('path scrubbing', () => {
     const run = { dataset: { root: '/home/ana/exp/data/ffhq', size: 3 }, model: { path: '/opt/m/w.onnx', ok: true }, '/tmp/k': null, note: 'ok' };
     const out = JSON.stringify(scrubJson(run, rules));
     expect(out).not.toMatch(/\/home|\/opt|\/tmp/);
-    expect(scrubJson(run, rules)).toEqual({ dataset: { root: '[home]/exp/data/ffhq', size: 3 }, model: { path: '…/w.onnx', ok: true }, '[tmp]/k': null, note: 'ok' });
+    expect(scrubJson(run, rules)).toEqual({ dataset: { root: '…/ffhq', size: 3 }, model: { path: '…/w.onnx', ok: true }, '…/k': null, note: 'ok' });
   });
 });
