@@ -230,7 +230,12 @@ describe.skipIf(!HAVE_CHROMIUM)(`static snapshot in chromium (${HAVE_CHROMIUM ? 
     expect(rep).not.toMatch(/images:/);
     expect(existsSync(join(small, 'img'))).toBe(false);
     expect(readdirSync(join(small, 'runs'))).toEqual([`${ids[0]}.html`]);
-    expect(readFileSync(join(small, 'index.html'), 'utf8')).toContain(ids[0]);
+    // The leaderboard is of the chosen runs only (rendered over a folder of those), under the results folder's name.
+    const index = readFileSync(join(small, 'index.html'), 'utf8');
+    expect(index).toContain(`data-run="${ids[0]}"`);
+    expect(index).not.toContain(ids[1]);
+    expect(index).toContain('Results folder: results<');
+    expect(readdirSync(join(small, 'provenance'))).toEqual([`${ids[0]}.run.json`]);
     // --images full: the PNGs, not the WebP thumbnails (LQ, output, GT, 2 references of 6 samples).
     const full = join(root, 'site-full');
     expect(snapshot(results, full, '--images', 'full', '--runs', ids[1])).toMatch(/images:output/);

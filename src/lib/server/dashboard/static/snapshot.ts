@@ -20,6 +20,7 @@ import { REPO_ROOT } from '../../runner/provenance.ts';
 import { listRunIds, RunStore, runsRoot } from '../../results/store.ts';
 import { ensureDashboardBuild, serveDashboard } from '../production.ts';
 import { readStaticData } from './data.ts';
+import { makeRunsView } from './view.ts';
 import { classify, relativePath, rewriteUrls, scrubJson, scrubPaths, scrubRules, stripSvelteKitClient, type ScrubRule } from './urls.ts';
 
 export type ImageMode = 'thumbs' | 'full' | 'none';
@@ -76,10 +77,23 @@ export async function writeStaticSnapshot(o: SnapshotOptions): Promise<SizeRepor
     rmSync(out, { recursive: true, force: true });
   }
   const all = listRunIds(resultsDir);
-  const runIds = o.runs?.length ? o.runs : all;
+  const runIds = o.runs?.length ? [...new Set(o.runs)] : all;
   for (const id of runIds) if (!all.includes(id)) throw new Error(`run '${id}' is not in ${resultsDir}/runs (refbench ls lists them)`);
   const picked = new Set(runIds);
-  const rules = scrubRules({ resultsDir, repoRoot: REPO_ROOT, home: homedir(), tmp: tmpdir() });
+  // Some runs: the dashboard renders a results folder of only those (view.ts), so the leaderboard is theirs.
+  const view = runIds.length < all.length ? makeRunsView(resultsDir, runIds) : null;
+  const rules = scrubRules({ resultsDir, repoRoot: REPO_ROOT, home: homedir(), tmp: tmpdir(), aliases: view ? [view.resultsDir, view.root] : [] });
+  try {
+    return await writeSnapshot({ resultsDir, out, images, runIds, picked, rules, served: view?.resultsDir ?? resultsDir, log });
+  } finally {
+    view?.remove();
+  }
+}
+
+/** Renders and writes the snapshot (`c.served`: the results folder the dashboard serves, a view when runs were picked). */
+async function writeSnapshot(c: { resultsDir: string; out: string; images: ImageMode; runIds: readonly string[]; picked: ReadonlySet<string>; rules: ScrubRule[]; served: string; log: (m: string) => void },
+): Promise<SizeReport> {
+  const { resultsDir, out, images, runIds, picked, rules, log } = c;
   const files = new Map<string, { bytes: number; kind: string }>();
   const problems: string[] = [];
   const write = (rel: string, data: string | Uint8Array, kind: string) => {
@@ -95,7 +109,7 @@ export async function writeStaticSnapshot(o: SnapshotOptions): Promise<SizeRepor
   const benches = await readStaticData(resultsDir, runIds);
 
   await ensureDashboardBuild(log);
-  const { server, url: base } = await serveDashboard({ resultsDir, host: '127.0.0.1', port: 0 });
+  const { server, url: base } = await serveDashboard({ resultsDir: c.served, host: '127.0.0.1', port: 0 });
   try {
     const origin = new URL(base).origin;
 

@@ -138,10 +138,11 @@ export interface ScrubRule {
  * layout); the checkout `[refbench]` (its layout is public); anything under $HOME or the temp folder `…/<last
  * segment>` (the folder names there are the user's).
  */
-export function scrubRules(o: { resultsDir: string; repoRoot: string; home?: string; tmp?: string }): ScrubRule[] {
+export function scrubRules(o: { resultsDir: string; repoRoot: string; home?: string; tmp?: string; aliases?: readonly string[] }): ScrubRule[] {
   const base = o.resultsDir.replace(/\/+$/, '').split('/').pop() || 'results';
   const rules: ScrubRule[] = [
-    { path: o.resultsDir.replace(/\/+$/, ''), as: base },
+    // aliases: other folders the results were rendered from (a view of some runs: view.ts).
+    ...[o.resultsDir, ...(o.aliases ?? [])].map((p) => ({ path: p.replace(/\/+$/, ''), as: base })),
     { path: o.repoRoot.replace(/\/+$/, ''), as: '[refbench]' },
     ...(o.home && o.home.length > 1 ? [{ path: o.home.replace(/\/+$/, ''), as: '…' }] : []),
     ...(o.tmp && o.tmp.length > 1 ? [{ path: o.tmp.replace(/\/+$/, ''), as: '…' }] : []),
