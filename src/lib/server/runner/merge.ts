@@ -18,18 +18,19 @@
  * NOTE: the inputs are only read: no lock is taken in them (a lock file would be a write), no torn tail is cut;
  * the merged run is assembled in a temporary folder next to the target and renamed into place when complete.
  */
-import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { TIME_METRIC, type EvalLine, type MetricInfo, type RunJson, type SampleLine, type Summary } from '../../eval/results/schema.ts';
 import { canonicalJson, identityOfSpec, parseRunSpec } from '../../eval/spec/run-spec.ts';
 import { listWithMore } from '../../format.ts';
-import { resolveRunDir, RunStore, runsRoot, sha256Hex } from '../results/store.ts';
+import { readSetState, statePaths } from '../results/set-states.ts';
+import { resolveRunDir, RunStore, runsRoot, sha256Hex, stageRun } from '../results/store.ts';
 import { carryThumbs } from '../results/thumbs-write.ts';
 import type { ExportedState } from '../../eval/metrics/metric.ts';
 import { openComponents, type Metrics } from './components.ts';
 import { finiteValue } from './sample.ts';
 import { hostInfo } from './provenance.ts';
-import { readSetState, shardLabel, statePaths, type Shard } from './shard.ts';
+import { shardLabel, type Shard } from './shard.ts';
 import { buildSummary } from './summary.ts';
 
 /** Options of `mergeShards`. */
@@ -200,9 +201,8 @@ function checkSameMetrics(distInfos: readonly MetricInfo[], metrics: Metrics): v
 /** samples.jsonl (+ outputs, + the dashboard's thumbnails), sorted by sample id and renumbered; returns the lines. */
 function writeSamples(store: RunStore, shards: readonly ShardRun[], resultsDir: string): SampleLine[] {
   const lines = shards.flatMap((s) => [...s.latest.values()].map((l) => ({ l, s }))).sort((x, y) => x.l.sampleId.localeCompare(y.l.sampleId));
-  mkdirSync(store.outputsDir, { recursive: true });
   lines.forEach(({ l, s }, seq) => {
-    if (l.output) copyFileSync(join(s.dir, l.output), store.outputPath(l.output));
+    if (l.output) store.copyOutputFrom(s.dir, l.output);
     store.appendSample({ ...l, seq });
   });
   // The dashboard's thumbnails of those samples (thumbs.jsonl and the files, from each shard's results folder).
@@ -279,22 +279,22 @@ export async function mergeShards(refs: readonly string[], opts: MergeOptions = 
   const distInfos = base.metrics.filter((m) => m.kind === 'distribution');
   const saved = loadSavedStates(shards, distInfos);
   const comps = await openComponents({ metrics: distRequests(spec.metrics, distInfos), device: spec.device, threads: spec.threads, file: 'merge' });
-  const tmp = join(dirname(runDir), `.${runId}.merging-${process.pid}`);
+  let staged: ReturnType<typeof stageRun> | undefined;
   try {
     checkSameMetrics(distInfos, comps.metrics);
-    rmSync(tmp, { recursive: true, force: true });
-    const store = RunStore.create(tmp);
+    staged = stageRun(runDir, 'merging');
+    const store = staged.store;
     const lines = writeSamples(store, shards, resultsDir);
     writeEval(store, shards, distInfos, comps.metrics, saved, log);
     const run = mergedRunJson(shards, runId, lines);
     store.writeRunJson(run);
     const summary = buildSummary(store, run);
     store.writeSummary(summary);
-    renameSync(tmp, runDir);
+    staged.commit();
     log(`merged ${shards.length} shards (${lines.length} samples) → ${runDir}`);
     return { runDir, runId, summary: { ...summary } };
   } catch (err) {
-    rmSync(tmp, { recursive: true, force: true });
+    staged?.discard();
     throw err;
   } finally {
     await comps.dispose();

@@ -15,7 +15,7 @@ import { readRgb } from '../image/io.ts';
 import type { RunStore } from '../results/store.ts';
 import type { MetricEntry, Metrics } from './components.ts';
 import { finiteValue, scoreOne, type ImageLoader } from './sample.ts';
-import { hasSetState, writeSetState } from './shard.ts';
+import { hasSetState, writeSetState } from '../results/set-states.ts';
 
 /** How to find and load the inputs behind the saved outputs. */
 export interface OutputsCtx {
