@@ -21,8 +21,13 @@ export const STRIPPED = {
   'eval.jsonl': ['at'], // timestamp
   'thumbs.jsonl': ['at'], // timestamp
   'summary.json': ['updatedAt', 'metrics.time-ms'], // timestamp; the time-per-image aggregate
-  'run.json': ['createdAt', 'resumedAt'], // timestamps
+  'run.json': ['createdAt', 'resumedAt', 'restorer.settings.modelLoadMs'], // timestamps; model load time
 };
+/**
+ * Lists compared as sets (sorted by `path`, else `name`): ReF-LDM's restorer hashes its bundle's files concurrently
+ * and records them in the order the hashes finish, which varies from run to run.
+ */
+export const UNORDERED = { 'run.json': ['restorer.weights.files'] };
 /** Directories under results/ that hold timings only: the demo's fusion timing (`bench/<timestamp>-<id>/fusion.json`). */
 export const SKIPPED_DIRS = ['results/bench'];
 
@@ -38,6 +43,18 @@ function walk(root, dir = root, out = []) {
     else out.push(rel);
   }
   return out;
+}
+
+function sortLists(obj, paths = []) {
+  for (const p of paths) {
+    const keys = p.split('.');
+    let cur = obj;
+    for (const k of keys.slice(0, -1)) cur = cur && typeof cur === 'object' ? cur[k] : undefined;
+    const list = cur?.[keys.at(-1)];
+    const key = (x) => String(x?.path ?? x?.name ?? JSON.stringify(x));
+    if (Array.isArray(list)) list.sort((a, b) => key(a).localeCompare(key(b)));
+  }
+  return obj;
 }
 
 function strip(obj, paths) {
@@ -95,7 +112,10 @@ function compareFile(rel, a, b) {
     }
     return { out, kind: name, lines: la.length };
   }
-  if (fields) return { out: deepDiff(strip(JSON.parse(readFileSync(a, 'utf8')), fields), strip(JSON.parse(readFileSync(b, 'utf8')), fields), rel, []), kind: name };
+  if (fields) {
+    const read = (f) => sortLists(strip(JSON.parse(readFileSync(f, 'utf8')), fields), UNORDERED[name]);
+    return { out: deepDiff(read(a), read(b), rel, []), kind: name };
+  }
   const ba = readFileSync(a);
   const bb = readFileSync(b);
   const ext = name.includes('.') ? name.split('.').at(-1) : name;
@@ -135,7 +155,8 @@ function main([baseDir, headDir]) {
   }
   const what = [...counts.entries()].sort().map(([k, n]) => `${n} ${k}`).join(', ');
   console.log(`compared ${fa.length} base files with ${fb.length} head files: ${what}; ${sampleLines} samples.jsonl lines`);
-  console.log(`stripped before comparing: ${Object.entries(STRIPPED).map(([f, p]) => `${f} {${p.join(', ')}}`).join('; ')}; not compared: ${SKIPPED_DIRS.join(', ')}`);
+  console.log(`stripped before comparing: ${Object.entries(STRIPPED).map(([f, p]) => `${f} {${p.join(', ')}}`).join('; ')}`);
+  console.log(`compared as sets: ${Object.entries(UNORDERED).map(([f, p]) => `${f} {${p.join(', ')}}`).join('; ')}; not compared: ${SKIPPED_DIRS.join(', ')}`);
   if (!diffs.length) {
     console.log('no differences');
     return 0;
@@ -143,7 +164,11 @@ function main([baseDir, headDir]) {
   console.log(`${diffs.length} difference(s) in ${diffFiles.size + diffs.filter((d) => d.includes(': only in ')).length} file(s):`);
   for (const d of diffs.slice(0, MAX_SHOWN)) console.log(`  ${d}`);
   if (diffs.length > MAX_SHOWN) console.log(`  … and ${diffs.length - MAX_SHOWN} more`);
-  if (diffFiles.size > 1) for (const [f, n] of diffFiles) console.log(`  ${n} in ${f}`);
+  if (diffFiles.size > 1) {
+    const shown = [...diffFiles].slice(0, 15);
+    for (const [f, n] of shown) console.log(`  ${n} in ${f}`);
+    if (diffFiles.size > shown.length) console.log(`  … and ${diffFiles.size - shown.length} more files`);
+  }
   return 1;
 }
 

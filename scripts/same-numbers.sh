@@ -16,11 +16,14 @@
 #   refbench report --paper table5 --benchmark synthfaces-ref-severe --restorer refldm-tiny --results-dir results
 # Then scripts/same-numbers-compare.mjs compares: every samples.jsonl line (every metric of every sample), eval.jsonl
 # (set metrics: FID, KID), summary.json, run.json, thumbs.jsonl, every PNG/WebP/npz byte for byte, the generated
-# benchmark's files, and the report text. The timing and timestamp fields it strips are listed there by name;
-# results/bench/ (the demo's fusion timing, a timestamped directory) is timing only and is not compared.
+# benchmark's files, and the report text. The timing and timestamp fields it strips are listed there by name (and
+# the one list it compares as a set); results/bench/ (the demo's fusion timing, a timestamped directory) is timing
+# only and is not compared.
 #
 # Prints a short summary of the differences; exit 0 = identical, 1 = a difference, 2 = a side failed to run.
-# Defaults are the demo's (4 samples per level, severe and moderate): about 25 min on 2 busy cores (both sides).
+# Time, measured on the shared 2-core machine at load 15-18: `--limit 2 --levels severe` took 741 + 732 s (both
+# sides, 25 min); the defaults (the demo's: 4 samples per level, severe and moderate) run about 2.5 times as many
+# images.
 set -euo pipefail
 
 usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
