@@ -10,24 +10,43 @@
 import { appendFileSync, closeSync, constants, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 
-/** Writes `data` to `path` atomically: temp file in the same directory, fsync, rename. */
-export function writeFileAtomic(path: string, data: Uint8Array | string): void {
+/** A temp file name next to `path` (made sure its folder exists), keeping `path`'s extension when asked. */
+function tempFor(path: string, keepExtension: boolean): string {
   mkdirSync(dirname(path), { recursive: true });
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  const fd = openSync(tmp, 'w');
+  return join(dirname(path), `.${basename(path)}.${process.pid}.tmp${keepExtension ? extname(path) : ''}`);
+}
+
+/**
+ * Runs `step` on the temp file `tmp`; on a failure removes `tmp` and rethrows. The temp file must not outlive a
+ * failed write (e.g. `path` is a directory): nothing but `path` is ours.
+ */
+function orRemove<T>(tmp: string, step: () => T): T {
   try {
+    return step();
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+}
+
+/** fsyncs the complete temp file and renames it to `path`. */
+function commitTemp(tmp: string, path: string): void {
+  orRemove(tmp, () => {
+    const fd = openSync(tmp, 'r');
     try {
-      writeFileSync(fd, data);
       fsyncSync(fd);
     } finally {
       closeSync(fd);
     }
     renameSync(tmp, path);
-  } catch (err) {
-    // The temp file must not outlive a failed write (e.g. `path` is a directory): nothing but `path` is ours.
-    rmSync(tmp, { force: true });
-    throw err;
-  }
+  });
+}
+
+/** Writes `data` to `path` atomically: temp file in the same directory, fsync, rename. */
+export function writeFileAtomic(path: string, data: Uint8Array | string): void {
+  const tmp = tempFor(path, false);
+  orRemove(tmp, () => writeFileSync(tmp, data));
+  commitTemp(tmp, path);
 }
 
 /**
@@ -36,21 +55,14 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
  * writers that only take a path (the FID statistics, `.npz` files).
  */
 export async function writeFileAtomicWith(path: string, write: (tmp: string) => Promise<void>): Promise<void> {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp${extname(path)}`);
+  const tmp = tempFor(path, true);
   try {
     await write(tmp);
-    const fd = openSync(tmp, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
   } catch (err) {
     rmSync(tmp, { force: true });
     throw err;
   }
+  commitTemp(tmp, path);
 }
 
 /** Pretty JSON, atomically. */
