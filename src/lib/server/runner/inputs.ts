@@ -95,7 +95,7 @@ export async function sampleInputHash(s: SampleRef): Promise<string> {
 
 /**
  * The input hash of every sample (in order) and the dataset hash over them (sorted, so it does not depend on the
- * order): what makes runs comparable (docs/results-format.md).
+ * order): what makes runs comparable (docs/architecture.md §5, docs/results-format.md).
  */
 export async function hashInputs(samples: readonly SampleRef[]): Promise<{ inputHashes: string[]; datasetHash: string }> {
   const inputHashes = await mapLimit(samples, 4, sampleInputHash);
