@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import { mergeShards } from '../../lib/server/runner/merge.ts';
-import { formatMetricSummary } from '../../lib/server/runner/summary.ts';
+import { formatRunSummary } from '../../lib/server/runner/summary.ts';
 
 export function register(program: Command): void {
   program
@@ -24,14 +24,6 @@ has the SLURM job-array and Kubernetes Indexed Job recipes.`,
     )
     .action(async (refs: string[], o: { resultsDir: string; quiet?: boolean }) => {
       const r = await mergeShards(refs, { resultsDir: o.resultsDir, quiet: !!o.quiet });
-      const s = r.summary;
-      process.stdout.write(
-        `${r.runId}: ${s.samples.ok}/${s.samples.total} ok, ${s.samples.error} failed → ${r.runDir}\n` +
-          Object.entries(s.metrics)
-            .map(([id, m]) => `  ${formatMetricSummary(id, m)}`)
-            .join('\n') +
-          '\n' +
-          (s.untrained ? '  WARNING: UNTRAINED WEIGHTS (random-init / test networks): numbers are not meaningful\n' : ''),
-      );
+      process.stdout.write(formatRunSummary(r.runId, r.runDir, r.summary));
     });
 }

@@ -2,9 +2,10 @@
  * @file `refbench report <runs...>`: a comparison table (Markdown or CSV) over runs, via DuckDB; benchmark files
  * (`refbench bench fusion`'s fusion.json, `python -m refbench_model.bench`'s JSON) as the paper's Tables 2 and 6.
  */
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { benchReportPath, listBenchReports } from '../../lib/server/results/bench-files.ts';
 import { listRunIds, resolveRunDir, runsRoot } from '../../lib/server/results/store.ts';
 import { report, type ReportFormat } from '../../lib/server/runner/report.ts';
 import { formatFusionTables, type FusionReport } from '../../lib/server/bench/fusion.ts';
@@ -26,7 +27,7 @@ function jsonKind(p: string): unknown {
  * its id under `<results>/bench/`; null when `ref` is not one (then it is a run).
  */
 function fusionFile(resultsDir: string, ref: string): string | null {
-  for (const p of [ref, join(ref, 'fusion.json'), join(resultsDir, 'bench', ref, 'fusion.json')]) {
+  for (const p of [ref, join(ref, 'fusion.json'), benchReportPath(resultsDir, ref)]) {
     if (p.endsWith('fusion.json') && existsSync(p) && statSync(p).isFile()) return p;
   }
   if (ref.endsWith('.json') && existsSync(ref) && statSync(ref).isFile() && BENCH_KINDS.includes(jsonKind(ref) as string)) return ref;
@@ -81,10 +82,7 @@ export function register(program: Command): void {
       if (o.format !== 'md' && o.format !== 'csv') throw new Error(`--format: expected md or csv${o.format === 'latex' ? ' (latex needs --paper)' : ''}, got ${JSON.stringify(o.format)}`);
       const fusions = runs.map((r) => fusionFile(o.resultsDir, r)).filter((f): f is string => f !== null);
       const runRefs = runs.filter((r) => fusionFile(o.resultsDir, r) === null);
-      if (!runs.length) {
-        const benchRoot = join(o.resultsDir, 'bench');
-        if (existsSync(benchRoot)) for (const id of readdirSync(benchRoot).sort()) if (existsSync(join(benchRoot, id, 'fusion.json'))) fusions.push(join(benchRoot, id, 'fusion.json'));
-      }
+      if (!runs.length) fusions.push(...listBenchReports(o.resultsDir));
       const ids = runs.length ? runRefs : listRunIds(o.resultsDir);
       if (!ids.length && !fusions.length) throw new Error(`no runs under ${runsRoot(resolve(o.resultsDir))}; run \`refbench run <spec>\` first`);
       const dirs = ids.map((r) => resolveRunDir(o.resultsDir, r));

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { parseKeyValues, type SpecOverrides } from '../../lib/eval/spec/run-spec.ts';
 import { runSpec } from '../../lib/server/runner/evaluate.ts';
-import { formatMetricSummary } from '../../lib/server/runner/summary.ts';
+import { formatRunSummary } from '../../lib/server/runner/summary.ts';
 import { installInterruptGuard } from '../../lib/server/runner/signals.ts';
 import { parseShard } from '../../lib/server/runner/shard.ts';
 
@@ -100,14 +100,7 @@ the run; their errors are in the run's samples.jsonl) unless --allow-failures; 1
           process.exitCode = 130;
           return;
         }
-        process.stdout.write(
-          `${r.runId}: ${s.samples.ok}/${s.samples.total} ok, ${s.samples.error} failed → ${r.runDir}\n` +
-            Object.entries(s.metrics)
-              .map(([id, m]) => `  ${formatMetricSummary(id, m)}`)
-              .join('\n') +
-            '\n' +
-            (s.untrained ? '  WARNING: UNTRAINED WEIGHTS (random-init / test networks): numbers are not meaningful\n' : ''),
-        );
+        process.stdout.write(formatRunSummary(r.runId, r.runDir, s));
         if (s.samples.error > 0 && !o.allowFailures) {
           process.stderr.write(
             `refbench: ${s.samples.error} of ${s.samples.total} samples failed (their errors are in ${join(r.runDir, 'samples.jsonl')}); ` +

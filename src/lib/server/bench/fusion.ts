@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { attentionForm, loadBundleJson, type GraphKey } from '../restorers/ref-ldm/bundle.ts';
 import type { DesignId } from '../restorers/ref-ldm/designs.ts';
-import { writeJsonAtomic } from '../results/store.ts';
+import { writeBenchReport } from '../results/bench-files.ts';
 import { ORT_VERSION } from '../ort/session.ts';
 import type { FusionJob, FusionMeasurement } from './fusion-worker.ts';
 import { DESIGN_NAMES, PAPER_TABLE2, PAPER_TABLE6 } from './paper-fusion.ts';
@@ -143,8 +143,7 @@ export async function runFusionBench(o: FusionBenchOptions): Promise<FusionRepor
     host: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version, onnxruntime: ORT_VERSION },
     rows,
   };
-  const path = join(o.resultsDir, 'bench', id, 'fusion.json');
-  writeJsonAtomic(path, report);
+  const path = writeBenchReport(o.resultsDir, id, report);
   return { ...report, path };
 }
 

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { printable } from '../../format.ts';
 import { REPO_ROOT } from '../runner/provenance.ts';
+import { pidAlive } from '../proc/pid-alive.ts';
 
 /** Where adapter-node writes the build (svelte.config.js: the default `out`). */
 export const BUILD_DIR = join(REPO_ROOT, 'build');
@@ -48,14 +49,6 @@ export function buildStaleness(): string | null {
   return newestSourceMtime() > built ? 'the dashboard sources changed since the last build' : null;
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Takes the build lock, waiting for another builder (or taking over a dead one's lock). */
 async function lock(log: (m: string) => void): Promise<() => void> {

@@ -7,7 +7,7 @@
  *
  * Each step is an ordinary `runSpec` call, so an interrupted demo resumes where it stopped.
  */
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { z } from 'zod';
 import type { RunSpecSchema } from '../../eval/spec/run-spec.ts';
@@ -22,6 +22,7 @@ import { gaussianFromMoments, initMoments, updateMoments } from '../../eval/metr
 import { runSpec, type RunResult } from '../runner/evaluate.ts';
 import { report } from '../runner/report.ts';
 import { REPO_ROOT } from '../runner/provenance.ts';
+import { cachePath, writeCacheFile } from '../results/cache-files.ts';
 import { formatFusionTables, runFusionBench } from '../bench/fusion.ts';
 
 /** Committed random-init test networks (test/fixtures), used when no real weights are installed. */
@@ -57,9 +58,9 @@ export interface DemoOptions {
  * FID reference statistics and KID reference features of the benchmark's HQ images through the test Inception
  * (cached next to the results; names follow clean-fid's `{dataset}_{mode}_{split}_{res}` scheme).
  */
-async function referenceSets(root: string, cacheDir: string, log: (m: string) => void): Promise<{ stats: string; feats: string }> {
-  const stats = join(cacheDir, 'synthfaces-ref_clean_hq_512_fid-inception-narrow-test.npz');
-  const feats = join(cacheDir, 'synthfaces-ref_clean_hq_512_fid-inception-narrow-test_feats.npz');
+async function referenceSets(root: string, resultsDir: string, log: (m: string) => void): Promise<{ stats: string; feats: string }> {
+  const stats = cachePath(resultsDir, 'synthfaces-ref_clean_hq_512_fid-inception-narrow-test.npz');
+  const feats = cachePath(resultsDir, 'synthfaces-ref_clean_hq_512_fid-inception-narrow-test_feats.npz');
   if (existsSync(stats) && existsSync(feats)) return { stats, feats };
   log('FID/KID reference: synthfaces-ref HQ images through the test Inception network...');
   const hqDir = join(root, 'images512x512');
@@ -68,9 +69,8 @@ async function referenceSets(root: string, cacheDir: string, log: (m: string) =>
   const images = await Promise.all(files.map((f) => readRgb(join(hqDir, f))));
   const { dim, data } = await extractor.extract(images, files);
   await extractor.dispose();
-  mkdirSync(cacheDir, { recursive: true });
-  await writeGaussianStats(stats, gaussianFromMoments(updateMoments(initMoments(dim), data, files.length)), { mode: 'clean' });
-  await writeNpz(feats, { feats: { shape: [files.length, dim], data: Float64Array.from(data) } });
+  await writeCacheFile(stats, (tmp) => writeGaussianStats(tmp, gaussianFromMoments(updateMoments(initMoments(dim), data, files.length)), { mode: 'clean' }));
+  await writeCacheFile(feats, (tmp) => writeNpz(tmp, { feats: { shape: [files.length, dim], data: Float64Array.from(data) } }));
   return { stats, feats };
 }
 
@@ -95,7 +95,7 @@ export async function runDemo(o: DemoOptions): Promise<{ runs: RunResult[]; fusi
   o.log(`synthfaces-ref: ${root}`);
   const gen = await ensureSynthfaces(root);
   o.log(gen.generated ? '  generated the benchmark (44 faces of 8 synthetic identities, severe and moderate LQ)' : '  already present (sha256-checked)');
-  const metrics = demoMetrics(await referenceSets(root, join(o.resultsDir, 'cache'), o.log), synthfacesMaskDir(root));
+  const metrics = demoMetrics(await referenceSets(root, o.resultsDir, o.log), synthfacesMaskDir(root));
 
   const specs: RunSpecInput[] = [];
   for (const level of o.levels) {

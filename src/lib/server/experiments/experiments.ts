@@ -15,6 +15,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { canonicalJson, formatIssues, identityOfSpec, parseRunSpec } from '../../eval/spec/run-spec.ts';
 import { runsRoot, sha256Hex, RunStore } from '../results/store.ts';
+import { cachePath } from '../results/cache-files.ts';
 import { REPO_ROOT } from '../runner/provenance.ts';
 import { loadBenchmark, resolveValues, type Benchmark, type MissingFile, type ValueRef } from './benchmarks.ts';
 import { ConfigKeyError, type UserConfig } from './user-config.ts';
@@ -178,7 +179,7 @@ export interface PlanOptions {
 
 /** The default `derived` path of a benchmark's GT FID statistics (under the results' cache). */
 export function derivedStatsPath(resultsDir: string, b: Benchmark): string {
-  return join(resultsDir, 'cache', `${b.id}-v${b.protocol.version}_clean_gt-fid-stats.npz`);
+  return cachePath(resultsDir, `${b.id}-v${b.protocol.version}_clean_gt-fid-stats.npz`);
 }
 
 /** Expected sample count of a benchmark (known only for the embedded ones without generating them). */

@@ -3,19 +3,15 @@
  * whose time and memory columns read them. A pure read (the dashboard's paper page uses it): kept apart from
  * reproduce.ts, which runs things.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import type { FusionReport } from '../bench/fusion.ts';
+import { listBenchReports } from '../results/bench-files.ts';
 import type { Experiment } from './experiments.ts';
 
 /** Every fusion.json under `<results>/bench/`, newest first. */
 export function fusionReports(resultsDir: string): (FusionReport & { path: string })[] {
-  const root = join(resultsDir, 'bench');
-  if (!existsSync(root)) return [];
   const out: (FusionReport & { path: string })[] = [];
-  for (const id of readdirSync(root)) {
-    const p = join(root, id, 'fusion.json');
-    if (!existsSync(p)) continue;
+  for (const p of listBenchReports(resultsDir)) {
     try {
       const r = JSON.parse(readFileSync(p, 'utf8')) as FusionReport;
       if (r.kind === 'fusion-bench' && Array.isArray(r.rows)) out.push({ ...r, path: p });

@@ -11,14 +11,13 @@
  *
  * A pure read: nothing is written (no summary, no cache).
  */
-import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { PaperMetric, PaperTable } from '../../eval/paper/paper-tables.ts';
 import type { RunJson } from '../../eval/results/schema.ts';
 import { BOOTSTRAP_DEFAULTS, bootstrapMean } from '../../eval/stats/bootstrap.ts';
 import type { FusionReport } from '../bench/fusion.ts';
 import { aggregateRuns } from '../results/query.ts';
-import { RunStore, runsRoot } from '../results/store.ts';
+import { listRunIds, RunStore, runsRoot } from '../results/store.ts';
 import { loadBenchmark, type Benchmark } from './benchmarks.ts';
 import { loadExperiment, loadProfiles, planExperiment, type CellSource, type Experiment, type PlannedRun } from './experiments.ts';
 import { paperTable } from './paper-data.ts';
@@ -98,10 +97,8 @@ interface RunCandidate {
 function runsByName(resultsDir: string, warnings: string[]): Map<string, RunCandidate[]> {
   const root = runsRoot(resultsDir);
   const out = new Map<string, RunCandidate[]>();
-  if (!existsSync(root)) return out;
-  for (const id of readdirSync(root).sort()) {
+  for (const id of listRunIds(resultsDir)) {
     const store = new RunStore(join(root, id));
-    if (!existsSync(store.runJsonPath)) continue;
     let run: RunJson;
     try {
       run = store.readRunJson();

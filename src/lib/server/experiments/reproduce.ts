@@ -4,8 +4,8 @@
  * `bench fusion` once for the grid they need unless a matching fusion.json is already in the results. `--dry-run`
  * lists the runs, their state and estimated cost, and writes nothing.
  */
-import { existsSync, mkdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { gaussianFromMoments, initMoments, updateMoments } from '../../eval/metrics/functional/frechet-distance.ts';
 import { formatFusionTables, runFusionBench } from '../bench/fusion.ts';
 import { fusionCovers, fusionReports } from './fusion-results.ts';
@@ -14,6 +14,7 @@ import { loadImage } from '../datasets/load.ts';
 import { materialiseDataset } from '../datasets/materialise.ts';
 import { createFidExtractor, writeGaussianStats } from '../metrics/fid.ts';
 import { runSpec } from '../runner/evaluate.ts';
+import { writeCacheFile } from '../results/cache-files.ts';
 import { resolveValues, type Benchmark } from './benchmarks.ts';
 import { derivedStatsPath, formatDuration, loadExperiment, loadProfiles, planExperiment, type Experiment, type PlannedRun, type Profile } from './experiments.ts';
 import type { UserConfig } from './user-config.ts';
@@ -120,8 +121,8 @@ async function ensureDerivedStats(b: Benchmark, plan: PlannedRun, path: string, 
   try {
     const images = await Promise.all(gts.map((g) => loadImage(g, 'gt')));
     const { dim, data } = await extractor.extract(images, gts);
-    mkdirSync(dirname(path), { recursive: true });
-    await writeGaussianStats(path, gaussianFromMoments(updateMoments(initMoments(dim), data, gts.length)), { mode: 'clean', benchmark: b.id, protocolVersion: b.protocol.version });
+    const stats = gaussianFromMoments(updateMoments(initMoments(dim), data, gts.length));
+    await writeCacheFile(path, (tmp) => writeGaussianStats(tmp, stats, { mode: 'clean', benchmark: b.id, protocolVersion: b.protocol.version }));
   } finally {
     await extractor.dispose();
   }

@@ -23,6 +23,7 @@ import { createHash } from 'node:crypto';
 import { lstat, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pidAlive } from '../proc/pid-alive.ts';
 
 /** Prefix of the command restorer's temp folders in the temp directory. */
 export const WORK_DIR_PREFIX = 'refbench-command-';
@@ -37,15 +38,6 @@ export async function createWorkDir(dir = tmpdir()): Promise<string> {
   return mkdtemp(join(dir, `${WORK_DIR_PREFIX}${process.pid}-${hostTag()}-`));
 }
 
-/** Whether a process with this pid exists (EPERM: it exists, owned by someone else). */
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * Removes work folders left in `dir` by command restorers whose process is gone (killed with SIGKILL, power

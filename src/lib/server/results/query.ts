@@ -342,88 +342,109 @@ export class ResultsDb {
     redact: (message: string) => string = (m) => m,
   ): Promise<void> {
     return this.#serial(async () => {
-      const con = this.#con;
       for (const r of runs) if (!this.#loaded.has(r.dir)) throw new Error(`ResultsDb.exportTables: run ${r.dir} was not loaded (call sync first)`);
-      await con.run(`CREATE OR REPLACE TEMP TABLE x_ids (run VARCHAR, run_id VARCHAR)`);
-      await con.run(`CREATE OR REPLACE TEMP TABLE x_metrics (run VARCHAR, metric VARCHAR, metric_version VARCHAR, higher_is_better BOOLEAN)`);
-      const ai = await con.createAppender('x_ids');
-      const am = await con.createAppender('x_metrics');
-      for (const r of runs) {
-        ai.appendVarchar(r.dir);
-        ai.appendVarchar(r.runId);
-        ai.endRow();
-        for (const m of r.metrics) {
-          am.appendVarchar(r.dir);
-          am.appendVarchar(m.id);
-          am.appendVarchar(m.version);
-          am.appendBoolean(m.higherIsBetter);
-          am.endRow();
-        }
-      }
-      ai.closeSync();
-      am.closeSync();
-      // Error messages pass through `redact` (in JS), keyed like the rows they belong to.
-      await con.run(`CREATE OR REPLACE TEMP TABLE x_err (run VARCHAR, sampleId VARCHAR, metric VARCHAR, error VARCHAR)`);
-      const errs = (
-        await con.runAndReadAll(
-          `SELECT run, sampleId, NULL AS metric, error FROM samples WHERE error IS NOT NULL AND run IN (SELECT run FROM x_ids)
-           UNION ALL SELECT run, NULL, metric, error FROM sets WHERE error IS NOT NULL AND run IN (SELECT run FROM x_ids)`,
-        )
-      ).getRowObjectsJS();
-      const ax = await con.createAppender('x_err');
-      for (const e of errs) {
-        ax.appendVarchar(String(e.run));
-        for (const v of [e.sampleId, e.metric]) {
-          if (v === null) ax.appendNull();
-          else ax.appendVarchar(String(v));
-        }
-        ax.appendVarchar(redact(String(e.error)));
-        ax.endRow();
-      }
-      ax.closeSync();
-      // Column names are ours (ExportColumn names are checked identifiers), never user text.
-      for (const [name] of runsTable.columns) if (!/^[a-z][a-z0-9_]*$/.test(name)) throw new Error(`ResultsDb.exportTables: bad column name ${JSON.stringify(name)}`);
-      await con.run(`CREATE OR REPLACE TEMP TABLE x_runs (${runsTable.columns.map(([n, t]) => `${n} ${t}`).join(', ')})`);
-      const ar = await con.createAppender('x_runs');
-      for (const row of runsTable.rows) {
-        runsTable.columns.forEach(([name, type], i) => {
-          const v = row[i];
-          if (v === null || v === undefined) ar.appendNull();
-          else if (type === 'VARCHAR') ar.appendVarchar(String(v));
-          else if (type === 'DOUBLE') ar.appendDouble(Number(v));
-          else if (type === 'BIGINT') ar.appendBigInt(BigInt(v as number));
-          else if (typeof v === 'boolean') ar.appendBoolean(v);
-          else throw new Error(`ResultsDb.exportTables: column ${name}: expected a boolean, got ${JSON.stringify(v)}`);
-        });
-        ar.endRow();
-      }
-      ar.closeSync();
-      const opts = format === 'parquet' ? 'FORMAT parquet, COMPRESSION zstd' : format === 'csv' ? 'FORMAT csv, HEADER true' : 'FORMAT json';
-      // NOTE: COPY takes its target only as a literal (no bound parameter): the path is quoted as an SQL string
-      // literal (quotes doubled); it is the user's own --out, not text from a results file.
-      const lit = (p: string) => `'${p.replaceAll("'", "''")}'`;
-      await con.run(
-        `COPY (
-           SELECT i.run_id, s.sampleId AS sample_id, s.status, v.metric, v.value, v.source, m.metric_version, m.higher_is_better,
-                  s.inputHash AS input_hash, s.outputHash AS output_hash, x.error
-           FROM samples s JOIN x_ids i USING (run)
-           LEFT JOIN x_err x ON x.run = s.run AND x.sampleId = s.sampleId
-           LEFT JOIN vals v ON v.run = s.run AND v.sampleId = s.sampleId
-           LEFT JOIN x_metrics m ON m.run = s.run AND m.metric = v.metric
-           ORDER BY i.run_id, s.sampleId, v.metric
-         ) TO ${lit(files.samples)} (${opts})`,
-      );
-      await con.run(
-        `COPY (
-           SELECT i.run_id, st.metric, st.value, st.n, x.error, m.metric_version, m.higher_is_better
-           FROM sets st JOIN x_ids i USING (run)
-           LEFT JOIN x_err x ON x.run = st.run AND x.metric = st.metric AND x.sampleId IS NULL
-           LEFT JOIN x_metrics m ON m.run = st.run AND m.metric = st.metric
-           ORDER BY i.run_id, st.metric
-         ) TO ${lit(files.sets)} (${opts})`,
-      );
-      await con.run(`COPY (SELECT * FROM x_runs ORDER BY run_id) TO ${lit(files.runs)} (${opts})`);
+      await this.#stageExportRuns(runs);
+      await this.#stageExportErrors(redact);
+      await this.#stageRunsTable(runsTable);
+      await this.#copyExports(files, format);
     });
+  }
+
+  /** exportTables: the runs' ids (x_ids) and their metrics' versions and directions (x_metrics). */
+  async #stageExportRuns(runs: readonly ExportRun[]): Promise<void> {
+    const con = this.#con;
+    await con.run(`CREATE OR REPLACE TEMP TABLE x_ids (run VARCHAR, run_id VARCHAR)`);
+    await con.run(`CREATE OR REPLACE TEMP TABLE x_metrics (run VARCHAR, metric VARCHAR, metric_version VARCHAR, higher_is_better BOOLEAN)`);
+    const ai = await con.createAppender('x_ids');
+    const am = await con.createAppender('x_metrics');
+    for (const r of runs) {
+      ai.appendVarchar(r.dir);
+      ai.appendVarchar(r.runId);
+      ai.endRow();
+      for (const m of r.metrics) {
+        am.appendVarchar(r.dir);
+        am.appendVarchar(m.id);
+        am.appendVarchar(m.version);
+        am.appendBoolean(m.higherIsBetter);
+        am.endRow();
+      }
+    }
+    ai.closeSync();
+    am.closeSync();
+  }
+
+  /** exportTables: the error messages (x_err), passed through `redact` (in JS), keyed like the rows they belong to. */
+  async #stageExportErrors(redact: (message: string) => string): Promise<void> {
+    const con = this.#con;
+    await con.run(`CREATE OR REPLACE TEMP TABLE x_err (run VARCHAR, sampleId VARCHAR, metric VARCHAR, error VARCHAR)`);
+    const errs = (
+      await con.runAndReadAll(
+        `SELECT run, sampleId, NULL AS metric, error FROM samples WHERE error IS NOT NULL AND run IN (SELECT run FROM x_ids)
+         UNION ALL SELECT run, NULL, metric, error FROM sets WHERE error IS NOT NULL AND run IN (SELECT run FROM x_ids)`,
+      )
+    ).getRowObjectsJS();
+    const ax = await con.createAppender('x_err');
+    for (const e of errs) {
+      ax.appendVarchar(String(e.run));
+      for (const v of [e.sampleId, e.metric]) {
+        if (v === null) ax.appendNull();
+        else ax.appendVarchar(String(v));
+      }
+      ax.appendVarchar(redact(String(e.error)));
+      ax.endRow();
+    }
+    ax.closeSync();
+  }
+
+  /** exportTables: the caller's runs table (x_runs). Column names are ours (checked identifiers), never user text. */
+  async #stageRunsTable(runsTable: { readonly columns: readonly ExportColumn[]; readonly rows: readonly (readonly ExportCell[])[] }): Promise<void> {
+    const con = this.#con;
+    for (const [name] of runsTable.columns) if (!/^[a-z][a-z0-9_]*$/.test(name)) throw new Error(`ResultsDb.exportTables: bad column name ${JSON.stringify(name)}`);
+    await con.run(`CREATE OR REPLACE TEMP TABLE x_runs (${runsTable.columns.map(([n, t]) => `${n} ${t}`).join(', ')})`);
+    const ar = await con.createAppender('x_runs');
+    for (const row of runsTable.rows) {
+      runsTable.columns.forEach(([name, type], i) => {
+        const v = row[i];
+        if (v === null || v === undefined) ar.appendNull();
+        else if (type === 'VARCHAR') ar.appendVarchar(String(v));
+        else if (type === 'DOUBLE') ar.appendDouble(Number(v));
+        else if (type === 'BIGINT') ar.appendBigInt(BigInt(v as number));
+        else if (typeof v === 'boolean') ar.appendBoolean(v);
+        else throw new Error(`ResultsDb.exportTables: column ${name}: expected a boolean, got ${JSON.stringify(v)}`);
+      });
+      ar.endRow();
+    }
+    ar.closeSync();
+  }
+
+  /** exportTables: the three COPY statements over the staged tables. */
+  async #copyExports(files: { readonly samples: string; readonly sets: string; readonly runs: string }, format: ExportFormat): Promise<void> {
+    const con = this.#con;
+    const opts = format === 'parquet' ? 'FORMAT parquet, COMPRESSION zstd' : format === 'csv' ? 'FORMAT csv, HEADER true' : 'FORMAT json';
+    // NOTE: COPY takes its target only as a literal (no bound parameter): the path is quoted as an SQL string
+    // literal (quotes doubled); it is the user's own --out, not text from a results file.
+    const lit = (p: string) => `'${p.replaceAll("'", "''")}'`;
+    await con.run(
+      `COPY (
+         SELECT i.run_id, s.sampleId AS sample_id, s.status, v.metric, v.value, v.source, m.metric_version, m.higher_is_better,
+                s.inputHash AS input_hash, s.outputHash AS output_hash, x.error
+         FROM samples s JOIN x_ids i USING (run)
+         LEFT JOIN x_err x ON x.run = s.run AND x.sampleId = s.sampleId
+         LEFT JOIN vals v ON v.run = s.run AND v.sampleId = s.sampleId
+         LEFT JOIN x_metrics m ON m.run = s.run AND m.metric = v.metric
+         ORDER BY i.run_id, s.sampleId, v.metric
+       ) TO ${lit(files.samples)} (${opts})`,
+    );
+    await con.run(
+      `COPY (
+         SELECT i.run_id, st.metric, st.value, st.n, x.error, m.metric_version, m.higher_is_better
+         FROM sets st JOIN x_ids i USING (run)
+         LEFT JOIN x_err x ON x.run = st.run AND x.metric = st.metric AND x.sampleId IS NULL
+         LEFT JOIN x_metrics m ON m.run = st.run AND m.metric = st.metric
+         ORDER BY i.run_id, st.metric
+       ) TO ${lit(files.sets)} (${opts})`,
+    );
+    await con.run(`COPY (SELECT * FROM x_runs ORDER BY run_id) TO ${lit(files.runs)} (${opts})`);
   }
 
   /** Closes the database. */

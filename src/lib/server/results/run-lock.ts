@@ -16,6 +16,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, fstatSync, linkSync, openSync, readFileSync, readlinkSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { pidAlive } from '../proc/pid-alive.ts';
 
 /** What `run.lock` holds (JSON). Older refbench wrote only `<pid>\n`; that form is still understood. */
 export interface LockOwner {
@@ -87,15 +88,6 @@ function containerId(): string | null {
   return paths[0]?.slice(0, 200) ?? null;
 }
 
-/** True when `pid` exists (EPERM: exists, owned by another user). */
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** The owner record of the current process. */
 function selfOwner(): LockOwner {

@@ -18,16 +18,19 @@
  * NOTE: the inputs are only read: no lock is taken in them (a lock file would be a write), no torn tail is cut;
  * the merged run is assembled in a temporary folder next to the target and renamed into place when complete.
  */
-import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { TIME_METRIC, type EvalLine, type MetricInfo, type RunJson, type SampleLine, type Summary } from '../../eval/results/schema.ts';
 import { canonicalJson, identityOfSpec, parseRunSpec } from '../../eval/spec/run-spec.ts';
 import { listWithMore } from '../../format.ts';
-import { resolveRunDir, RunStore, runsRoot, sha256Hex } from '../results/store.ts';
+import { readSetState, statePaths } from '../results/set-states.ts';
+import { resolveRunDir, RunStore, runsRoot, sha256Hex, stageRun } from '../results/store.ts';
 import { carryThumbs } from '../results/thumbs-write.ts';
-import { createMetrics } from './evaluate.ts';
+import type { ExportedState } from '../../eval/metrics/metric.ts';
+import { openComponents, type Metrics } from './components.ts';
+import { finiteValue } from './sample.ts';
 import { hostInfo } from './provenance.ts';
-import { readSetState, shardLabel, statePaths, type Shard } from './shard.ts';
+import { shardLabel, type Shard } from './shard.ts';
 import { buildSummary } from './summary.ts';
 
 /** Options of `mergeShards`. */
@@ -156,33 +159,16 @@ function checkShards(shards: readonly ShardRun[]): void {
 }
 
 /**
- * Merges the shard runs `refs` (run directories or ids under `resultsDir`) into one run under `resultsDir`.
- * @throws before writing anything when the shards are not all the complete shards of one run (see the file header).
+ * Every shard's saved state of each distribution metric, loaded and checked before anything is written: a state
+ * must cover exactly the shard's ok samples (not an older set of them).
  */
-export async function mergeShards(refs: readonly string[], opts: MergeOptions = {}): Promise<MergeResult> {
-  const log = opts.log ?? ((m: string) => (opts.quiet ? undefined : process.stderr.write(`${m}\n`)));
-  if (!refs.length) throw new Error('refbench merge: no shard runs given');
-  const resultsDir = resolve(opts.resultsDir ?? 'results');
-  const dirs = refs.map((r) => resolveRunDir(resultsDir, r));
-  const shards = dirs.map(readShard).sort((a, b) => a.shard.index - b.shard.index);
-  checkShards(shards);
-
-  const base = shards[0].run;
-  const spec = parseRunSpec(base.spec, join(shards[0].dir, 'run.json'));
-  const stems = new Set(shards.map((s) => s.run.runId.replace(/-shard\d+of\d+$/, '')));
-  const runId = stems.size === 1 ? [...stems][0] : `${spec.name}-${base.specHash.slice(0, 10)}`;
-  const runDir = join(runsRoot(resultsDir), runId);
-  if (existsSync(runDir)) throw new Error(`refbench merge: ${runDir} exists; merge never overwrites a run: remove it, or merge into another --results-dir`);
-
-  // Distribution metrics: every shard's saved state, loaded (and checked) before anything is written.
-  const distInfos = base.metrics.filter((m) => m.kind === 'distribution');
-  const saved = new Map(
+function loadSavedStates(shards: readonly ShardRun[], distInfos: readonly MetricInfo[]): Map<string, ExportedState[]> {
+  return new Map(
     distInfos.map((info) => [
       info.id,
       shards.map((s) => {
         try {
           const st = readSetState(s.dir, info.id, info.version);
-          // The state must cover exactly the shard's ok samples (not an older set of them).
           const ok = [...s.latest.values()].filter((l) => l.status === 'ok').map((l) => l.sampleId).sort();
           const have = [...st.ids].sort();
           if (have.length !== ok.length || have.some((id, i) => id !== ok[i])) {
@@ -198,90 +184,120 @@ export async function mergeShards(refs: readonly string[], opts: MergeOptions = 
       }),
     ]),
   );
+}
 
-  const metrics: Awaited<ReturnType<typeof createMetrics>> = distInfos.length
-    ? await createMetrics(distRequests(spec.metrics, distInfos), { device: spec.device, threads: spec.threads, file: 'merge' })
-    : new Map();
-  const tmp = join(dirname(runDir), `.${runId}.merging-${process.pid}`);
+/** The merge machine must compute with the same files the shards used (reference statistics, network). */
+function checkSameMetrics(distInfos: readonly MetricInfo[], metrics: Metrics): void {
+  for (const info of distInfos) {
+    const now = metrics.get(info.id)!.info;
+    const a = (info.files ?? []).map((f) => f.sha256).sort().join(',');
+    const b = (now.files ?? []).map((f) => f.sha256).sort().join(',');
+    if (a !== b || now.version !== info.version) {
+      throw new Error(`refbench merge: ${info.id} here (version ${now.version}, files ${b || 'none'}) differs from the shards' (version ${info.version}, files ${a || 'none'})`);
+    }
+  }
+}
+
+/** samples.jsonl (+ outputs, + the dashboard's thumbnails), sorted by sample id and renumbered; returns the lines. */
+function writeSamples(store: RunStore, shards: readonly ShardRun[], resultsDir: string): SampleLine[] {
+  const lines = shards.flatMap((s) => [...s.latest.values()].map((l) => ({ l, s }))).sort((x, y) => x.l.sampleId.localeCompare(y.l.sampleId));
+  lines.forEach(({ l, s }, seq) => {
+    if (l.output) store.copyOutputFrom(s.dir, l.output);
+    store.appendSample({ ...l, seq });
+  });
+  // The dashboard's thumbnails of those samples (thumbs.jsonl and the files, from each shard's results folder).
+  for (const s of shards) carryThumbs(s.dir, dirname(dirname(s.dir)), store, resultsDir, new Set(s.latest.keys()));
+  return lines.map(({ l }) => l);
+}
+
+/** eval.jsonl: per-sample lines (latest per sample and metric), then each set metric from the merged states. */
+function writeEval(store: RunStore, shards: readonly ShardRun[], distInfos: readonly MetricInfo[], metrics: Metrics, saved: Map<string, ExportedState[]>, log: (m: string) => void): void {
+  const pairs = new Map<string, EvalLine>();
+  for (const s of shards) for (const e of s.evalLines) if ('sampleId' in e) pairs.set(`${e.metric}\u0000${e.sampleId}`, e);
+  for (const e of [...pairs.values()].sort((a, b) => ('sampleId' in a && 'sampleId' in b ? a.sampleId.localeCompare(b.sampleId) || a.metric.localeCompare(b.metric) : 0))) {
+    store.appendEval(e);
+  }
+  for (const info of distInfos) {
+    const { metric } = metrics.get(info.id)!;
+    const states = saved.get(info.id)!.map((x, i) => metric.importState!(x, statePaths(shards[i].dir, info.id).npz));
+    const state = states.reduce((a, b) => metric.merge(a, b));
+    const at = new Date().toISOString();
+    const n = saved.get(info.id)!.reduce((k, x) => k + x.ids.length, 0);
+    try {
+      const v = metric.compute(state);
+      const value = finiteValue(v.value, `the value over ${n} sample(s)`);
+      const extra: Record<string, number> | undefined = v.extra ? Object.fromEntries(Object.entries(v.extra).filter(([, x]) => Number.isFinite(x))) : undefined;
+      store.appendEval({ metric: info.id, value, n, metricVersion: info.version, ...(extra ? { extra } : {}), at });
+    } catch (err) {
+      store.appendEval({ metric: info.id, error: (err as Error).message, n, metricVersion: info.version, at });
+      log(`warning: ${info.id} not computed over ${n} merged sample(s): ${(err as Error).message}`);
+    }
+  }
+}
+
+/** run.json: the shards' common description over all samples (`lines`: the merged samples.jsonl). */
+function mergedRunJson(shards: readonly ShardRun[], runId: string, lines: readonly SampleLine[]): RunJson {
+  const base = shards[0].run;
+  const inputHashes = lines.map((l) => l.inputHash ?? '');
+  const { shard: _shard, ...rest } = base;
+  return {
+    ...rest,
+    runId,
+    createdAt: new Date().toISOString(),
+    resumedAt: [],
+    dataset: {
+      ...base.dataset,
+      size: base.shard!.of,
+      hash: sha256Hex([...inputHashes].sort().join('\n')),
+      maxRefs: Math.max(...shards.map((s) => s.run.dataset.maxRefs)),
+    },
+    metrics: [TIME_METRIC, ...base.metrics.filter((m) => m.id !== TIME_METRIC.id)],
+    host: hostInfo(),
+    merged: {
+      at: new Date().toISOString(),
+      shards: shards.map((s) => ({ ...s.shard, runId: s.run.runId, runDir: s.dir, createdAt: s.run.createdAt, host: `${s.run.host.cpu}, ${s.run.host.cores} cores, ${s.run.host.os}` })),
+    },
+  };
+}
+
+/**
+ * Merges the shard runs `refs` (run directories or ids under `resultsDir`) into one run under `resultsDir`.
+ * @throws before writing anything when the shards are not all the complete shards of one run (see the file header).
+ */
+export async function mergeShards(refs: readonly string[], opts: MergeOptions = {}): Promise<MergeResult> {
+  const log = opts.log ?? ((m: string) => (opts.quiet ? undefined : process.stderr.write(`${m}\n`)));
+  if (!refs.length) throw new Error('refbench merge: no shard runs given');
+  const resultsDir = resolve(opts.resultsDir ?? 'results');
+  const shards = refs.map((r) => readShard(resolveRunDir(resultsDir, r))).sort((a, b) => a.shard.index - b.shard.index);
+  checkShards(shards);
+  const base = shards[0].run;
+  const spec = parseRunSpec(base.spec, join(shards[0].dir, 'run.json'));
+  const stems = new Set(shards.map((s) => s.run.runId.replace(/-shard\d+of\d+$/, '')));
+  const runId = stems.size === 1 ? [...stems][0] : `${spec.name}-${base.specHash.slice(0, 10)}`;
+  const runDir = join(runsRoot(resultsDir), runId);
+  if (existsSync(runDir)) throw new Error(`refbench merge: ${runDir} exists; merge never overwrites a run: remove it, or merge into another --results-dir`);
+  const distInfos = base.metrics.filter((m) => m.kind === 'distribution');
+  const saved = loadSavedStates(shards, distInfos);
+  const comps = await openComponents({ metrics: distRequests(spec.metrics, distInfos), device: spec.device, threads: spec.threads, file: 'merge' });
+  let staged: ReturnType<typeof stageRun> | undefined;
   try {
-    // The merge machine must compute with the same files the shards used (reference statistics, network).
-    for (const info of distInfos) {
-      const now = metrics.get(info.id)!.info as MetricInfo;
-      const a = (info.files ?? []).map((f) => f.sha256).sort().join(',');
-      const b = (now.files ?? []).map((f) => f.sha256).sort().join(',');
-      if (a !== b || now.version !== info.version) {
-        throw new Error(`refbench merge: ${info.id} here (version ${now.version}, files ${b || 'none'}) differs from the shards' (version ${info.version}, files ${a || 'none'})`);
-      }
-    }
-
-    rmSync(tmp, { recursive: true, force: true });
-    const store = RunStore.create(tmp);
-    // samples.jsonl (+ outputs), sorted by sample id.
-    const lines = shards.flatMap((s) => [...s.latest.values()].map((l) => ({ l, s }))).sort((x, y) => x.l.sampleId.localeCompare(y.l.sampleId));
-    mkdirSync(store.outputsDir, { recursive: true });
-    lines.forEach(({ l, s }, seq) => {
-      if (l.output) copyFileSync(join(s.dir, l.output), store.outputPath(l.output));
-      store.appendSample({ ...l, seq });
-    });
-    // The dashboard's thumbnails of those samples (thumbs.jsonl and the files, from each shard's results folder).
-    for (const s of shards) carryThumbs(s.dir, dirname(dirname(s.dir)), store, resultsDir, new Set(s.latest.keys()));
-
-    // eval.jsonl: per-sample lines (latest per sample and metric), then the set metrics from merged states.
-    const pairs = new Map<string, EvalLine>();
-    for (const s of shards) for (const e of s.evalLines) if ('sampleId' in e) pairs.set(`${e.metric}\u0000${e.sampleId}`, e);
-    for (const e of [...pairs.values()].sort((a, b) => ('sampleId' in a && 'sampleId' in b ? a.sampleId.localeCompare(b.sampleId) || a.metric.localeCompare(b.metric) : 0))) {
-      store.appendEval(e);
-    }
-    for (const info of distInfos) {
-      const { metric } = metrics.get(info.id)!;
-      const states = saved.get(info.id)!.map((x, i) => metric.importState!(x, statePaths(shards[i].dir, info.id).npz));
-      const state = states.reduce((a, b) => metric.merge(a, b));
-      const at = new Date().toISOString();
-      const n = saved.get(info.id)!.reduce((k, x) => k + x.ids.length, 0);
-      try {
-        const v = metric.compute(state);
-        if (!Number.isFinite(v.value)) throw new Error(`the value over ${n} sample(s) is ${v.value}, not a finite number`);
-        const extra: Record<string, number> | undefined = v.extra ? Object.fromEntries(Object.entries(v.extra).filter(([, x]) => Number.isFinite(x))) : undefined;
-        store.appendEval({ metric: info.id, value: v.value, n, metricVersion: info.version, ...(extra ? { extra } : {}), at });
-      } catch (err) {
-        store.appendEval({ metric: info.id, error: (err as Error).message, n, metricVersion: info.version, at });
-        log(`warning: ${info.id} not computed over ${n} merged sample(s): ${(err as Error).message}`);
-      }
-    }
-
-    // run.json: the shards' common description over all samples.
-    const all = lines.map(({ l }) => l);
-    const inputHashes = all.map((l) => l.inputHash ?? '');
-    const { shard: _shard, ...rest } = base;
-    const run: RunJson = {
-      ...rest,
-      runId,
-      createdAt: new Date().toISOString(),
-      resumedAt: [],
-      dataset: {
-        ...base.dataset,
-        size: base.shard!.of,
-        hash: sha256Hex([...inputHashes].sort().join('\n')),
-        maxRefs: Math.max(...shards.map((s) => s.run.dataset.maxRefs)),
-      },
-      metrics: [TIME_METRIC, ...base.metrics.filter((m) => m.id !== TIME_METRIC.id)],
-      host: hostInfo(),
-      merged: {
-        at: new Date().toISOString(),
-        shards: shards.map((s) => ({ ...s.shard, runId: s.run.runId, runDir: s.dir, createdAt: s.run.createdAt, host: `${s.run.host.cpu}, ${s.run.host.cores} cores, ${s.run.host.os}` })),
-      },
-    };
+    checkSameMetrics(distInfos, comps.metrics);
+    staged = stageRun(runDir, 'merging');
+    const store = staged.store;
+    const lines = writeSamples(store, shards, resultsDir);
+    writeEval(store, shards, distInfos, comps.metrics, saved, log);
+    const run = mergedRunJson(shards, runId, lines);
     store.writeRunJson(run);
     const summary = buildSummary(store, run);
     store.writeSummary(summary);
-    renameSync(tmp, runDir);
-    log(`merged ${shards.length} shards (${all.length} samples) → ${runDir}`);
+    staged.commit();
+    log(`merged ${shards.length} shards (${lines.length} samples) → ${runDir}`);
     return { runDir, runId, summary: { ...summary } };
   } catch (err) {
-    rmSync(tmp, { recursive: true, force: true });
+    staged?.discard();
     throw err;
   } finally {
-    for (const { metric } of metrics.values()) await metric.dispose?.();
+    await comps.dispose();
   }
 }
 

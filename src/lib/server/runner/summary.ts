@@ -105,3 +105,18 @@ export function formatMetricSummary(id: string, m: MetricSummary): string {
   const v = m.error ? `error: ${m.error}` : m.value === null ? 'n/a' : m.value.toFixed(m.decimals);
   return `${id}: ${v} (${m.coverage})${m.weights === 'test-random-init' ? ' [test network]' : ''}`;
 }
+
+/**
+ * What `refbench run` and `refbench merge` print when a run is done: `<runId>: ok/total ok, n failed → <dir>`, one
+ * `formatMetricSummary` line per metric, and a warning when the numbers come from untrained weights.
+ */
+export function formatRunSummary(runId: string, runDir: string, s: Summary): string {
+  return (
+    `${runId}: ${s.samples.ok}/${s.samples.total} ok, ${s.samples.error} failed → ${runDir}\n` +
+    Object.entries(s.metrics)
+      .map(([id, m]) => `  ${formatMetricSummary(id, m)}`)
+      .join('\n') +
+    '\n' +
+    (s.untrained ? '  WARNING: UNTRAINED WEIGHTS (random-init / test networks): numbers are not meaningful\n' : '')
+  );
+}
