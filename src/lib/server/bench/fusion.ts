@@ -8,12 +8,13 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { attentionForm, loadBundleJson, type GraphKey } from '../restorers/ref-ldm/bundle.ts';
 import type { DesignId } from '../restorers/ref-ldm/designs.ts';
 import { writeJsonAtomic } from '../results/store.ts';
 import { ORT_VERSION } from '../ort/session.ts';
+import { REPO_ROOT } from '../paths.ts';
 import type { FusionJob, FusionMeasurement } from './fusion-worker.ts';
 import { DESIGN_NAMES, PAPER_TABLE2, PAPER_TABLE6 } from './paper-fusion.ts';
 
@@ -72,7 +73,7 @@ function runWorker(job: FusionJob): Promise<WorkerLine[]> {
     execFile(
       process.execPath,
       ['--import', 'tsx', WORKER, JSON.stringify(job)],
-      { maxBuffer: 64 * 1024 * 1024, cwd: resolve(fileURLToPath(new URL('../../../../', import.meta.url))) },
+      { maxBuffer: 64 * 1024 * 1024, cwd: REPO_ROOT },
       (err, stdout, stderr) => {
         const lines = String(stdout)
           .split('\n')

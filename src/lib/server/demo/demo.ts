@@ -21,7 +21,7 @@ import { writeNpz } from '../metrics/npz.ts';
 import { gaussianFromMoments, initMoments, updateMoments } from '../../eval/metrics/functional/frechet-distance.ts';
 import { runSpec, type RunResult } from '../runner/evaluate.ts';
 import { report } from '../runner/report.ts';
-import { REPO_ROOT } from '../runner/provenance.ts';
+import { REPO_ROOT } from '../paths.ts';
 import { formatFusionTables, runFusionBench } from '../bench/fusion.ts';
 
 /** Committed random-init test networks (test/fixtures), used when no real weights are installed. */

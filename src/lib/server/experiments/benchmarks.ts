@@ -24,7 +24,7 @@ import { z } from 'zod';
 import { canonicalJson, formatIssues } from '../../eval/spec/run-spec.ts';
 import { modelDir, fetchConvertCommand } from '../models/paths.ts';
 import { sha256Hex } from '../results/store.ts';
-import { REPO_ROOT } from '../runner/provenance.ts';
+import { REPO_ROOT } from '../paths.ts';
 import { ConfigKeyError, type UserConfig } from './user-config.ts';
 
 /** Folder of the benchmark files. */
