@@ -131,12 +131,6 @@ export function loadBenchmark(id: string, dir = BENCHMARKS_DIR): Benchmark {
   return parseBenchmark(raw, file);
 }
 
-/** The benchmark a run was made from (its `spec.benchmark`), or null for runs made by hand. */
-export function runBenchmarkRef(spec: Readonly<Record<string, unknown>>): BenchmarkRef | null {
-  const b = spec.benchmark as Partial<BenchmarkRef> | undefined;
-  return b && typeof b.id === 'string' && typeof b.version === 'number' && typeof b.sha256 === 'string' ? { id: b.id, version: b.version, sha256: b.sha256 } : null;
-}
-
 /** Where a reference is resolved, for error messages and derived files. */
 export interface ResolveContext {
   readonly config: UserConfig;
