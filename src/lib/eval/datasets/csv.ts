@@ -2,6 +2,12 @@
  * @file RFC 4180 CSV parsing (runtime-neutral): quoted fields, embedded commas/newlines, `""` escapes, CRLF or
  * LF line ends, an optional UTF-8 BOM, a trailing newline. Every record keeps the 1-based line number it
  * starts on, so errors can name `file:line`.
+ *
+ * NOTE: written here rather than taken from a CSV package (csv-parse and the like) for its error rules: every bad
+ * row is reported with the line it starts on, and parsing carries on past it, so one run of `refbench validate`
+ * lists all of a dataset's problems. csv-parse stops at the first malformed record (or, relaxed, repairs or skips
+ * it silently), and it keeps no line of its own for a record that spans lines. This module also stays
+ * runtime-neutral (eval/ imports no node:* or package I/O).
  */
 import type { DatasetProblem } from './types.ts';
 
