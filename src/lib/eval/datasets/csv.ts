@@ -3,11 +3,12 @@
  * LF line ends, an optional UTF-8 BOM, a trailing newline. Every record keeps the 1-based line number it
  * starts on, so errors can name `file:line`.
  *
- * NOTE: written here rather than taken from a CSV package (csv-parse and the like) for its error rules: every bad
- * row is reported with the line it starts on, and parsing carries on past it, so one run of `refbench validate`
- * lists all of a dataset's problems. csv-parse stops at the first malformed record (or, relaxed, repairs or skips
- * it silently), and it keeps no line of its own for a record that spans lines. This module also stays
- * runtime-neutral (eval/ imports no node:* or package I/O).
+ * NOTE: written here rather than taken from csv-parse for its error rules: every malformed record is reported with
+ * the line it STARTS on (a quoted field may span lines) and parsing carries on with the next record, so one
+ * `refbench validate` lists all of a dataset's problems. csv-parse stops at its first error by default; with
+ * `skip_records_with_error` it carries on, but reports where it noticed the error rather than where the record
+ * began, and its documentation warns that it cannot tell a record delimiter from one inside a quoted field when
+ * resuming. This module also stays runtime-neutral (eval/ imports no node:* and no I/O package).
  */
 import type { DatasetProblem } from './types.ts';
 
