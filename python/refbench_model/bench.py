@@ -55,18 +55,6 @@ TARGET_RATIO_TOL = 0.25  # CacheKV / spatial time and memory within ±25 % of th
 FAST_GPUS = ("H100", "H200")
 
 
-def synthetic_image(kind: int, size: int):
-    """Deterministic smooth colour pattern (uint8 HWC), the golden generators' inputs (refbench_golden.refldm)."""
-    import numpy as np
-    yy, xx = np.mgrid[0:size, 0:size].astype(np.float64) / size
-    f = [(2.0, 3.0, 5.0), (3.5, 1.5, 2.5), (1.0, 4.0, 3.0), (5.0, 2.0, 1.5)][kind % 4]
-    disc = np.exp(-(((xx - 0.35 - 0.1 * kind) ** 2 + (yy - 0.5) ** 2) / 0.05))
-    r = 0.5 + 0.35 * np.sin(2 * np.pi * f[0] * xx + kind) * np.cos(2 * np.pi * f[1] * yy) + 0.15 * disc
-    g = 0.5 + 0.3 * np.cos(2 * np.pi * f[1] * (xx + yy) / 2 + 0.5 * kind) - 0.2 * disc
-    b = 0.2 + 0.6 * xx * (1 - yy) + 0.2 * np.sin(2 * np.pi * f[2] * yy)
-    return np.clip(np.floor(np.stack([r, g, b], -1) * 255.0 + 0.5), 0, 255).astype(np.uint8)
-
-
 def _ints(s: str) -> list[int]:
     out = [int(x) for x in s.split(",") if x.strip()]
     if not out or any(x < 1 for x in out):
@@ -118,6 +106,8 @@ class Bench:
         self.vae, self.unets = build_random(args.config, args.seed, tuple(args.designs))
         self.build_s = time.perf_counter() - t0
         self.vae.to(self.device)
+        from refbench_golden.refldm import synthetic_image  # numpy only: the golden generators' inputs
+
         s = args.size
         self.lq = synthetic_image(0, s)
         self.pool = [synthetic_image(i, s) for i in range(1, 9)]
