@@ -22,7 +22,7 @@ before the image, or n/a off Linux).
 Measurement order puts what the targets need first (CacheKV and spatial at the ablation count, both variants;
 then the ablation; then the drift; then the rest of the matrix), and ``--time-budget-s`` skips whatever would start
 after the budget is spent (recorded as skipped). The JSON is validated by ``refbench report`` (zod,
-src/lib/server/bench/torch-bench.ts; format in docs/refldm-runner.md), which prints Tables 2 and 6 from it.
+src/lib/server/timing/torch-bench.ts; format in docs/refldm-runner.md), which prints Tables 2 and 6 from it.
 """
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ if str(_PY) not in sys.path:
 SCHEMA_VERSION = 1
 KIND = "refldm-torch-bench"
 # The paper's Table 2 (5 references, one GTX 1080; units likely s and GB) and Table 6 (CacheKV time vs refs).
-# Same numbers as src/lib/server/bench/paper-fusion.ts (a test checks they agree).
+# Same numbers as src/lib/server/timing/paper-fusion.ts (a test checks they agree).
 PAPER_TABLE2 = {"channel": {"time": 4.17, "memory": 1.77}, "cross": {"time": 14.54, "memory": 2.8},
                 "spatial": {"time": 58.36, "memory": 7.44}, "cachekv": {"time": 12.15, "memory": 2.87}}
 PAPER_TABLE6 = [{"refs": 1, "time1080": 4.86, "time3090": 3.0}, {"refs": 3, "time1080": 7.09, "time3090": 3.54},

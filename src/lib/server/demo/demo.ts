@@ -23,7 +23,7 @@ import { gaussianFromMoments, initMoments, updateMoments } from '../../eval/metr
 import { runSpec, type RunResult } from '../runner/evaluate.ts';
 import { report } from '../runner/report.ts';
 import { REPO_ROOT } from '../paths.ts';
-import { formatFusionTables, runFusionBench } from '../bench/fusion.ts';
+import { formatFusionTables, runFusionBench } from '../timing/fusion.ts';
 
 /** Committed random-init test networks (test/fixtures), used when no real weights are installed. */
 export const TEST_NETWORKS = Object.freeze({

@@ -5,7 +5,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { FusionReport } from '../bench/fusion.ts';
+import type { FusionReport } from '../timing/fusion.ts';
 import type { Experiment } from './experiments.ts';
 
 /** Every fusion.json under `<results>/bench/`, newest first. */

@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { gaussianFromMoments, initMoments, updateMoments } from '../../eval/metrics/functional/frechet-distance.ts';
-import { formatFusionTables, runFusionBench } from '../bench/fusion.ts';
+import { formatFusionTables, runFusionBench } from '../timing/fusion.ts';
 import { fusionCovers, fusionReports } from './fusion-results.ts';
 import { DATASETS } from '../datasets/index.ts';
 import { loadImage } from '../datasets/load.ts';
