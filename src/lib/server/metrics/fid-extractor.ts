@@ -40,6 +40,8 @@ export interface FidExtractor {
   readonly modelPath: string;
   /** The ONNX file, checked against its pin before it was loaded. */
   readonly file: WeightFileRecord;
+  /** The option, else `real` for the models folder, `test-random-init` for an explicit `modelPath`. */
+  readonly weights: WeightsKind;
   /** pool3 features of the images, row-major `n × dim`. */
   extract(images: readonly RgbImage[], ids?: readonly string[]): Promise<{ dim: number; data: Float32Array }>;
   dispose(): Promise<void>;
@@ -61,6 +63,7 @@ export async function createFidExtractor(opts: FidOptions, consumer: string): Pr
     mode,
     modelPath,
     file,
+    weights: opts.weights ?? (opts.modelPath ? 'test-random-init' : 'real'),
     async extract(images, ids) {
       const chunks: Float32Array[] = [];
       let dim = 0;
@@ -87,4 +90,14 @@ export async function createFidExtractor(opts: FidOptions, consumer: string): Pr
     },
     dispose: () => session.release(),
   };
+}
+
+/**
+ * A reference given as a path (read with `read`, its file checked and hashed first: run.json records it) or as the
+ * values themselves.
+ */
+export async function referenceOption<T>(given: string | T | undefined, what: string, read: (path: string) => Promise<T>): Promise<{ value?: T; file?: WeightFileRecord }> {
+  if (typeof given !== 'string') return { value: given };
+  const file = await weightFile(given, what);
+  return { value: await read(given), file };
 }

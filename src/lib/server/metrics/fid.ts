@@ -4,7 +4,7 @@
  * preprocessing mode of fid-preprocess.ts) → streaming float64 moments → Fréchet distance vs reference statistics
  * (fid-stats.ts: .npz `mu`/`sigma`). KID is kid.ts.
  */
-import type { ExportedState, Metric, MetricItem, MetricSpec, MetricValue, WeightsKind } from '../../eval/metrics/metric.ts';
+import type { ExportedState, Metric, MetricItem, MetricSpec, MetricValue } from '../../eval/metrics/metric.ts';
 import { savedArray, savedCount } from '../../eval/metrics/metric.ts';
 import {
   frechetDistance,
@@ -15,9 +15,8 @@ import {
   type FeatureMoments,
   type GaussianStats,
 } from '../../eval/metrics/functional/frechet-distance.ts';
-import type { RgbImage, WeightFileRecord } from '../../eval/types.ts';
-import { weightFile } from '../models/weights.ts';
-import { createFidExtractor, type FidExtractor, type FidOptions } from './fid-extractor.ts';
+import type { RgbImage } from '../../eval/types.ts';
+import { createFidExtractor, referenceOption, type FidExtractor, type FidOptions } from './fid-extractor.ts';
 import { fidFamilyVersion } from './fid-preprocess.ts';
 import { readGaussianStats } from './fid-stats.ts';
 
@@ -43,14 +42,9 @@ export function fidBetween(a: FidState, b: FidState): number {
 export async function createFid(opts: FidOptions = {}): Promise<Metric<FidState> & { extractor: FidExtractor; statsOf(s: FidState): GaussianStats }> {
   const mode = opts.mode ?? 'clean';
   const id = mode === 'clean' ? 'fid-clean' : 'fid-legacy-pytorch';
-  let reference: GaussianStats | undefined;
-  let referenceFile: WeightFileRecord | undefined;
-  if (typeof opts.reference === 'string') {
-    referenceFile = await weightFile(opts.reference, 'reference statistics');
-    reference = await readGaussianStats(opts.reference);
-  } else reference = opts.reference;
+  const { value: reference, file: referenceFile } = await referenceOption(opts.reference, 'reference statistics', readGaussianStats);
   const extractor = await createFidExtractor({ ...opts, mode }, id);
-  const weights: WeightsKind = opts.weights ?? (opts.modelPath ? 'test-random-init' : 'real');
+  const weights = extractor.weights;
   const spec: MetricSpec = {
     id,
     version: fidFamilyVersion('fid', mode, weights),

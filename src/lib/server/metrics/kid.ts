@@ -3,12 +3,10 @@
  * FID-Inception features (fid-extractor.ts) kept whole (KID needs them, not moments) → clean-fid
  * `kernel_distance` against reference features (fid-stats.ts: .npz `feats`).
  */
-import type { Metric, WeightsKind } from '../../eval/metrics/metric.ts';
+import type { Metric } from '../../eval/metrics/metric.ts';
 import { savedArray, savedCount } from '../../eval/metrics/metric.ts';
-import { kernelDistance, type FeatureMatrix } from '../../eval/metrics/functional/kernel-distance.ts';
-import type { WeightFileRecord } from '../../eval/types.ts';
-import { weightFile } from '../models/weights.ts';
-import { createFidExtractor, type FidExtractor, type FidOptions } from './fid-extractor.ts';
+import { kernelDistance } from '../../eval/metrics/functional/kernel-distance.ts';
+import { createFidExtractor, referenceOption, type FidExtractor, type FidOptions } from './fid-extractor.ts';
 import { fidFamilyVersion } from './fid-preprocess.ts';
 import { readFeatureMatrix } from './fid-stats.ts';
 import { predictions } from './fid.ts';
@@ -34,14 +32,9 @@ function concatRows(state: KidState): Float32Array {
 export async function createKid(opts: FidOptions = {}): Promise<Metric<KidState> & { extractor: FidExtractor }> {
   const mode = opts.mode ?? 'clean';
   const id = 'kid-clean';
-  let ref: FeatureMatrix | undefined;
-  let referenceFile: WeightFileRecord | undefined;
-  if (typeof opts.referenceFeatures === 'string') {
-    referenceFile = await weightFile(opts.referenceFeatures, 'reference features');
-    ref = await readFeatureMatrix(opts.referenceFeatures);
-  } else ref = opts.referenceFeatures;
+  const { value: ref, file: referenceFile } = await referenceOption(opts.referenceFeatures, 'reference features', readFeatureMatrix);
   const extractor = await createFidExtractor({ ...opts, mode }, id);
-  const weights: WeightsKind = opts.weights ?? (opts.modelPath ? 'test-random-init' : 'real');
+  const weights = extractor.weights;
   const seed = opts.kidSeed ?? 0;
   return {
     spec: {

@@ -21,16 +21,10 @@ import { DESIGN_NAMES, PAPER_TABLE2, PAPER_TABLE6 } from './paper-fusion.ts';
 const WORKER = fileURLToPath(new URL('./fusion-worker.ts', import.meta.url));
 const DESIGN_GRAPH: Record<DesignId, GraphKey> = { cachekv: 'unet', spatial: 'unetSpatial', cross: 'unetCross', channel: 'unetChannel' };
 
-export interface FusionBenchOptions {
+/** One child process's job (fusion-worker.ts) for every design in `designs`, plus where the report goes. */
+export interface FusionBenchOptions extends Omit<FusionJob, 'design'> {
   config: 'tiny' | 'paper';
-  bundle: string;
   designs: DesignId[];
-  refs: number[];
-  steps: number;
-  repeat: number;
-  device: 'cpu' | 'cuda';
-  threads?: number;
-  cfg: number;
   resultsDir: string;
   log?: (line: string) => void;
 }
