@@ -1,9 +1,11 @@
 import { sveltekit } from '@sveltejs/kit/vite';
 import { defineConfig } from 'vitest/config';
+import { TEST_TIERS } from './test/helpers/tiers.ts';
 
-// Test tiers (STYLE.md 2.5): unit | parity | pipeline | e2e. `npm test` runs them all; none needs a GPU. The ref-ldm
-// torch-engine tests need python/.venv (python/setup.sh; CI makes it) and skip, saying why, without it, unless
-// REFBENCH_REQUIRE_TORCH=1 (CI), under which they fail instead (test/helpers/python-venv.ts).
+// Test tiers (docs/testing.md): unit | parity | pipeline | e2e | fuzz, one vitest project each over test/<tier>/;
+// `npm test` runs them all, `npm test -- --project <tier>` one. None needs a GPU. The ref-ldm torch-engine tests need
+// python/.venv (python/setup.sh; CI makes it) and skip, saying why, without it, unless REFBENCH_REQUIRE_TORCH=1 (CI),
+// under which they fail instead (test/helpers/python-venv.ts).
 export default defineConfig(({ mode }) => ({
   plugins: mode === 'test' ? [] : [sveltekit()],
   test: {
@@ -11,8 +13,9 @@ export default defineConfig(({ mode }) => ({
     pool: 'forks',
     testTimeout: 120_000,
     hookTimeout: 120_000,
-    include: ['test/**/*.test.ts'],
-    // ORT sessions are memory-hungry and the machine has 2 cores: keep the parallelism modest.
+    // ORT sessions are memory-hungry and the machine has 2 cores: keep the parallelism modest (across all projects).
     maxWorkers: 2,
+    // Every tier inherits the settings above (extends: true); only the files differ.
+    projects: TEST_TIERS.map((tier) => ({ extends: true as const, test: { name: tier, include: [`test/${tier}/**/*.test.ts`] } })),
   },
 }));

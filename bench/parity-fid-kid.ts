@@ -1,5 +1,5 @@
 /**
- * @file Measures the FID/KID parity numbers the README states (not a speed bench):
+ * @file Measures the FID/KID parity numbers docs/parity.md states (not a speed bench):
  * - Fréchet distance when a set has fewer samples than feature dimensions: ours (pivoted Cholesky of the
  *   lower-rank covariance, eigenvalues of LᵀΣ₂L) vs clean-fid's `frechet_distance` (scipy `sqrtm` of the
  *   rank-deficient Σ₁Σ₂, which picks up √|λ| of rounding-noise eigenvalues) vs the exact value through the

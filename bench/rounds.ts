@@ -4,8 +4,8 @@
  * Each round times every side once, ours and the reference back to back in one process run (the reference in a
  * long-lived subprocess that times on request), with the first mover alternating from round to round, so load
  * from other processes and thermal drift hit both sides alike. A ratio is taken per round (the two sides measured
- * within seconds of each other) and reported as the median and the range (min–max) over the rounds; the README
- * quotes exactly these. The machine's load average before and after is printed with them.
+ * within seconds of each other) and reported as the median and the range (min–max) over the rounds;
+ * docs/performance.md quotes exactly these. The machine's load average before and after is printed with them.
  */
 import { availableParallelism, loadavg } from 'node:os';
 

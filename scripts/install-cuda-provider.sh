@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs onnxruntime's CUDA execution provider for onnxruntime-node (stack-notes §1.2): downloads the NuGet package
+# Installs onnxruntime's CUDA execution provider for onnxruntime-node (docs/performance.md, "The CUDA provider"):
+# downloads the NuGet package
 # Microsoft.ML.OnnxRuntime.Gpu.Linux of the SAME version as the installed onnxruntime-node and copies
 # libonnxruntime_providers_{shared,cuda,tensorrt}.so into node_modules/onnxruntime-node/bin/napi-v6/linux/x64/.
 # The CUDA runtime (cudart, cublas, cublasLt, curand) and cuDNN 9 must be on the loader path; check with

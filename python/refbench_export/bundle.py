@@ -3,7 +3,7 @@
 Legacy TorchScript exporter (``dynamo=False``), opset 17 (IR 8). Every graph has a dynamic batch axis; the
 VAE encoder a dynamic width; the U-Net's external K/V a dynamic token axis; the spatial / cross graphs a dynamic
 reference strip width. After export, every graph input is checked to be consumed by at least one node (the
-failure mode of the dynamo exporter with CacheKV, refldm-model.md 13.2).
+failure mode of the dynamo exporter with CacheKV, docs/model.md §13.2).
 
 Attention form (bundle.json ``attention``): by default the layers whose sequence grows with the number of
 references attend in blocks of query rows (chunking.py), so onnxruntime never holds their whole score matrix;

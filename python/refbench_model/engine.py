@@ -1,4 +1,4 @@
-"""The fast PyTorch ReF-LDM engine: the reference sampler's semantics (sampler.py, refldm-model.md sections 5-8)
+"""The fast PyTorch ReF-LDM engine: the reference sampler's semantics (sampler.py, docs/model.md §5-8)
 with every tensor kept on the device and a set of speed switches, each of which can be turned on alone.
 
 Switches (``Switches``; JSON names in brackets, as recorded in run.json and the benchmark JSON):
@@ -13,7 +13,7 @@ Switches (``Switches``; JSON names in brackets, as recorded in run.json and the 
   per image; the layer writes its own K/V into the head of it). Either way the reference K/V are computed once per
   image and stay on the device.
 - ``ref_pass`` [refPass]: ``loop`` (the official reference pass: one U-Net pass per reference, in strip order,
-  with B = 2 [zero latent, reference latent] under CFG, B = 1 without; refldm-model.md 7.2) or ``batched`` (the N
+  with B = 2 [zero latent, reference latent] under CFG, B = 1 without; docs/model.md §7.2) or ``batched`` (the N
   references as one batch; the zero-reference K/V of the unconditional branch are a constant of the model, computed
   once per engine and tiled, as the TypeScript runner does).
 - ``dtype`` [dtype]: ``fp32`` | ``bf16`` | ``fp16`` autocast for the VAE encoder and the U-Net. The decoder (with
@@ -437,7 +437,7 @@ class Engine:
         """(uncond K/V or None, cond K/V), each 16 (k, v) [H, d, N*T], and the reference-pass batch size."""
         n = len(lats)
         if self.switches.ref_pass == "loop":
-            # NOTE: the official loop (refldm-model.md 7.2): one pass per reference in strip order, with CFG one B = 2
+            # NOTE: the official loop (docs/model.md §7.2): one pass per reference in strip order, with CFG one B = 2
             # batch [zero latent, reference latent]; the K/V of the N passes concatenated on the token axis. Rows
             # 0..H-1 are the unconditional branch's, H..2H-1 the conditional's.
             kvs = [self._ref_kv(torch.cat([torch.zeros_like(lat), lat]) if use_cfg else lat) for lat in lats]
@@ -456,7 +456,7 @@ class Engine:
     def decode(self, x: torch.Tensor) -> np.ndarray:
         """The VAE decoder (codebook snap included) on latent x [1, 8, h, w] with this engine's attention kernel ->
         float32 [1, 3, H, W]: what ``restore`` ends with, also the worker's ``decode`` request."""
-        # NOTE: decode stays fp32 (codebook ArgMin is precision-sensitive; refldm-model.md 13.2).
+        # NOTE: decode stays fp32 (codebook ArgMin is precision-sensitive; docs/model.md §13.2).
         return self.vae.decode(x.to(self.device), attn=self.attn).float().cpu().numpy()
 
     # -- one image -------------------------------------------------------------------------------------------
@@ -496,7 +496,7 @@ class Engine:
             zero = False
         else:
             if s.zero_refs < 1:
-                raise ValueError("zeroRefs must be >= 1 (the model has no N = 0 path; refldm-model.md 8)")
+                raise ValueError("zeroRefs must be >= 1 (the model has no N = 0 path; docs/model.md §8)")
             lats = [torch.zeros_like(z_lq) for _ in range(s.zero_refs)]
             zero = True
         timer.add("encodeMs", t0)

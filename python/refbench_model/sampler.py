@@ -1,6 +1,6 @@
 """Reference ReF-LDM sampler: DDIM (eta 0) + classifier-free guidance + CacheKV / alternative fusion designs.
 
-Mirrors the official ``DDIMSampler`` + ``DiffusionWrapper`` semantics (refldm-model.md sections 5-8):
+Mirrors the official ``DDIMSampler`` + ``DiffusionWrapper`` semantics (docs/model.md §5-8):
 - LQ -> pre-quantisation latent z_lq; references -> ONE wide strip [1,3,512,512N] -> one VAE pass -> N latents.
 - 0 references -> k zero latents (default k = 5, recorded in the result).
 - CFG scale s: s == 1.0 runs a single conditional pass; otherwise batch [uncond, cond] where uncond = same
@@ -86,7 +86,7 @@ class TorchBackend:
 
     @torch.no_grad()
     def decode(self, lat: np.ndarray) -> np.ndarray:
-        # NOTE: decode stays fp32 (codebook ArgMin is precision-sensitive; refldm-model.md 13.2).
+        # NOTE: decode stays fp32 (codebook ArgMin is precision-sensitive; docs/model.md §13.2).
         return self._np(self.vae.decode(self._t(lat)))
 
     @torch.no_grad()
@@ -159,7 +159,7 @@ def sample(backend, lq: np.ndarray, refs: list[np.ndarray], x_t: np.ndarray, *, 
         n_zero = 0
     else:
         if zero_refs < 1:
-            raise ValueError("zero_refs must be >= 1 (the model has no N = 0 path; see refldm-model.md 8)")
+            raise ValueError("zero_refs must be >= 1 (the model has no N = 0 path; see docs/model.md §8)")
         ref_lats = [np.zeros_like(z_lq) for _ in range(zero_refs)]
         n_zero = zero_refs
     timer.add("encodeMs", t0)

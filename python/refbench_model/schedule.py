@@ -1,4 +1,4 @@
-"""Noise schedule and DDIM timesteps, as refldm-model.md sections 4 and 5 (ldm util.make_beta_schedule /
+"""Noise schedule and DDIM timesteps, as docs/model.md §4 and §5 (ldm util.make_beta_schedule /
 make_ddim_timesteps with the repo's ``uniform_trailing``)."""
 from __future__ import annotations
 

@@ -3,7 +3,7 @@ trained with the ArcFace additive angular margin loss, for domains without a rel
 synthfaces-ref benchmark). The IDS metric of the paper stays ArcFace R50.
 
 Identities are the connected components of the reference graph of the training CSV (target -- each reference),
-as FFHQ-Ref defines them (protocol.md section 2). Input: the IDS crop and area resize to 112 (identity.py), so the
+as FFHQ-Ref defines them (docs/protocol.md §2). Input: the IDS crop and area resize to 112 (identity.py), so the
 network sees what the metric and the identity loss show it; horizontal flip p = 0.5; optionally an LQ version of
 the image (``arcface.degrade_prob``, from ``data.lq_dirs``) so identity survives degradation.
 

@@ -1,4 +1,4 @@
-"""The paper's reference augmentations (refldm-model.md section 14), written with torch ops, no torchvision.
+"""The paper's reference augmentations (docs/model.md §14), written with torch ops, no torchvision.
 
 ColorJitter (brightness, contrast, saturation +-0.2, hue +-0.02), RandomAffine (+-2 degrees, translate +-0.05,
 scale 0.95-1.05), RandomPerspective (distortion 0.2, applied with p = 1.0 as in the code, not the paper's 0.5),

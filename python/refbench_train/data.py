@@ -1,4 +1,4 @@
-"""Training data in the FFHQ-Ref layout (protocol.md section 1; src/lib/server/datasets/ffhq-ref.ts).
+"""Training data in the FFHQ-Ref layout (docs/protocol.md §1; src/lib/server/datasets/ffhq-ref.ts).
 
 ```
 <root>/<csv>            gt_image,ref_image  (train)  or  gt_image,lq_image,ref_image (val/test layout)
@@ -83,7 +83,7 @@ class DirIndex:
 
 
 def load_image(path: pathlib.Path, resolution: int) -> torch.Tensor:
-    """RGB [3,R,R] in [-1,1]; resized with PIL bicubic only when the size differs (refldm-model.md section 11)."""
+    """RGB [3,R,R] in [-1,1]; resized with PIL bicubic only when the size differs (docs/model.md §11)."""
     try:
         with Image.open(path) as im:
             im = im.convert("RGB")
@@ -155,7 +155,7 @@ class RefDataset:
 
 
 def pick_refs(refs: list[int], num: int, shuffle: bool, dup: bool, g: torch.Generator) -> list[int]:
-    """The training reference rule (protocol.md section 2): shuffle, keep ``num``, duplicate up to ``num`` when fewer
+    """The training reference rule (docs/protocol.md §2): shuffle, keep ``num``, duplicate up to ``num`` when fewer
     (cycling through the shuffled list, ``dup_to_max_num_refs``)."""
     if not refs:
         raise DataError("a training target has no references")

@@ -1,4 +1,4 @@
-"""The ``ldm`` (LQ-only) and ``refldm`` (any fusion design) stages: the ReF-LDM recipe (refldm-model.md sections 4,
+"""The ``ldm`` (LQ-only) and ``refldm`` (any fusion design) stages: the ReF-LDM recipe (docs/model.md §4,
 6-9, 14) on the U-Net of python/refbench_model.
 
 One step, per batch of B targets:
@@ -17,7 +17,7 @@ One step, per batch of B targets:
 - AdamW, lr with linear warm-up, EMA of the U-Net weights (decay 0.9999, LitEma).
 
 Cached latents (``data.cache_latents``): every image is encoded once. Departures, labelled: references are encoded
-one by one, not as the official one-pass strip (refldm-model.md 7.1); the augmentations are drawn once per cached
+one by one, not as the official one-pass strip (docs/model.md §7.1); the augmentations are drawn once per cached
 variant (``data.ref_aug_variants`` per image) instead of per step. Without the cache, each step augments and
 encodes the 5 references of each sample as one strip, as the official loader does.
 """

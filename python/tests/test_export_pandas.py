@@ -40,10 +40,10 @@ def _refbench(*args: str, cwd: pathlib.Path) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
     root = tmp_path_factory.mktemp("export")
-    # The folder dataset of the TS tests (test/pipeline/runner/folder-dataset.ts), written through tsx.
+    # The folder dataset of the TS tests (test/helpers/folder-dataset.ts), written through tsx.
     script = root / "mk.mts"
     script.write_text(
-        f"import {{ writeFolderDataset }} from {json.dumps(str(REPO / 'test/pipeline/runner/folder-dataset.ts'))};\n"
+        f"import {{ writeFolderDataset }} from {json.dumps(str(REPO / 'test/helpers/folder-dataset.ts'))};\n"
         f"await writeFolderDataset({json.dumps(str(root / 'ds'))}, 3, 1);\n"
     )
     subprocess.run([NODE, "--import", "tsx", str(script)], cwd=REPO, check=True, timeout=300)

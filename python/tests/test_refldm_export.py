@@ -27,7 +27,7 @@ FULL_VS_CHUNKED_ATOL = 1e-5
 # The VAE encoder's latents, onnxruntime vs PyTorch: |z| up to ~6.5 after 23 convolutions whose float32 sums the two
 # runtimes (MLAS vs oneDNN, each picked per CPU) order differently. Measured on the dev CPU: 1.3e-5 (one image),
 # 8.3e-5 (3-reference strip), 1.2e-4 (5-reference strip, integer-draw weights), so ATOL left no margin for another
-# CPU's kernels. The same bound as test/parity/refldm/refldm.test.ts ENCODER_TOL: the final latent's tolerance, ~8x
+# CPU's kernels. The same bound as test/parity/server/restorers/ref-ldm/refldm.test.ts ENCODER_TOL: the final latent's tolerance, ~8x
 # the largest measured spread, while a real bug (a wrong weight or strip split) moves latents by O(0.1).
 ENCODER_ATOL = 1e-3
 DESIGNS = ("cachekv", "spatial", "cross", "channel")

@@ -43,7 +43,7 @@ def test_paper_attention_layers():
     assert [L["tokens"] for L in layers] == [1024, 1024, 256, 256, 64, 64, 64, 64, 64, 64, 256, 256, 256, 1024, 1024, 1024]
     assert [L["heads"] for L in layers] == [10, 10, 10, 10, 20, 20, 20, 20, 20, 20, 10, 10, 10, 10, 10, 10]
     assert all(L["headDim"] == 32 for L in layers)
-    # K+V bytes per reference per batch element (refldm-model.md 7.4)
+    # K+V bytes per reference per batch element (docs/model.md §7.4)
     assert sum(2 * L["channels"] * L["tokens"] * 4 for L in layers) == 18_350_080
 
 

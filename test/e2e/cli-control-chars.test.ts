@@ -9,8 +9,8 @@ import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeFolderDataset } from '../pipeline/runner/folder-dataset.ts';
-import { cli, runDirOf } from './helpers/cli.ts';
+import { writeFolderDataset } from '../helpers/folder-dataset.ts';
+import { cli, runDirOf } from '../helpers/cli.ts';
 
 const RAW = /[\u0000-\u0008\u000b-\u001f\u007f\u202e]/;
 let root: string;

@@ -12,9 +12,9 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { encodePng } from '../../src/lib/server/image/io.ts';
-import { patternImage } from '../pipeline/runner/folder-dataset.ts';
-import { cli, runDirOf, sampleLines } from './helpers/cli.ts';
-import { jpegWithCorruptHuffman } from './helpers/images.ts';
+import { patternImage } from '../helpers/folder-dataset.ts';
+import { cli, runDirOf, sampleLines } from '../helpers/cli.ts';
+import { jpegWithCorruptHuffman } from '../helpers/images.ts';
 
 let root: string;
 let ds: string;

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CUDA_INSTALL_HINT } from '../../src/lib/server/ort/session.ts';
-import { writeFolderDataset } from '../pipeline/runner/folder-dataset.ts';
+import { writeFolderDataset } from '../helpers/folder-dataset.ts';
 
 const REPO = resolve(import.meta.dirname, '../..');
 const FIX = join(REPO, 'test/fixtures/lpips');

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { relaxFixedOutputBatch } from '../../src/lib/server/ort/onnx-shape.ts';
-import { writeFolderDataset } from '../pipeline/runner/folder-dataset.ts';
+import { writeFolderDataset } from '../helpers/folder-dataset.ts';
 
 const REPO = join(import.meta.dirname, '../..');
 const FIXED = join(REPO, 'test/fixtures/ids/tiny-embed-fixed-out-batch.onnx');

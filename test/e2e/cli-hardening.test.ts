@@ -13,7 +13,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeFolderDataset } from '../pipeline/runner/folder-dataset.ts';
+import { writeFolderDataset } from '../helpers/folder-dataset.ts';
 
 const REPO = resolve(import.meta.dirname, '../..');
 let root: string;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { buildProgram } from '../../src/cli/main.ts';
-import { cli } from './cli-capture.ts';
+import { cli } from '../helpers/cli.ts';
 
 const REPO = join(import.meta.dirname, '../..');
 

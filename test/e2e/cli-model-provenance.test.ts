@@ -14,7 +14,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { writeFolderDataset } from '../pipeline/runner/folder-dataset.ts';
+import { writeFolderDataset } from '../helpers/folder-dataset.ts';
 
 const REPO = join(import.meta.dirname, '../..');
 const FIX = join(REPO, 'test/fixtures');

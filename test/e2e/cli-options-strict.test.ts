@@ -7,8 +7,8 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { writeFolderDataset } from '../pipeline/runner/folder-dataset.ts';
-import { cli, runDirOf } from './helpers/cli.ts';
+import { writeFolderDataset } from '../helpers/folder-dataset.ts';
+import { cli, runDirOf } from '../helpers/cli.ts';
 
 let root: string;
 let results: string;

@@ -12,8 +12,8 @@ import { z } from 'zod';
 import { DATASETS } from '../../src/lib/server/datasets/index.ts';
 import { encodePng } from '../../src/lib/server/image/io.ts';
 import { runSpec } from '../../src/lib/server/runner/evaluate.ts';
-import { folderDataset, patternImage, writeFolderDataset } from '../pipeline/runner/folder-dataset.ts';
-import { cli, sampleLines } from './helpers/cli.ts';
+import { folderDataset, patternImage, writeFolderDataset } from '../helpers/folder-dataset.ts';
+import { cli, sampleLines } from '../helpers/cli.ts';
 
 let root: string;
 let results: string;

@@ -10,7 +10,7 @@ import { RESTORERS } from '../../src/lib/server/restorers/index.ts';
 import { METRICS } from '../../src/lib/server/metrics/index.ts';
 import { evalRun, runSpec } from '../../src/lib/server/runner/evaluate.ts';
 import { report } from '../../src/lib/server/runner/report.ts';
-import { folderDataset, writeFolderDataset } from '../pipeline/runner/folder-dataset.ts';
+import { folderDataset, writeFolderDataset } from '../helpers/folder-dataset.ts';
 
 let root: string;
 let ds: Dataset;

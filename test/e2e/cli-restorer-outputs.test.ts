@@ -11,9 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readRgb } from '../../src/lib/server/image/io.ts';
-import { writeFolderDataset } from '../pipeline/runner/folder-dataset.ts';
-import { cli, runDirOf, sampleLines } from './helpers/cli.ts';
-import { floatTiff, png16 } from './helpers/images.ts';
+import { writeFolderDataset } from '../helpers/folder-dataset.ts';
+import { cli, runDirOf, sampleLines } from '../helpers/cli.ts';
+import { floatTiff, png16 } from '../helpers/images.ts';
 
 let root: string;
 let spec: string;
@@ -42,7 +42,7 @@ beforeAll(async () => {
     ].join('\n'),
   );
   const { encodePng } = await import('../../src/lib/server/image/io.ts');
-  const { patternImage } = await import('../pipeline/runner/folder-dataset.ts');
+  const { patternImage } = await import('../helpers/folder-dataset.ts');
   writeFileSync(join(root, 'small.png'), await encodePng(patternImage(1, 256)));
   spec = join(root, 'spec.yaml');
   writeFileSync(

@@ -13,7 +13,7 @@ import { SYNTHFACES_IDENTITY_SIZES } from '../../src/lib/server/datasets/synthfa
 import { trainIdentityKey } from '../../src/lib/server/datasets/synthfaces/train-split.ts';
 import { trainArgv, trainInterpreter } from '../../src/lib/server/train.ts';
 import { REPO_ROOT } from '../../src/lib/server/paths.ts';
-import { cli } from './cli-capture.ts';
+import { cli } from '../helpers/cli.ts';
 import { SKIP_TORCH, TORCH_NOTE } from '../helpers/python-venv.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'refbench-train-'));

@@ -10,7 +10,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { createServer, type ViteDevServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runSpec } from '../../src/lib/server/runner/evaluate.ts';
-import { writeFolderDataset } from '../pipeline/runner/folder-dataset.ts';
+import { writeFolderDataset } from '../helpers/folder-dataset.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const HAVE_CHROMIUM = existsSync(CHROMIUM);

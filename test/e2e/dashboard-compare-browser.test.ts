@@ -15,9 +15,9 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pairedComparison } from '../../src/lib/eval/stats/paired.ts';
 import { runSpec } from '../../src/lib/server/runner/evaluate.ts';
-import { writeFolderDataset } from '../pipeline/runner/folder-dataset.ts';
-import { sampleLines } from './helpers/cli.ts';
-import { startProductionDashboard } from './helpers/prod-server.ts';
+import { writeFolderDataset } from '../helpers/folder-dataset.ts';
+import { sampleLines } from '../helpers/cli.ts';
+import { startProductionDashboard } from '../helpers/prod-server.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const HAVE_CHROMIUM = existsSync(CHROMIUM);

@@ -12,8 +12,8 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { leaderboard } from '../../src/lib/server/dashboard/leaderboard.ts';
 import { runSpec } from '../../src/lib/server/runner/evaluate.ts';
-import { writeFolderDataset } from '../pipeline/runner/folder-dataset.ts';
-import { startProductionDashboard } from './helpers/prod-server.ts';
+import { writeFolderDataset } from '../helpers/folder-dataset.ts';
+import { startProductionDashboard } from '../helpers/prod-server.ts';
 
 const VGG = resolve(import.meta.dirname, '../fixtures/lpips/vgg-narrow.onnx');
 const sha12 = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex').slice(0, 12);

@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runSpec } from '../../src/lib/server/runner/evaluate.ts';
-import { writeFolderDataset } from '../pipeline/runner/folder-dataset.ts';
-import { startProductionDashboard } from './helpers/prod-server.ts';
+import { writeFolderDataset } from '../helpers/folder-dataset.ts';
+import { startProductionDashboard } from '../helpers/prod-server.ts';
 
 let server: Awaited<ReturnType<typeof startProductionDashboard>> | undefined;
 let root: string;

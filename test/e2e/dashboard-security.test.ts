@@ -21,8 +21,8 @@ import { createSynthfacesRef } from '../../src/lib/server/datasets/synthfaces.ts
 import { ensureSynthfaces } from '../../src/lib/server/datasets/synthfaces/generate.ts';
 import { encodePng } from '../../src/lib/server/image/io.ts';
 import { runSpec } from '../../src/lib/server/runner/evaluate.ts';
-import { patternImage, writeFolderDataset } from '../pipeline/runner/folder-dataset.ts';
-import { startProductionDashboard } from './helpers/prod-server.ts';
+import { patternImage, writeFolderDataset } from '../helpers/folder-dataset.ts';
+import { startProductionDashboard } from '../helpers/prod-server.ts';
 
 let server: Awaited<ReturnType<typeof startProductionDashboard>> | undefined;
 let base = '';

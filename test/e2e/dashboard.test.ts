@@ -10,9 +10,9 @@ import { compare } from '../../src/lib/server/dashboard/compare.ts';
 import { imageFile, listRuns, runDetail } from '../../src/lib/server/dashboard/data.ts';
 import { leaderboard } from '../../src/lib/server/dashboard/leaderboard.ts';
 import { pairedComparison } from '../../src/lib/eval/stats/paired.ts';
-import { sampleLines } from './helpers/cli.ts';
+import { sampleLines } from '../helpers/cli.ts';
 import { runSpec } from '../../src/lib/server/runner/evaluate.ts';
-import { writeFolderDataset } from '../pipeline/runner/folder-dataset.ts';
+import { writeFolderDataset } from '../helpers/folder-dataset.ts';
 
 let root: string;
 let results: string;

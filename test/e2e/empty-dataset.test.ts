@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { DATASETS } from '../../src/lib/server/datasets/index.ts';
 import { runSpec } from '../../src/lib/server/runner/evaluate.ts';
-import { cli } from './cli-capture.ts';
+import { cli } from '../helpers/cli.ts';
 
 const roots: string[] = [];
 const tmp = () => (roots.push(mkdtempSync(join(tmpdir(), 'refbench-empty-'))), roots[roots.length - 1]);

@@ -16,8 +16,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunStore } from '../../src/lib/server/results/store.ts';
 import { RUN_EXPORT_COLUMNS } from '../../src/lib/server/results/export.ts';
 import { redactPaths } from '../../src/lib/server/dashboard/serve-file.ts';
-import { writeShardFixture } from '../pipeline/runner/shard-fixture.ts';
-import { cli } from './cli-capture.ts';
+import { writeShardFixture } from '../helpers/shard-fixture.ts';
+import { cli } from '../helpers/cli.ts';
 
 let root: string;
 let results: string;

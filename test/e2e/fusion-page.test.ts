@@ -12,7 +12,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { createServer, type ViteDevServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PAPER_TABLE2, PAPER_TABLE6 } from '../../src/lib/server/timing/paper-fusion.ts';
-import { cli } from './cli-capture.ts';
+import { cli } from '../helpers/cli.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const HAVE_CHROMIUM = existsSync(CHROMIUM);

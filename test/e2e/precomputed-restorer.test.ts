@@ -14,8 +14,8 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodePng } from '../../src/lib/server/image/io.ts';
-import { cli, runDirOf, sampleLines } from './helpers/cli.ts';
-import { patternImage, writeFolderDataset } from '../pipeline/runner/folder-dataset.ts';
+import { cli, runDirOf, sampleLines } from '../helpers/cli.ts';
+import { patternImage, writeFolderDataset } from '../helpers/folder-dataset.ts';
 
 let root: string;
 let results: string;

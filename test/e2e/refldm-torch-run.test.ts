@@ -35,9 +35,9 @@ const SYNTH = join(tmp, 'synthfaces');
 const RESULTS = join(tmp, 'results');
 const SPEC = 'examples/specs/synthfaces-refldm-tiny-torch.yaml';
 const COMMON = ['--results-dir', RESULTS, '--limit', '3', '-d', `root=${SYNTH}`, '-r', 'threads=2', '--progress', 'lines'];
-/** Final latents, torch vs onnx, max abs: as test/parity/refldm/torch-engine.test.ts (its derivation). */
+/** Final latents, torch vs onnx, max abs: as test/parity/server/restorers/ref-ldm/torch-engine.test.ts (its derivation). */
 const LATENT_TOL = 1e-3;
-/** Both decoders on the same codes: largest u8 difference (as test/parity/refldm/torch-engine.test.ts). */
+/** Both decoders on the same codes: largest u8 difference (as test/parity/server/restorers/ref-ldm/torch-engine.test.ts). */
 const DECODE_MAX_LEVELS = 1;
 
 interface Line {

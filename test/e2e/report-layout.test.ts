@@ -11,8 +11,8 @@ import { z } from 'zod';
 import { COMPACT_WIDTH } from '../../src/lib/server/runner/report.ts';
 import { runSpec } from '../../src/lib/server/runner/evaluate.ts';
 import { RESTORERS } from '../../src/lib/server/restorers/index.ts';
-import { writeFolderDataset } from '../pipeline/runner/folder-dataset.ts';
-import { cli } from './cli-capture.ts';
+import { writeFolderDataset } from '../helpers/folder-dataset.ts';
+import { cli } from '../helpers/cli.ts';
 
 let root: string;
 let results: string;

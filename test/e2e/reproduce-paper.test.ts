@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadBenchmark } from '../../src/lib/server/experiments/benchmarks.ts';
-import { cli } from './helpers/cli.ts';
+import { cli } from '../helpers/cli.ts';
 
 let root: string;
 let results: string;

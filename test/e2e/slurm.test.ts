@@ -17,8 +17,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { perImage, relDiff, runDirs, setValues, writeShardFixture } from '../pipeline/runner/shard-fixture.ts';
-import { cli } from './cli-capture.ts';
+import { perImage, relDiff, runDirs, setValues, writeShardFixture } from '../helpers/shard-fixture.ts';
+import { cli } from '../helpers/cli.ts';
 
 const run = promisify(execFile);
 const REPO = resolve(import.meta.dirname, '../..');

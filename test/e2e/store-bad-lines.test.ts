@@ -10,8 +10,8 @@ import { join, resolve } from 'node:path';
 import { createServer, type ViteDevServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeGaussianStats } from '../../src/lib/server/metrics/fid-stats.ts';
-import { writeFolderDataset } from '../pipeline/runner/folder-dataset.ts';
-import { cli } from './cli-capture.ts';
+import { writeFolderDataset } from '../helpers/folder-dataset.ts';
+import { cli } from '../helpers/cli.ts';
 
 const FID_NET = join(import.meta.dirname, '../fixtures/fid/fid-inception-narrow.onnx');
 

@@ -16,8 +16,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodePng } from '../../src/lib/server/image/io.ts';
-import { patternImage, writeFolderDataset } from '../pipeline/runner/folder-dataset.ts';
-import { cli, runDirOf } from './helpers/cli.ts';
+import { patternImage, writeFolderDataset } from '../helpers/folder-dataset.ts';
+import { cli, runDirOf } from '../helpers/cli.ts';
 
 let root: string;
 let results: string;

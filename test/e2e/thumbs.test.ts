@@ -21,8 +21,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunStore } from '../../src/lib/server/results/store.ts';
 import { thumbIndex, thumbPath } from '../../src/lib/server/results/thumbs.ts';
 import { runSpec } from '../../src/lib/server/runner/evaluate.ts';
-import { writeFolderDataset } from '../pipeline/runner/folder-dataset.ts';
-import { cli } from './cli-capture.ts';
+import { writeFolderDataset } from '../helpers/folder-dataset.ts';
+import { cli } from '../helpers/cli.ts';
 
 let root: string;
 let results: string;

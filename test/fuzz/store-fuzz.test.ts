@@ -29,9 +29,9 @@ import { basename, dirname, join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mulberry32 } from '../../src/lib/eval/stats/rng.ts';
 import { encodePng } from '../../src/lib/server/image/io.ts';
-import { startProductionDashboard } from '../e2e/helpers/prod-server.ts';
-import { cli, runDirOf } from '../e2e/helpers/cli.ts';
-import { patternImage, writeFolderDataset } from '../pipeline/runner/folder-dataset.ts';
+import { startProductionDashboard } from '../helpers/prod-server.ts';
+import { cli, runDirOf } from '../helpers/cli.ts';
+import { patternImage, writeFolderDataset } from '../helpers/folder-dataset.ts';
 import { type FileKind, int, mutateFile, type Outside, pick, type Rand } from './mutations.ts';
 
 const SEED = Number(process.env.REFBENCH_FUZZ_SEED ?? 20261204);

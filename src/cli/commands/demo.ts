@@ -28,7 +28,7 @@ export function register(program: Command): void {
       const log = (m: string) => process.stdout.write(`${m}\n`);
       log('refbench demo: synthfaces-ref × {lq, classical, ReF-LDM-tiny 0/1/3/5 refs} × {PSNR, SSIM, LPIPS, fLPIPS, IDS, NIQE, FID, KID} + fusion timing');
       log('NOTE: ReF-LDM-tiny, LPIPS-VGG, ArcFace and Inception run as small random-init TEST networks here: their numbers');
-      log('      prove the pipeline, not model quality (marked "untrained"/"test" everywhere). See README "Using real weights".');
+      log('      prove the pipeline, not model quality (marked "untrained"/"test" everywhere). See docs/reproducing.md "Using real weights and data".');
       try {
         const r = await runDemo({
           resultsDir,

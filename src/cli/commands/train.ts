@@ -1,5 +1,5 @@
 /**
- * @file `refbench train <stage>`: the open ReF-LDM trainer (python/refbench_train; README "Training").
+ * @file `refbench train <stage>`: the open ReF-LDM trainer (python/refbench_train; docs/training.md).
  */
 import type { Command } from 'commander';
 import { runTrain, TRAIN_STAGES } from '../../lib/server/train.ts';

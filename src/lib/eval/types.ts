@@ -1,6 +1,6 @@
 /**
  * @file Core value types shared by the engine, the CLI and the dashboard. Runtime-neutral: no node:*, no
- * onnxruntime, no sharp (STYLE.md 2.2).
+ * onnxruntime, no sharp (docs/architecture.md §1).
  */
 
 /**
@@ -14,7 +14,7 @@ export interface RgbImage {
   readonly data: Uint8Array;
 }
 
-/** Named pixel ranges; never a boolean `normalize` flag (STYLE.md 2.4). */
+/** Named pixel ranges; never a boolean `normalize` flag (docs/architecture.md §5). */
 export type PixelRange = 'uint8' | 'zero-one' | 'minus-one-one';
 
 /**

@@ -1,5 +1,5 @@
 /**
- * @file The full degradation pipeline (protocol.md §3) on u8 RGB images: pure stages from
+ * @file The full degradation pipeline (docs/protocol.md §3) on u8 RGB images: pure stages from
  * `eval/degradation/pipeline.ts` around a JPEG round trip through `image/io.ts`, plus a folder-to-folder
  * batch (`refbench data degrade`) that writes one params.jsonl line per image.
  *

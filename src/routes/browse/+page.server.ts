@@ -3,7 +3,7 @@ import type { PageServerLoad } from './$types';
 import { browse, parseBrowseQuery, pickableRuns, selectedRuns } from '$lib/server/dashboard/browse.ts';
 import { publicError } from '$lib/server/dashboard/serve-file.ts';
 
-// The image browser. The URL holds its whole state (README.md, "Browsing results"); the view's zoom, pan and flip state are
+// The image browser. The URL holds its whole state (docs/dashboard.md); the view's zoom, pan and flip state are
 // client-side parameters of the same URL and do not reach the server.
 export const load: PageServerLoad = async ({ url }) => {
   try {

@@ -1,5 +1,5 @@
 /**
- * @file Degradation presets (protocol.md §3, paper eq. 4) and their seeded parameter sampling (runtime-neutral).
+ * @file Degradation presets (docs/protocol.md §3, paper eq. 4) and their seeded parameter sampling (runtime-neutral).
  *
  * Sampling order from one `SeededRng(key)` (stable; changing it bumps DEGRADATION_VERSION):
  * kernel type (u < 0.5 → iso, else aniso, as `random.choices(['iso','aniso'], [0.5, 0.5])`), σx ~ U(blur),
@@ -20,7 +20,7 @@ export interface DegradationPreset {
   readonly kernelSize: number;
 }
 
-/** The paper's ranges (protocol.md §3 table). Kernel size 41, iso/aniso with probability 0.5 each. */
+/** The paper's ranges (docs/protocol.md §3 table). Kernel size 41, iso/aniso with probability 0.5 each. */
 export const DEGRADATION_PRESETS = Object.freeze({
   train: { id: 'train', blurSigma: [0, 16], scale: [1, 32], noiseSigma: [0, 20], jpegQuality: [30, 100], kernelSize: 41 },
   moderate: { id: 'moderate', blurSigma: [0, 8], scale: [1, 8], noiseSigma: [0, 15], jpegQuality: [60, 100], kernelSize: 41 },

@@ -1,5 +1,5 @@
 /**
- * @file ReF-LDM pre/post-processing on raw arrays (refldm-model.md §11), runtime-neutral.
+ * @file ReF-LDM pre/post-processing on raw arrays (docs/model.md §11), runtime-neutral.
  *
  * - input: u8 RGB HWC → float32 CHW in [-1, 1] as u8 / 127.5 − 1 (`read_and_normalize_image`).
  * - references: written side by side into ONE wide strip (3, 512, 512·N), CSV order (§7.1).

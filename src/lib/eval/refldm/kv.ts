@@ -1,5 +1,5 @@
 /**
- * @file CacheKV tensor rearrangement (refldm-model.md §7), pure and runtime-neutral.
+ * @file CacheKV tensor rearrangement (docs/model.md §7), pure and runtime-neutral.
  *
  * Layouts (row-major, as the ONNX graphs produce/consume them):
  * - reference pass output, N references in one batch: `[N·H, D, T]`, batch-major, head-minor

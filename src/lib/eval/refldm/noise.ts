@@ -4,7 +4,7 @@
  * of float64).
  *
  * NOTE: this does NOT reproduce torch's generator: `torch.manual_seed(2024); torch.randn(1, 8, 64, 64)` gives
- * other numbers (and torch's CPU and CUDA generators differ from each other too, refldm-model.md §12). For
+ * other numbers (and torch's CPU and CUDA generators differ from each other too, docs/model.md §12). For
  * parity with a PyTorch run, pass the x_T tensor as a .f32 file instead of a seed.
  */
 

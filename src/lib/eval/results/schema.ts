@@ -1,7 +1,7 @@
 /**
  * @file The results format (docs/results-format.md): zod schemas and types for run.json, samples.jsonl,
  * eval.jsonl and summary.json, shared by the store, the runner, `refbench report` and the dashboard.
- * Runtime-neutral. Readers reject an unknown `schemaVersion` with a clear message (STYLE.md 2.6).
+ * Runtime-neutral. Readers reject an unknown `schemaVersion` with a clear message (docs/architecture.md §5).
  */
 import { z } from 'zod';
 
@@ -71,7 +71,7 @@ export const RunJsonSchema = z.object({
     /** Samples this run covers (after `limit`): the M of coverage N/M. */
     size: z.number().int(),
     limited: z.boolean(),
-    /** sha256 over the sorted per-sample input hashes (STYLE.md 2.6). */
+    /** sha256 over the sorted per-sample input hashes (docs/architecture.md §5). */
     hash: z.string(),
     /** Max references over the samples (the "refs setting" column). */
     maxRefs: z.number().int(),

@@ -8,7 +8,7 @@
  * - `alphasCumprod` → ᾱ_t = ∏_{s ≤ t} α_s
  *
  * Invariant: β and ᾱ are computed in float64 (as torch/numpy do) and ᾱ is rounded to float32 once, because the
- * official sampler reads its ᾱ table from float32 buffers (refldm-model.md §4).
+ * official sampler reads its ᾱ table from float32 buffers (docs/model.md §4).
  */
 
 /** LDM's "linear" schedule: β = linspace(√start, √end, T)² (a line in √β, not in β). */

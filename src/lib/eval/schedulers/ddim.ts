@@ -1,6 +1,6 @@
 /**
  * @file DDIM sampling with eta = 0 (Song et al. 2021, "Denoising Diffusion Implicit Models", eq. 12), exactly as
- * LDM's `DDIMSampler` runs it for ReF-LDM (refldm-model.md §5), plus classifier-free guidance (§6).
+ * LDM's `DDIMSampler` runs it for ReF-LDM (docs/model.md §5), plus classifier-free guidance (§6).
  * Pure functions over Float32Arrays; the U-Net call is the caller's business (diffusers' scheduler/loop split).
  *
  * Notation (paper symbol ← name here):
@@ -23,7 +23,7 @@
 export type DdimSchedule = 'uniform' | 'uniform_trailing';
 
 /**
- * The DDIM timestep list (ascending), as ReF-LDM's `make_ddim_timesteps` builds it (refldm-model.md §5.2).
+ * The DDIM timestep list (ascending), as ReF-LDM's `make_ddim_timesteps` builds it (docs/model.md §5.2).
  * NOTE: the length is ⌈numTrain / c⌉ with c = ⌊numTrain / steps⌋, which differs from `steps` when `steps` does
  * not divide `numTrain` (30 → 31): the official code commented out its length assertion, and so do we.
  * With `uniform` and c | (numTrain − 1) (S = 3, 9, 27, 37, 111, 333, 1000) the list ends at t = numTrain, which

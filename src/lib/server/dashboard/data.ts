@@ -38,7 +38,7 @@ export interface RunRow {
   readonly restorer: string;
   readonly settings: string;
   readonly dataset: string;
-  /** `(dataset id, version, content hash)`: runs are comparable only within one group (STYLE.md 2.6). */
+  /** `(dataset id, version, content hash)`: runs are comparable only within one group (docs/architecture.md §5). */
   readonly group: string;
   readonly datasetHash: string;
   readonly ok: number;

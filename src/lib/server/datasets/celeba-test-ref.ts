@@ -1,5 +1,5 @@
 /**
- * @file The CelebA-Test-Ref adapter (`celeba-test-ref`, protocol.md §1.4): 2,533 CelebA-Test targets with
+ * @file The CelebA-Test-Ref adapter (`celeba-test-ref`, docs/protocol.md §1.4): 2,533 CelebA-Test targets with
  * same-identity references. The CSV has the FFHQ-Ref columns `gt_image,lq_image,ref_image` (Python-list refs).
  * Where the release puts its folders is uncertain (ref-ldm issue #7), so every path is an option:
  *   root (required), csv (default <root>/test_references.csv), lqDir (<root>/celeba_test_images/lq),

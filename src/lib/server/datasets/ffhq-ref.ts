@@ -1,5 +1,5 @@
 /**
- * @file The FFHQ-Ref adapter (`ffhq-ref`, protocol.md §1.1–1.3) and the shared reference-CSV machinery that the
+ * @file The FFHQ-Ref adapter (`ffhq-ref`, docs/protocol.md §1.1–1.3) and the shared reference-CSV machinery that the
  * CelebA-Test-Ref and synthfaces-ref adapters reuse.
  *
  * Layout (official release; HQ images come from the user's FFHQ copy, not the zip):

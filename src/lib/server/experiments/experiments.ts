@@ -172,6 +172,8 @@ export interface PlanOptions {
   readonly limit?: number;
   /** Path of a `{ derived: gt-fid-stats }` reference for a benchmark (reproduce computes it; a plan only names it). */
   readonly derived?: (b: Benchmark) => string;
+  /** Folder of the benchmark files (default benchmarks/ of the repository; tests plan a benchmark from a temp folder). */
+  readonly benchmarksDir?: string;
 }
 
 /** The default `derived` path of a benchmark's GT FID statistics (under the results' cache). */
@@ -203,7 +205,7 @@ export function planExperiment(exp: Experiment, o: PlanOptions): PlannedRun[] {
   if (!profiles.has(profileName)) throw new Error(`--restorer: no profile '${profileName}' in ${join(EXPERIMENTS_DIR, 'restorers.yaml')}; available: ${[...profiles.keys()].join(', ')}`);
   const out: PlannedRun[] = [];
   for (const bid of benchIds) {
-    const b = loadBenchmark(bid);
+    const b = loadBenchmark(bid, o.benchmarksDir);
     for (const row of exp.rows) {
       if (!row.variant) continue; // bench-only row
       const pname = rowProfile(exp, row, o.restorer);

@@ -145,7 +145,7 @@ export async function encodePng(img: RgbImage, compressionLevel = 6): Promise<Bu
 
 /**
  * Encodes RGB u8 as JPEG with 4:2:0 chroma subsampling (libjpeg's default, as cv2.imencode uses).
- * NOTE: sharp uses mozjpeg; bytes differ from cv2/libjpeg at the same quality (protocol.md §3).
+ * NOTE: sharp uses mozjpeg; bytes differ from cv2/libjpeg at the same quality (docs/protocol.md §3).
  */
 export async function encodeJpeg(img: RgbImage, quality: number): Promise<Buffer> {
   return sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })

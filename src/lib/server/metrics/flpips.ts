@@ -1,5 +1,5 @@
 /**
- * @file `flpips-vgg`: ReF-LDM's face-region LPIPS (protocol §5.3; the released eval.py has it commented out).
+ * @file `flpips-vgg`: ReF-LDM's face-region LPIPS (docs/protocol.md §5.3; the released eval.py has it commented out).
  * The prediction and the ground truth (u8) are both multiplied by the GT's face mask (outside → 0), then plain
  * LPIPS-VGG v0.1 runs on the masked pair. The mask comes from `item.mask` or from a per-sample semantic label
  * map in `maskDir` (`<sampleId>.npy` int label map, or `<sampleId>.png` greyscale label map), with the
@@ -24,7 +24,7 @@ import { parseOptions } from '../../eval/spec/run-spec.ts';
 export interface FlpipsOptions extends LpipsOptions {
   /** Folder of per-sample label maps (`<sampleId>.npy` or `.png`); required unless every item carries `mask`. */
   readonly maskDir?: string;
-  /** Label values counted as face (default: protocol §5.3 `face`). */
+  /** Label values counted as face (default: docs/protocol.md §5.3 `face`). */
   readonly faceClasses?: readonly number[];
 }
 

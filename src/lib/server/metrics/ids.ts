@@ -1,5 +1,5 @@
 /**
- * @file IDS metrics (ReF-LDM protocol §5.1): `ids-arcface-r50` = cosine(ArcFace(pred), ArcFace(GT)) and
+ * @file IDS metrics (docs/protocol.md §5.1): `ids-arcface-r50` = cosine(ArcFace(pred), ArcFace(GT)) and
  * `ids-refs-arcface-r50` = mean over references of cosine(ArcFace(pred), ArcFace(ref)).
  *
  * Pipeline (IdentityLoss convention): RGB u8 (512×512, or PIL-bicubic to 512 with `resize`) → 2·(u/255) − 1 →

@@ -32,6 +32,12 @@ function register(id: string, entry: Component<MetricFactory> & { readonly conve
   CONVENTIONS.set(id, entry.conventions);
 }
 
+/**
+ * The same registration for code outside this file (a plugin, or a test following docs/architecture.md's "Add a
+ * metric" recipe): factory, strict options schema and conventions, checked like the entries below.
+ */
+export const registerMetric = register;
+
 /** The conventions declared by metric `id` (`time-ms` included), or undefined for an id not registered here. */
 export function metricConventions(id: string): MetricConventions | undefined {
   return CONVENTIONS.get(id);

@@ -51,7 +51,7 @@ export const FlpipsOptionsSchema = z
     ...lpipsShape,
     /** Folder of per-sample label maps (`<sampleId>.npy` or `.png`); required unless every sample carries a mask. */
     maskDir: path.optional(),
-    /** Label values counted as face (default: protocol §5.3 `face`). */
+    /** Label values counted as face (default: docs/protocol.md §5.3 `face`). */
     faceClasses: z.array(z.number().int()).optional(),
   })
   .strict();

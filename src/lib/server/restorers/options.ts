@@ -127,10 +127,11 @@ export const RefLdmOptionsSchema = z
     cfg: z.number().min(0).default(1.5),
     /**
      * At most this many references: the first k in CSV order, never duplicated. Paper: 5. 0 = ignore the
-     * dataset's references and use the model's learned "no reference" input (`zeroRefs` zero latents, §8).
+     * dataset's references and use the model's learned "no reference" input (`zeroRefs` zero latents,
+     * docs/model.md §8).
      */
     maxRefs: z.number().int().min(0).default(5),
-    /** Zero latents standing for "no references" (§8); default bundle.zeroRefDefault (5). */
+    /** Zero latents standing for "no references" (docs/model.md §8); default bundle.zeroRefDefault (5). */
     zeroRefs: z.number().int().min(1).optional(),
     design: z.enum(['cachekv', 'spatial', 'cross', 'channel']).default('cachekv'),
     /** x_T: a .f32 file (1×8×64×64, little-endian) or a seed for the documented PRNG (not torch's). */

@@ -1,5 +1,5 @@
 /**
- * @file The results store: the ONLY module that reads or writes `results/` (STYLE.md 2.6, docs/results-format.md).
+ * @file The results store: the ONLY module that reads or writes `results/` (docs/results-format.md).
  *
  * Crash-safety invariants:
  * - JSON files (run.json, summary.json) and output PNGs are written to a temp file, fsynced, then renamed.

@@ -273,7 +273,7 @@ export async function runSpec(specArg: string | unknown, opts: RunOptions = {}):
   };
 
   try {
-    // 3. Input hashes → dataset hash (comparability across runs, STYLE.md 2.6).
+    // 3. Input hashes → dataset hash (comparability across runs, docs/architecture.md §5).
     const inputHashes = await mapLimit(samples, 4, sampleInputHash);
     const datasetHash = sha256Hex([...inputHashes].sort().join('\n'));
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { alphasCumprodFromBetas, makeAlphasCumprod, makeLinearBetas } from '../../../../src/lib/eval/schedulers/beta-schedules.ts';
 import { cfgCombine, ddimStep, makeDdimTables, makeDdimTimesteps, needsUncond } from '../../../../src/lib/eval/schedulers/ddim.ts';
 
-// refldm-model.md §5.2, every row: [schedule, S, count, first, second, last].
+// docs/model.md §5.2, every row: [schedule, S, count, first, second, last].
 const TIMESTEP_ROWS = [
   ['uniform', 100, 100, 1, 11, 991],
   ['uniform', 50, 50, 1, 21, 981],

@@ -14,7 +14,7 @@ import { loadExperiment, planExperiment } from '../../../../src/lib/server/exper
 import { ConfigKeyError, UserConfig } from '../../../../src/lib/server/experiments/user-config.ts';
 import { mixedVersions } from '../../../../src/lib/server/runner/report.ts';
 import type { RunJson } from '../../../../src/lib/eval/results/schema.ts';
-import { cli } from '../../../e2e/helpers/cli.ts';
+import { cli } from '../../../helpers/cli.ts';
 
 let root: string;
 beforeAll(() => {

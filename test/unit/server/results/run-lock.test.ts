@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../../../src/cli/main.ts';
 import { processStartTime } from '../../../../src/lib/server/results/run-lock.ts';
 import { RunStore } from '../../../../src/lib/server/results/store.ts';
-import { writeFolderDataset } from '../../../pipeline/runner/folder-dataset.ts';
+import { writeFolderDataset } from '../../../helpers/folder-dataset.ts';
 
 const REPO = resolve(import.meta.dirname, '../../../..');
 const CHILD = join(REPO, 'test/unit/server/results/lock-child.ts');

@@ -131,8 +131,8 @@ export function parseLpipsLin(json: unknown, what: string): LpipsLin {
 }
 
 /**
- * CelebAMask-HQ face classes used by ReF-LDM's fLPIPS (protocol §5.3): skin 2, ears 4/5, nose 10, inner mouth 11,
- * lips 12/13, brows 6/7, eyes 8/9, eyeglasses 15 (hair 14 and neck 1 excluded).
+ * CelebAMask-HQ face classes used by ReF-LDM's fLPIPS (docs/protocol.md §5.3): skin 2, ears 4/5, nose 10, inner
+ * mouth 11, lips 12/13, brows 6/7, eyes 8/9, eyeglasses 15 (hair 14 and neck 1 excluded).
  */
 export const FLPIPS_FACE_CLASSES = Object.freeze([2, 4, 5, 10, 11, 12, 13, 6, 7, 8, 9, 15] as const);
 

@@ -5,7 +5,7 @@
  * Identical images therefore give exactly 80 dB, not ∞.
  *
  * NOTE: pyiqa evaluates this in float32 on `u8/255`; we sum squared u8 differences exactly (integers) and divide
- * in float64. The two agree to ~1e-8 relative (test/parity/metrics/psnr.test.ts).
+ * in float64. The two agree to ~1e-8 relative (test/parity/eval/metrics/functional/psnr-ssim.test.ts).
  */
 import type { RgbImage } from '../../types.ts';
 

@@ -61,7 +61,7 @@ const LIPS = ['#b5545a', '#c46a6a', '#9c4a4f', '#d07d7d', '#8e3f44'];
 
 const f = (x: number): string => x.toFixed(2);
 
-/** CelebAMask-HQ class indices (protocol.md §5.3) of the parts the renderer draws. "Right" is the person's right
+/** CelebAMask-HQ class indices (docs/protocol.md §5.3) of the parts the renderer draws. "Right" is the person's right
  * (the image's left). Glasses (15) are never drawn. */
 export const FACE_LABELS = Object.freeze({
   background: 0,

@@ -14,7 +14,7 @@ const IoSchema = z.object({ name: z.string(), dtype: z.string(), shape: z.array(
 /** One graph; `precision` is 'fp16' for the exporter's --fp16 U-Net graphs (absent: fp32). */
 const GraphSchema = z.object({ file: z.string(), inputs: z.array(IoSchema), outputs: z.array(IoSchema), precision: z.enum(['fp32', 'fp16']).optional() });
 
-/** One self-attention layer of the U-Net, forward order (refldm-model.md §3.1). */
+/** One self-attention layer of the U-Net, forward order (docs/model.md §3.1). */
 const AttentionLayerSchema = z.object({
   index: z.number().int().nonnegative(),
   name: z.string(),

@@ -1,5 +1,5 @@
 /**
- * @file The four reference-fusion designs of the paper (§3.1.3, Fig. 3; refldm-model.md §9) as conditioning
+ * @file The four reference-fusion designs of the paper (§3.1.3, Fig. 3; docs/model.md §9) as conditioning
  * builders over their ONNX graphs. Each design turns the reference latents of one image into a "step function"
  * ε(x_in, t) for the DDIM loop; the loop, timing and CFG batching are shared (sampler.ts).
  *

@@ -1,6 +1,7 @@
 /**
  * @file The zero-reference K/V parity check: the reference pass on one zero latent (the K/V the CFG unconditional
- * branch attends to, and the "no reference" input of §8) computed by two engines, compared layer by layer.
+ * branch attends to, and the "no reference" input of docs/model.md §8) computed by two engines, compared layer by
+ * layer.
  *
  * Why this input: it is the most ill-conditioned input of the reference pass. A zero latent makes the activations
  * nearly constant over space, so every GroupNorm divides by a tiny spread and amplifies float rounding. Measured on

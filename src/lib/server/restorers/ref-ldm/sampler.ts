@@ -4,7 +4,7 @@
  * per-image conditioning (CacheKV K/V or reference latents) is built once and reused at every step; the loop
  * reuses its input buffers (no per-step allocation on the JS side apart from what onnxruntime returns).
  *
- * Follows refldm-model.md: §11 preprocessing, §7.1 strip encoding, §7 CacheKV, §6 CFG ([uncond, cond] as one
+ * Follows docs/model.md: §11 preprocessing, §7.1 strip encoding, §7 CacheKV, §6 CFG ([uncond, cond] as one
  * B = 2 batch; scale 1 = one conditional pass), §5 DDIM, §8 zero references, §11 trunc quantisation.
  */
 import { createSession, f32, runSession, Tensor, type Device, type Session } from '../../ort/session.ts';
