@@ -10,7 +10,7 @@
  *       --designs cachekv,spatial,cross,channel --attention full --out .cache/attn-full
  *   (test/fixtures/refldm-tiny is the query-chunked tiny bundle)
  *
- * Memory: `refbench bench fusion`'s protocol (src/lib/server/bench/fusion.ts): one child process per bundle and
+ * Memory: `refbench bench fusion`'s protocol (src/lib/server/timing/fusion.ts): one child process per bundle and
  * design, reference counts in increasing order, peak RSS reset before each count; the figure is the peak minus
  * the RSS after loading the sessions (onnxruntime's arena keeps what smaller counts allocated: included). Memory
  * does not depend on machine load. Time: both bundles loaded in this one process, one warm-up image each, then
@@ -25,7 +25,7 @@ import { parseArgs } from 'node:util';
 import { attentionForm, loadBundleJson, type Bundle } from '../src/lib/server/restorers/ref-ldm/bundle.ts';
 import { RefLdmSampler } from '../src/lib/server/restorers/ref-ldm/sampler.ts';
 import type { DesignId } from '../src/lib/server/restorers/ref-ldm/designs.ts';
-import { runFusionBench, type FusionRow } from '../src/lib/server/bench/fusion.ts';
+import { runFusionBench, type FusionRow } from '../src/lib/server/timing/fusion.ts';
 import { gaussianNoise } from '../src/lib/eval/refldm/noise.ts';
 import type { RgbImage } from '../src/lib/eval/types.ts';
 import { fmtStats, interleavedRounds, loadNote, ratios, stats } from './rounds.ts';

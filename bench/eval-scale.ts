@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { encodePng } from '../src/lib/server/image/io.ts';
-import { writeGaussianStats } from '../src/lib/server/metrics/fid.ts';
+import { writeGaussianStats } from '../src/lib/server/metrics/fid-stats.ts';
 import { featureCacheStats } from '../src/lib/server/metrics/feature-cache.ts';
 import { runSpec } from '../src/lib/server/runner/evaluate.ts';
 import { RunStore } from '../src/lib/server/results/store.ts';

@@ -15,7 +15,7 @@ import { createInterface } from 'node:readline';
 import { frechetDistance, gaussianFromMoments, initMoments, updateMoments } from '../src/lib/eval/metrics/functional/frechet-distance.ts';
 import { mulberry32 } from '../src/lib/eval/metrics/functional/kernel-distance.ts';
 import { readRgb } from '../src/lib/server/image/io.ts';
-import { createFidExtractor } from '../src/lib/server/metrics/fid.ts';
+import { createFidExtractor } from '../src/lib/server/metrics/fid-extractor.ts';
 import { fmtStats, interleavedRounds, loadNote, ratios, stats } from './rounds.ts';
 
 const arg = (k: string, d: number) => {

@@ -35,7 +35,7 @@ const ids = ['s0', 's1', 's2', 's3', 's4']; // 512×512 pairs (s5's prediction i
 
 const child = spawn(
   resolve('python/.venv/bin/python'),
-  ['-m', 'refbench_metrics.lpips.bench', '--out', `../${OUT}`, '--repeat', String(repeat), '--pairs', ids.map((id) => `../${FIX}/gt/${id}.png:../${FIX}/pred/${id}.png`).join(',')],
+  ['-m', 'refbench_metrics.lpips.torch_timing', '--out', `../${OUT}`, '--repeat', String(repeat), '--pairs', ids.map((id) => `../${FIX}/gt/${id}.png:../${FIX}/pred/${id}.png`).join(',')],
   { cwd: 'python', stdio: ['pipe', 'pipe', 'inherit'] },
 );
 const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();

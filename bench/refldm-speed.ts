@@ -27,7 +27,7 @@ import { join, resolve } from 'node:path';
 import { loadBundleJson } from '../src/lib/server/restorers/ref-ldm/bundle.ts';
 import { RefLdmSampler } from '../src/lib/server/restorers/ref-ldm/sampler.ts';
 import { readRgb } from '../src/lib/server/image/io.ts';
-import { readF32 } from '../src/lib/server/restorers/ref-ldm/restorer.ts';
+import { readF32 } from '../src/lib/server/restorers/ref-ldm/common.ts';
 import type { RgbImage } from '../src/lib/eval/types.ts';
 import { fmtStats, interleavedRounds, loadNote, ratios, stats } from './rounds.ts';
 

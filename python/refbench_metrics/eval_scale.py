@@ -28,12 +28,13 @@ from PIL import Image
 
 from refbench_golden.pyiqa_basic import load_niqe_params, load_pyiqa, to_tensor
 
-from .arcface import identity, iresnet
+from .arcface import identity
 from .fid import convert as fid_convert
 from .fid.inception import FidInceptionV3, random_init
 from .fid.pipeline import features as fid_features
 from .fid.pipeline import frechet_distance_sqrtm
-from .lpips import convert, reference, trunks
+from .lpips import reference
+from .timing_nets import lpips_vgg_and_r50
 
 FACE = [2, 4, 5, 10, 11, 12, 13, 6, 7, 8, 9, 15]
 
@@ -48,17 +49,7 @@ def main(argv=None) -> int:
     nets = pathlib.Path(a.nets)
     nets.mkdir(parents=True, exist_ok=True)
 
-    lin_path = pathlib.Path(reference._import_lpips().__file__).parent / "weights" / "v0.1" / "vgg.pth"
-    lins = reference.load_lin_weights(str(lin_path))
-    feats = trunks.features("vgg")
-    trunks.randomize_(feats, seed=101)
-    if not (nets / "lpips-vgg.onnx").exists():
-        convert.export_trunk(feats, "vgg", nets / "lpips-vgg.onnx")
-        convert.write_lin_json(convert.lin_json_path(nets / "lpips-vgg.onnx"), "vgg", lins, "real lpips v0.1 vgg.pth, random-init trunk (bench)")
-    lpips = reference.build_lpips("vgg", feats, lins)
-    r50 = iresnet.randomize_(iresnet.iresnet50(), seed=102)
-    if not (nets / "r50.onnx").exists():
-        iresnet.export_onnx(r50, nets / "r50.onnx")
+    lpips, r50 = lpips_vgg_and_r50(nets)
     inception = random_init(FidInceptionV3(), 0)
     if not (nets / "fid-inception.onnx").exists():
         fid_convert.export(inception, nets / "fid-inception.onnx")

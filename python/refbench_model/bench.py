@@ -22,7 +22,7 @@ before the image, or n/a off Linux).
 Measurement order puts what the targets need first (CacheKV and spatial at the ablation count, both variants;
 then the ablation; then the drift; then the rest of the matrix), and ``--time-budget-s`` skips whatever would start
 after the budget is spent (recorded as skipped). The JSON is validated by ``refbench report`` (zod,
-src/lib/server/bench/torch-bench.ts; format in docs/refldm-runner.md), which prints Tables 2 and 6 from it.
+src/lib/server/timing/torch-bench.ts; format in docs/refldm-runner.md), which prints Tables 2 and 6 from it.
 """
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ if str(_PY) not in sys.path:
 SCHEMA_VERSION = 1
 KIND = "refldm-torch-bench"
 # The paper's Table 2 (5 references, one GTX 1080; units likely s and GB) and Table 6 (CacheKV time vs refs).
-# Same numbers as src/lib/server/bench/paper-fusion.ts (a test checks they agree).
+# Same numbers as src/lib/server/timing/paper-fusion.ts (a test checks they agree).
 PAPER_TABLE2 = {"channel": {"time": 4.17, "memory": 1.77}, "cross": {"time": 14.54, "memory": 2.8},
                 "spatial": {"time": 58.36, "memory": 7.44}, "cachekv": {"time": 12.15, "memory": 2.87}}
 PAPER_TABLE6 = [{"refs": 1, "time1080": 4.86, "time3090": 3.0}, {"refs": 3, "time1080": 7.09, "time3090": 3.54},
@@ -53,18 +53,6 @@ TARGET_SPEEDUP = 3.0  # fastest vs eager (official arithmetic and batching, fp32
 TARGET_LATENCY_S = 0.25  # fastest, CacheKV, 5 references, on an H100 / H200
 TARGET_RATIO_TOL = 0.25  # CacheKV / spatial time and memory within ±25 % of the paper's ratios
 FAST_GPUS = ("H100", "H200")
-
-
-def synthetic_image(kind: int, size: int):
-    """Deterministic smooth colour pattern (uint8 HWC), the golden generators' inputs (refbench_golden.refldm)."""
-    import numpy as np
-    yy, xx = np.mgrid[0:size, 0:size].astype(np.float64) / size
-    f = [(2.0, 3.0, 5.0), (3.5, 1.5, 2.5), (1.0, 4.0, 3.0), (5.0, 2.0, 1.5)][kind % 4]
-    disc = np.exp(-(((xx - 0.35 - 0.1 * kind) ** 2 + (yy - 0.5) ** 2) / 0.05))
-    r = 0.5 + 0.35 * np.sin(2 * np.pi * f[0] * xx + kind) * np.cos(2 * np.pi * f[1] * yy) + 0.15 * disc
-    g = 0.5 + 0.3 * np.cos(2 * np.pi * f[1] * (xx + yy) / 2 + 0.5 * kind) - 0.2 * disc
-    b = 0.2 + 0.6 * xx * (1 - yy) + 0.2 * np.sin(2 * np.pi * f[2] * yy)
-    return np.clip(np.floor(np.stack([r, g, b], -1) * 255.0 + 0.5), 0, 255).astype(np.uint8)
 
 
 def _ints(s: str) -> list[int]:
@@ -118,6 +106,8 @@ class Bench:
         self.vae, self.unets = build_random(args.config, args.seed, tuple(args.designs))
         self.build_s = time.perf_counter() - t0
         self.vae.to(self.device)
+        from refbench_golden.refldm import synthetic_image  # numpy only: the golden generators' inputs
+
         s = args.size
         self.lq = synthetic_image(0, s)
         self.pool = [synthetic_image(i, s) for i in range(1, 9)]

@@ -12,7 +12,7 @@ import { sampleIdentity } from '../../src/lib/server/datasets/synthfaces/face-sv
 import { SYNTHFACES_IDENTITY_SIZES } from '../../src/lib/server/datasets/synthfaces.ts';
 import { trainIdentityKey } from '../../src/lib/server/datasets/synthfaces/train-split.ts';
 import { trainArgv, trainInterpreter } from '../../src/lib/server/train.ts';
-import { REPO_ROOT } from '../../src/lib/server/restorers/ref-ldm/restorer.ts';
+import { REPO_ROOT } from '../../src/lib/server/paths.ts';
 import { cli } from '../helpers/cli.ts';
 import { SKIP_TORCH, TORCH_NOTE } from '../helpers/python-venv.ts';
 

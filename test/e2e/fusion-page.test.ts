@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { createServer, type ViteDevServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PAPER_TABLE2, PAPER_TABLE6 } from '../../src/lib/server/bench/paper-fusion.ts';
+import { PAPER_TABLE2, PAPER_TABLE6 } from '../../src/lib/server/timing/paper-fusion.ts';
 import { cli } from '../helpers/cli.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -25,7 +25,7 @@ const SHOTS = join(REPO, 'test-results');
 
 const row = (design: string, refs: number, timeMs: number, mb: number) => ({ design, refs, timeMs, peakRssDeltaBytes: mb * 2 ** 20 });
 
-/** A schema-valid PyTorch-engine bench JSON (bench/torch-bench.ts), CUDA, eager and fastest, CacheKV and spatial. */
+/** A schema-valid PyTorch-engine bench JSON (src/lib/server/timing/torch-bench.ts), CUDA, eager and fastest, CacheKV and spatial. */
 function torchBench(): unknown {
   const sw = (fast: boolean) => ({ cfgBatch: fast, attention: fast ? 'sdpa' : 'math', kvCache: fast ? 'buffers' : 'concat', refPass: fast ? 'batched' : 'loop', dtype: 'fp32', compile: false, cudaGraphs: fast, cudnnBenchmark: fast });
   const cell = (variant: string, design: string, refs: number, timeMs: number, mb: number) => ({ variant, design, refs, timeMs, memoryMethod: 'cuda-max-allocated', peakBytes: mb * 2 ** 20 });

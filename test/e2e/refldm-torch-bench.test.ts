@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.ts';
-import { readTorchBench } from '../../src/lib/server/bench/torch-bench.ts';
+import { readTorchBench } from '../../src/lib/server/timing/torch-bench.ts';
 import { REPO, SKIP_TORCH, TORCH_NOTE, VENV_PYTHON } from '../helpers/python-venv.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'refbench-torch-bench-'));

@@ -23,7 +23,8 @@ import { readRgb } from '../../src/lib/server/image/io.ts';
 import { quantiseImage } from '../../src/lib/eval/refldm/image.ts';
 import { DATASETS } from '../../src/lib/server/datasets/index.ts';
 import { loadImage } from '../../src/lib/server/datasets/load.ts';
-import { createOnnxRefLdm, parseRefLdmOptions } from '../../src/lib/server/restorers/ref-ldm/restorer.ts';
+import { parseRefLdmOptions } from '../../src/lib/server/restorers/ref-ldm/common.ts';
+import { createOnnxRefLdm } from '../../src/lib/server/restorers/ref-ldm/onnx-engine.ts';
 import { createTorchRefLdm } from '../../src/lib/server/restorers/ref-ldm/torch-engine.ts';
 import { REPO, SKIP_TORCH, TORCH_NOTE, workerPids } from '../helpers/python-venv.ts';
 import { codebookSeparation, codesToLatent, compareCodes, levelDiff, readCodebook } from '../helpers/vq.ts';
@@ -174,7 +175,7 @@ describe.skipIf(SKIP_TORCH)(`refbench run ${SPEC}${TORCH_NOTE}`, () => {
         const lq = await loadImage(s.lq, 'lq');
         const refs = await Promise.all(s.refs.map((r) => loadImage(r, 'ref')));
         const t = await torchR.engine.sample(lq, refs, torchR.xT);
-        const o = await onnxR.sampler.sample(lq, refs, onnxR.xT);
+        const o = await onnxR.engine.sample(lq, refs, onnxR.xT);
         // the CLI's image (worker killed and restarted in between) is the torch engine's on this sample
         const cliImage = await readRgb(join(runDir, final.get(s.id)!.output!));
         const cliVsInProcess = levelDiff(cliImage.data, t.image.data);
@@ -183,9 +184,9 @@ describe.skipIf(SKIP_TORCH)(`refbench run ${SPEC}${TORCH_NOTE}`, () => {
         for (let i = 0; i < t.latent.length; i++) lat = Math.max(lat, Math.abs(t.latent[i] - o.latent[i]));
         const codes = compareCodes(o.latent, t.latent, cb, LATENT_TOL);
         const same = codesToLatent(codes.codesA, cb);
-        const dec = levelDiff(q(await torchR.engine.decode(same)), q(await onnxR.sampler.decode(same)));
+        const dec = levelDiff(q(await torchR.engine.decode(same)), q(await onnxR.engine.decode(same)));
         const tSelf = Buffer.from(q(await torchR.engine.decode(t.latent))).equals(Buffer.from(t.image.data));
-        const oSelf = Buffer.from(q(await onnxR.sampler.decode(o.latent))).equals(Buffer.from(o.image.data));
+        const oSelf = Buffer.from(q(await onnxR.engine.decode(o.latent))).equals(Buffer.from(o.image.data));
         const images = levelDiff(t.image.data, o.image.data);
         report.push(
           `${s.id}: latent ${lat.toExponential(2)}, codes differ at ${codes.differ}, same codes ${dec.off1} off by 1 / ${dec.worse} more; images ${images.off1} / ${images.worse} (max ${images.max}); CLI vs in-process max ${cliVsInProcess.max}`,

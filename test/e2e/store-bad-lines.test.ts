@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createServer, type ViteDevServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeGaussianStats } from '../../src/lib/server/metrics/fid.ts';
+import { writeGaussianStats } from '../../src/lib/server/metrics/fid-stats.ts';
 import { writeFolderDataset } from '../helpers/folder-dataset.ts';
 import { cli } from '../helpers/cli.ts';
 

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { writeGaussianStats } from '../../src/lib/server/metrics/fid.ts';
+import { writeGaussianStats } from '../../src/lib/server/metrics/fid-stats.ts';
 import { writeNpz } from '../../src/lib/server/metrics/npz.ts';
 import { writeFolderDataset } from './folder-dataset.ts';
 

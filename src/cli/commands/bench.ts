@@ -1,6 +1,6 @@
 /**
  * @file `refbench bench fusion`: times the four reference-fusion designs × reference counts on a random-init
- * ReF-LDM bundle and prints the paper's Table 2 / Table 6 beside ours (src/lib/server/bench/fusion.ts).
+ * ReF-LDM bundle and prints the paper's Table 2 / Table 6 beside ours (src/lib/server/timing/fusion.ts).
  */
 import { Command, Option } from 'commander';
 import { resolve } from 'node:path';
@@ -43,7 +43,7 @@ Examples:
   refbench bench fusion --config paper --bundle .cache/refldm-paper --designs cachekv,spatial --refs 1,3,5,8 --steps 10 --device cuda`,
     )
     .action(async (o: Record<string, string>) => {
-      const { runFusionBench, formatFusionTables } = await import('../../lib/server/bench/fusion.ts');
+      const { runFusionBench, formatFusionTables } = await import('../../lib/server/timing/fusion.ts');
       const config = o.config as 'tiny' | 'paper';
       const bundle = resolve(o.bundle ?? (config === 'tiny' ? 'test/fixtures/refldm-tiny' : '.cache/refldm-paper'));
       const steps = Number(o.steps);

@@ -8,7 +8,9 @@ import type { Command } from 'commander';
 import { frechetDistance } from '../../lib/eval/metrics/functional/frechet-distance.ts';
 import type { GaussianStats } from '../../lib/eval/metrics/functional/frechet-distance.ts';
 import { readRgb } from '../../lib/server/image/io.ts';
-import { createFid, readGaussianStats, writeGaussianStats, type FidMode } from '../../lib/server/metrics/fid.ts';
+import { createFid } from '../../lib/server/metrics/fid.ts';
+import { readGaussianStats, writeGaussianStats } from '../../lib/server/metrics/fid-stats.ts';
+import type { FidMode } from '../../lib/server/metrics/fid-preprocess.ts';
 
 const IMAGE_EXT = new Set(['.png', '.jpg', '.jpeg', '.bmp', '.webp', '.tif', '.tiff']);
 

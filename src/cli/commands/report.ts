@@ -8,8 +8,8 @@ import type { Command } from 'commander';
 import { benchReportPath, listBenchReports } from '../../lib/server/results/bench-files.ts';
 import { listRunIds, resolveRunDir, runsRoot } from '../../lib/server/results/store.ts';
 import { report, type ReportFormat } from '../../lib/server/runner/report.ts';
-import { formatFusionTables, type FusionReport } from '../../lib/server/bench/fusion.ts';
-import { formatTorchBench, parseTorchBench, TORCH_BENCH_KIND, torchBenchCsv } from '../../lib/server/bench/torch-bench.ts';
+import { formatFusionTables, type FusionReport } from '../../lib/server/timing/fusion.ts';
+import { formatTorchBench, parseTorchBench, TORCH_BENCH_KIND, torchBenchCsv } from '../../lib/server/timing/torch-bench.ts';
 
 const BENCH_KINDS = ['fusion-bench', TORCH_BENCH_KIND];
 

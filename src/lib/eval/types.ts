@@ -44,15 +44,3 @@ export interface WeightFileRecord {
   /** Whether the hash was checked against a pin (published, recorded at first fetch, or at conversion). */
   readonly pinned: boolean;
 }
-
-/** Allocate a black RGB image. */
-export function blankRgb(width: number, height: number): RgbImage {
-  return { width, height, data: new Uint8Array(width * height * 3) };
-}
-
-/** Throws unless `img` is `width`×`height` (defaults 512×512), naming `what` (usually a file path). */
-export function assertSize(img: RgbImage, what: string, width = 512, height = 512): void {
-  if (img.width !== width || img.height !== height) {
-    throw new Error(`${what}: expected a ${width}×${height} image, got ${img.width}×${img.height}`);
-  }
-}

@@ -6,8 +6,8 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { delimiter, join, resolve } from 'node:path';
-import { REPO_ROOT } from './restorers/ref-ldm/restorer.ts';
+import { delimiter, resolve } from 'node:path';
+import { PYTHON_DIR, REPO_ROOT, VENV_PYTHON } from './paths.ts';
 
 export const TRAIN_STAGES = ['vqgan', 'ldm', 'refldm', 'arcface'] as const;
 
@@ -26,7 +26,7 @@ export interface TrainArgs {
 /** The interpreter: a user-given path (relative to the working directory) or command name, else the repo's venv. */
 export function trainInterpreter(python?: string): string {
   if (python) return python.includes('/') ? resolve(python) : python;
-  return join(REPO_ROOT, 'python/.venv/bin/python');
+  return VENV_PYTHON;
 }
 
 /** argv after the interpreter. Paths are made absolute (the trainer runs with the repo as working directory). */
@@ -54,7 +54,7 @@ export async function runTrain(
     throw new Error(`${py}: Python interpreter not found; create the venv with \`bash python/setup.sh\` or pass --python <interpreter>`);
   }
   const argv = trainArgv(a);
-  const env = { ...process.env, PYTHONPATH: [join(REPO_ROOT, 'python'), process.env.PYTHONPATH].filter(Boolean).join(delimiter), PYTHONUNBUFFERED: '1' };
+  const env = { ...process.env, PYTHONPATH: [PYTHON_DIR, process.env.PYTHONPATH].filter(Boolean).join(delimiter), PYTHONUNBUFFERED: '1' };
   return await new Promise<number>((resolvePromise, reject) => {
     const child = spawn(py, argv, { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout.setEncoding('utf8').on('data', io.stdout);

@@ -2,7 +2,7 @@ import { error } from '@sveltejs/kit';
 import type { PageServerLoad } from './$types';
 import { fusionPage } from '$lib/server/dashboard/fusion.ts';
 import { publicError } from '$lib/server/dashboard/serve-file.ts';
-import { DESIGN_NAMES } from '$lib/server/bench/paper-fusion.ts';
+import { DESIGN_NAMES } from '$lib/server/timing/paper-fusion.ts';
 
 // Every `refbench bench fusion` result and PyTorch-engine bench JSON, as the paper's Tables 2 and 6.
 export const load: PageServerLoad = async () => {

@@ -2,6 +2,13 @@
  * @file RFC 4180 CSV parsing (runtime-neutral): quoted fields, embedded commas/newlines, `""` escapes, CRLF or
  * LF line ends, an optional UTF-8 BOM, a trailing newline. Every record keeps the 1-based line number it
  * starts on, so errors can name `file:line`.
+ *
+ * NOTE: written here rather than taken from csv-parse for its error rules: every malformed record is reported with
+ * the line it STARTS on (a quoted field may span lines) and parsing carries on with the next record, so one
+ * `refbench validate` lists all of a dataset's problems. csv-parse stops at its first error by default; with
+ * `skip_records_with_error` it carries on, but reports where it noticed the error rather than where the record
+ * began, and its documentation warns that it cannot tell a record delimiter from one inside a quoted field when
+ * resuming. This module also stays runtime-neutral (eval/ imports no node:* and no I/O package).
  */
 import type { DatasetProblem } from './types.ts';
 

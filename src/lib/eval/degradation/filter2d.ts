@@ -9,6 +9,7 @@
  */
 import type { FloatImage } from './float-image.ts';
 import type { Kernel } from './kernels.ts';
+import { symmetricEigenJacobi } from '../metrics/functional/linalg.ts';
 
 /** cv2 `BORDER_REFLECT_101` index mapping. */
 export function reflect101(i: number, n: number): number {
@@ -157,7 +158,7 @@ export interface SeparableTerms {
 }
 
 /**
- * Low-rank separable form of `kernel` by eigen-decomposing K Kᵀ (cyclic Jacobi) and projecting:
+ * Low-rank separable form of `kernel` by eigen-decomposing K Kᵀ (`symmetricEigenJacobi`, linalg.ts) and projecting:
  * K_k = U_k U_kᵀ K, so uᵢ = eigenvector i and wᵢ = Kᵀ uᵢ. Terms are added in decreasing eigenvalue order until
  * the largest entry of K − K_k is ≤ `absTol`; returns undefined if that needs more than `maxRank` terms.
  */
@@ -173,46 +174,9 @@ export function lowRankKernel(kernel: Kernel, absTol = 1e-9, maxRank = kernel.si
       A[j * n + i] = s;
     }
   }
-  const V = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) V[i * n + i] = 1;
-  for (let sweep = 0; sweep < 30; sweep++) {
-    let off = 0;
-    let diag = 0;
-    for (let p = 0; p < n; p++) {
-      diag += A[p * n + p] * A[p * n + p];
-      for (let q = p + 1; q < n; q++) off += A[p * n + q] * A[p * n + q];
-    }
-    if (off <= 1e-30 * diag) break;
-    for (let p = 0; p < n - 1; p++) {
-      for (let q = p + 1; q < n; q++) {
-        const apq = A[p * n + q];
-        if (Math.abs(apq) < 1e-300) continue;
-        const theta = (A[q * n + q] - A[p * n + p]) / (2 * apq);
-        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-        const c = 1 / Math.sqrt(t * t + 1);
-        const s = t * c;
-        for (let k = 0; k < n; k++) {
-          const akp = A[k * n + p];
-          const akq = A[k * n + q];
-          A[k * n + p] = c * akp - s * akq;
-          A[k * n + q] = s * akp + c * akq;
-        }
-        for (let k = 0; k < n; k++) {
-          const apk = A[p * n + k];
-          const aqk = A[q * n + k];
-          A[p * n + k] = c * apk - s * aqk;
-          A[q * n + k] = s * apk + c * aqk;
-        }
-        for (let k = 0; k < n; k++) {
-          const vkp = V[k * n + p];
-          const vkq = V[k * n + q];
-          V[k * n + p] = c * vkp - s * vkq;
-          V[k * n + q] = s * vkp + c * vkq;
-        }
-      }
-    }
-  }
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => A[b * n + b] - A[a * n + a]);
+  // NOTE: 30 sweeps, 1e-30 and 1e-300 are this split's own stopping rules (the degraded images' goldens pin them).
+  const { values, vectors } = symmetricEigenJacobi(A, n, { maxSweeps: 30, offTolerance: 1e-30, minPivot: 1e-300 });
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => values[b] - values[a]);
   const residual = Float64Array.from(K);
   const u: Float64Array[] = [];
   const w: Float64Array[] = [];
@@ -220,7 +184,7 @@ export function lowRankKernel(kernel: Kernel, absTol = 1e-9, maxRank = kernel.si
   for (const e of order) {
     if (u.length >= maxRank) break;
     const ui = new Float64Array(n);
-    for (let r = 0; r < n; r++) ui[r] = V[r * n + e];
+    ui.set(vectors.subarray(e * n, (e + 1) * n));
     const wi = new Float64Array(n);
     for (let c = 0; c < n; c++) {
       let s = 0;

@@ -65,6 +65,23 @@ export interface ExportedState {
   readonly ids: readonly string[];
 }
 
+/** Throws naming `what` unless `saved` has array `key` of exactly `shape`. */
+export function savedArray(saved: ExportedState, key: string, shape: readonly number[], what: string): Float64Array {
+  const a = saved.arrays[key];
+  if (!a) throw new Error(`${what}: no array '${key}' (found: ${Object.keys(saved.arrays).join(', ') || 'none'})`);
+  if (a.shape.length !== shape.length || a.shape.some((v, i) => v !== shape[i]) || a.data.length !== shape.reduce((x, y) => x * y, 1)) {
+    throw new Error(`${what}: array '${key}' has shape (${a.shape.join(', ')}), expected (${shape.join(', ')})`);
+  }
+  return a.data;
+}
+
+/** The count stored as array `n` (shape ()), checked against the ids. */
+export function savedCount(saved: ExportedState, what: string): number {
+  const n = savedArray(saved, 'n', [], what)[0];
+  if (!Number.isInteger(n) || n < 0 || n !== saved.ids.length) throw new Error(`${what}: n = ${n} but ${saved.ids.length} sample id(s)`);
+  return n;
+}
+
 export interface Metric<S = unknown> {
   readonly spec: MetricSpec;
   init(): S;

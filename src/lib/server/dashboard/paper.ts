@@ -11,7 +11,7 @@ import { buildPaperReport, type PaperReport } from '../experiments/paper-report.
 import { fusionReports } from '../experiments/fusion-results.ts';
 import { loadProfiles } from '../experiments/experiments.ts';
 import { UserConfig } from '../experiments/user-config.ts';
-import { DESIGN_NAMES } from '../bench/paper-fusion.ts';
+import { DESIGN_NAMES } from '../timing/paper-fusion.ts';
 import { resultsDir } from './data.ts';
 
 /** One line of a chart: a label and y per x (null = no value). */

@@ -12,7 +12,7 @@ import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { printable } from '../../format.ts';
-import { REPO_ROOT } from '../runner/provenance.ts';
+import { REPO_ROOT } from '../paths.ts';
 import { pidAlive } from '../proc/pid-alive.ts';
 
 /** Where adapter-node writes the build (svelte.config.js: the default `out`). */

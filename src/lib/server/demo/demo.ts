@@ -16,14 +16,15 @@ type RunSpecInput = z.input<typeof RunSpecSchema>;
 import { readRgb } from '../image/io.ts';
 import { DEFAULT_SYNTHFACES_ROOT, synthfacesMaskDir } from '../datasets/synthfaces.ts';
 import { ensureSynthfaces } from '../datasets/synthfaces/generate.ts';
-import { createFidExtractor, writeGaussianStats } from '../metrics/fid.ts';
+import { createFidExtractor } from '../metrics/fid-extractor.ts';
+import { writeGaussianStats } from '../metrics/fid-stats.ts';
 import { writeNpz } from '../metrics/npz.ts';
 import { gaussianFromMoments, initMoments, updateMoments } from '../../eval/metrics/functional/frechet-distance.ts';
 import { runSpec, type RunResult } from '../runner/evaluate.ts';
 import { report } from '../runner/report.ts';
-import { REPO_ROOT } from '../runner/provenance.ts';
+import { REPO_ROOT } from '../paths.ts';
 import { cachePath, writeCacheFile } from '../results/cache-files.ts';
-import { formatFusionTables, runFusionBench } from '../bench/fusion.ts';
+import { formatFusionTables, runFusionBench } from '../timing/fusion.ts';
 
 /** Committed random-init test networks (test/fixtures), used when no real weights are installed. */
 export const TEST_NETWORKS = Object.freeze({

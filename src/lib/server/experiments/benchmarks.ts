@@ -24,7 +24,7 @@ import { z } from 'zod';
 import { canonicalJson, formatIssues } from '../../eval/spec/run-spec.ts';
 import { modelDir, fetchConvertCommand } from '../models/paths.ts';
 import { sha256Hex } from '../results/store.ts';
-import { REPO_ROOT } from '../runner/provenance.ts';
+import { REPO_ROOT } from '../paths.ts';
 import { ConfigKeyError, type UserConfig } from './user-config.ts';
 
 /** Folder of the benchmark files. */
@@ -129,12 +129,6 @@ export function loadBenchmark(id: string, dir = BENCHMARKS_DIR): Benchmark {
     throw new Error(`${file}: not valid YAML: ${(err as Error).message.split('\n')[0]}`);
   }
   return parseBenchmark(raw, file);
-}
-
-/** The benchmark a run was made from (its `spec.benchmark`), or null for runs made by hand. */
-export function runBenchmarkRef(spec: Readonly<Record<string, unknown>>): BenchmarkRef | null {
-  const b = spec.benchmark as Partial<BenchmarkRef> | undefined;
-  return b && typeof b.id === 'string' && typeof b.version === 'number' && typeof b.sha256 === 'string' ? { id: b.id, version: b.version, sha256: b.sha256 } : null;
 }
 
 /** Where a reference is resolved, for error messages and derived files. */

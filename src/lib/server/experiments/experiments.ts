@@ -16,7 +16,7 @@ import { z } from 'zod';
 import { canonicalJson, formatIssues, identityOfSpec, parseRunSpec } from '../../eval/spec/run-spec.ts';
 import { runsRoot, sha256Hex, RunStore } from '../results/store.ts';
 import { cachePath } from '../results/cache-files.ts';
-import { REPO_ROOT } from '../runner/provenance.ts';
+import { REPO_ROOT } from '../paths.ts';
 import { loadBenchmark, resolveValues, type Benchmark, type MissingFile, type ValueRef } from './benchmarks.ts';
 import { ConfigKeyError, type UserConfig } from './user-config.ts';
 

@@ -4,7 +4,7 @@
  * reproduce.ts, which runs things.
  */
 import { readFileSync } from 'node:fs';
-import type { FusionReport } from '../bench/fusion.ts';
+import type { FusionReport } from '../timing/fusion.ts';
 import { listBenchReports } from '../results/bench-files.ts';
 import type { Experiment } from './experiments.ts';
 

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeIssues } from '../../eval/results/schema.ts';
 import { PaperTablesSchema, findPaperTable, type PaperTable, type PaperTables } from '../../eval/paper/paper-tables.ts';
-import { REPO_ROOT } from '../runner/provenance.ts';
+import { REPO_ROOT } from '../paths.ts';
 
 /** The committed copy of the paper's tables (public data from the paper). */
 export const PAPER_TABLES_PATH = join(REPO_ROOT, 'benchmarks', 'paper-tables.json');

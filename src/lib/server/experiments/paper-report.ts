@@ -15,7 +15,7 @@ import { join, resolve } from 'node:path';
 import type { PaperMetric, PaperTable } from '../../eval/paper/paper-tables.ts';
 import type { RunJson } from '../../eval/results/schema.ts';
 import { BOOTSTRAP_DEFAULTS, bootstrapMean } from '../../eval/stats/bootstrap.ts';
-import type { FusionReport } from '../bench/fusion.ts';
+import type { FusionReport } from '../timing/fusion.ts';
 import { aggregateRuns } from '../results/query.ts';
 import { listRunIds, RunStore, runsRoot } from '../results/store.ts';
 import { loadBenchmark, type Benchmark } from './benchmarks.ts';

@@ -7,12 +7,13 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { gaussianFromMoments, initMoments, updateMoments } from '../../eval/metrics/functional/frechet-distance.ts';
-import { formatFusionTables, runFusionBench } from '../bench/fusion.ts';
+import { formatFusionTables, runFusionBench } from '../timing/fusion.ts';
 import { fusionCovers, fusionReports } from './fusion-results.ts';
 import { DATASETS } from '../datasets/index.ts';
 import { loadImage } from '../datasets/load.ts';
 import { materialiseDataset } from '../datasets/materialise.ts';
-import { createFidExtractor, writeGaussianStats } from '../metrics/fid.ts';
+import { createFidExtractor } from '../metrics/fid-extractor.ts';
+import { writeGaussianStats } from '../metrics/fid-stats.ts';
 import { runSpec } from '../runner/evaluate.ts';
 import { writeCacheFile } from '../results/cache-files.ts';
 import { resolveValues, type Benchmark } from './benchmarks.ts';

@@ -111,8 +111,8 @@ register('fid-legacy-pytorch', {
 }, 'metrics/fid.ts');
 register('kid-clean', {
   options: KidOptionsSchema,
-  create: async (o) => (await import('./fid.ts')).createKid({ ...o, mode: 'clean' }),
+  create: async (o) => (await import('./kid.ts')).createKid({ ...o, mode: 'clean' }),
   conventions: { implementation: "clean-fid kernel_distance (as pyiqa 0.1.16): cubic polynomial kernel MMD², 100 subsets of min(n, 1000), seeded (clean-fid's are unseeded)", ...FID_CLEAN },
-}, 'metrics/fid.ts');
+}, 'metrics/kid.ts');
 // `time-ms` is no registered metric (the runner measures it), but it is a column too.
 CONVENTIONS.set(TIME_METRIC.id, { implementation: "refbench: the restorer's own timings.total per image, wall clock", input: '—', resize: { default: '—' } });

@@ -12,7 +12,7 @@ import { createSession } from '../ort/session.ts';
 import { graphPath, loadBundleJson, sha256File, type GraphKey } from '../restorers/ref-ldm/bundle.ts';
 import { CacheKvDesign } from '../restorers/ref-ldm/designs.ts';
 import { compareZeroKv, type KvParity } from '../restorers/ref-ldm/kv-parity.ts';
-import { parseRefLdmOptions } from '../restorers/ref-ldm/restorer.ts';
+import { parseRefLdmOptions } from '../restorers/ref-ldm/common.ts';
 import { TorchRefLdm } from '../restorers/ref-ldm/torch-engine.ts';
 import { modelDir } from './paths.ts';
 

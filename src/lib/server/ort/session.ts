@@ -145,16 +145,5 @@ export function f32(data: Float32Array, dims: readonly number[]): ort.Tensor {
   return new ort.Tensor('float32', data, dims as number[]);
 }
 
-/** Int64 tensor helper. */
-export function i64(values: readonly number[], dims: readonly number[] = [values.length]): ort.Tensor {
-  return new ort.Tensor('int64', BigInt64Array.from(values.map((v) => BigInt(v))), dims as number[]);
-}
-
-/** Whether onnxruntime-node can see a CUDA provider library (without creating a session). */
-export function listBackends(): string[] {
-  const list = (ort as unknown as { listSupportedBackends?: () => { name: string; bundled: boolean }[] }).listSupportedBackends;
-  return list ? list().map((b) => `${b.name}${b.bundled ? '' : ' (not bundled)'}`) : ['cpu'];
-}
-
 /** onnxruntime-node's version, for run.json. */
 export const ORT_VERSION: string = (ort.env as unknown as { versions?: { common?: string } }).versions?.common ?? 'unknown';

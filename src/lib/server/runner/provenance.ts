@@ -5,11 +5,8 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, platform, release, totalmem, arch } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-/** The repository root (where package.json lives), derived from this file's location. */
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
+import { join } from 'node:path';
+import { REPO_ROOT } from '../paths.ts';
 
 function pkgVersion(dir: string): string | null {
   try {

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { bilinearTaps, fmaF32, resizePlaneTorchBilinear } from '../../../../src/lib/eval/image/torch-bilinear.ts';
 import { readRgb } from '../../../../src/lib/server/image/io.ts';
-import { FID_SIZE, preprocessLegacyPytorch } from '../../../../src/lib/server/metrics/fid.ts';
+import { FID_SIZE, preprocessLegacyPytorch } from '../../../../src/lib/server/metrics/fid-preprocess.ts';
 
 const DIR = 'test/fixtures/fid';
 const GOLDENS = [

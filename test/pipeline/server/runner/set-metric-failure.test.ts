@@ -6,7 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { writeGaussianStats } from '../../../../src/lib/server/metrics/fid.ts';
+import { writeGaussianStats } from '../../../../src/lib/server/metrics/fid-stats.ts';
 import { evalRun, runSpec } from '../../../../src/lib/server/runner/evaluate.ts';
 import { writeFolderDataset } from '../../../helpers/folder-dataset.ts';
 

@@ -6,15 +6,15 @@
  *   applied (`.to(X)`). The float32 cast makes the window non-separable by ~1e-9 and its sum 1 − 6e-9; SSIM on
  *   bright flat regions (E[x²] − μ² with x ≈ 250) is sensitive to both, so we filter with the float32 taps.
  * - `filterValidLowRank`: 'valid' correlation (SSIM's `filter2(..., 'valid')`) as a sum of a few separable
- *   passes: the symmetric window K = Σₖ λₖ vₖvₖᵀ (Jacobi eigendecomposition) truncated to `rank` terms.
+ *   passes: the symmetric window K = Σₖ λₖ vₖvₖᵀ (`symmetricEigenJacobi` of linalg.ts) truncated to `rank` terms.
  *   NOTE: pyiqa runs a full 2-D conv; rank 3 reproduces it to ~1e-10 relative in SSIM at 66 instead of 121
  *   multiply-adds per output (rank 1, i.e. a plain separable Gaussian, is off by up to ~2e-7).
  * - `filterSameReplicate`: 'same' correlation with edge-replicate padding (NIQE's MSCN `imfilter(..., 'replicate')`),
  *   a direct 2-D loop with the exact float32 taps (NIQE's argmin feature fit makes exactness worth more than speed).
- * - `symmetricEigenJacobi`: a small cyclic Jacobi eigensolver, used here and for NIQE's pseudo-inverse.
  *
  * Planes are row-major H×W `Float64Array`s.
  */
+import { symmetricEigenJacobi } from './linalg.ts';
 
 /**
  * pyiqa `fspecial(size, sigma)`: a size×size Gaussian window with float32-rounded taps.
@@ -41,63 +41,6 @@ export function fspecialGaussian(size: number, sigma: number): Float64Array {
   }
   for (let k = 0; k < h.length; k++) h[k] = Math.fround(sum !== 0 ? h[k] / sum : h[k]);
   return h;
-}
-
-/**
- * Eigendecomposition of a symmetric n×n matrix by cyclic Jacobi rotations (accurate to a few ulps, fine for
- * n ≤ ~50). `a` is not modified.
- * @returns eigenvalues (unsorted) and row-major `vectors` whose ROW k is the unit eigenvector of `values[k]`
- */
-export function symmetricEigenJacobi(a: Float64Array, n: number): { values: Float64Array; vectors: Float64Array } {
-  if (a.length !== n * n) throw new Error(`symmetricEigenJacobi: expected ${n}×${n} entries, got ${a.length}`);
-  const m = Float64Array.from(a);
-  const v = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) v[i * n + i] = 1;
-  for (let sweep = 0; sweep < 100; sweep++) {
-    let off = 0;
-    let diag = 0;
-    for (let p = 0; p < n; p++) {
-      diag += m[p * n + p] * m[p * n + p];
-      for (let q = p + 1; q < n; q++) off += m[p * n + q] * m[p * n + q];
-    }
-    if (off <= 1e-32 * diag || off === 0) break;
-    for (let p = 0; p < n - 1; p++) {
-      for (let q = p + 1; q < n; q++) {
-        const apq = m[p * n + q];
-        if (apq === 0) continue;
-        const app = m[p * n + p];
-        const aqq = m[q * n + q];
-        const theta = (aqq - app) / (2 * apq);
-        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-        const c = 1 / Math.sqrt(t * t + 1);
-        const s = t * c;
-        for (let k = 0; k < n; k++) {
-          // columns p, q of m
-          const mkp = m[k * n + p];
-          const mkq = m[k * n + q];
-          m[k * n + p] = c * mkp - s * mkq;
-          m[k * n + q] = s * mkp + c * mkq;
-        }
-        for (let k = 0; k < n; k++) {
-          // rows p, q of m
-          const mpk = m[p * n + k];
-          const mqk = m[q * n + k];
-          m[p * n + k] = c * mpk - s * mqk;
-          m[q * n + k] = s * mpk + c * mqk;
-        }
-        for (let k = 0; k < n; k++) {
-          // eigenvectors are the rows of v
-          const vpk = v[p * n + k];
-          const vqk = v[q * n + k];
-          v[p * n + k] = c * vpk - s * vqk;
-          v[q * n + k] = s * vpk + c * vqk;
-        }
-      }
-    }
-  }
-  const values = new Float64Array(n);
-  for (let i = 0; i < n; i++) values[i] = m[i * n + i];
-  return { values, vectors: v };
 }
 
 /** A symmetric window split into separable terms: K ≈ Σₖ weights[k] · taps[k] ⊗ taps[k]. */

@@ -1,5 +1,6 @@
 /**
- * @file Dense float64 linear algebra for the distribution metrics (FID, KID). Runtime-neutral, no dependencies.
+ * @file Dense float64 linear algebra for the distribution metrics (FID, KID), and the small eigenproblems of
+ * SSIM, NIQE and the degradation filters. Runtime-neutral, no dependencies.
  *
  * Matrices are row-major `Float64Array`s of `n * n` (or `rows * cols`) entries. Contents:
  * - `symmetricEigenvalues` / `symmetricEigen`: Householder tridiagonalisation (lower triangle only, cache-friendly
@@ -8,6 +9,8 @@
  * - `pivotedCholesky`: a rank-revealing factor Σ = L Lᵀ of a symmetric positive semidefinite matrix
  *   (left-looking, diagonal pivoting, stops at the numerical rank). Used by the Fréchet distance so that a
  *   rank-deficient covariance (n < d samples) costs O(d·r²) instead of a full eigendecomposition.
+ * - `symmetricEigenJacobi`: cyclic Jacobi rotations for the small windows and kernels of SSIM, NIQE and the
+ *   degradation filters (n ≤ ~50), eigenvectors accurate to a few ulps.
  * - small helpers: `dot`, `matVec`, `symmetrise`.
  *
  * Costs for n = 2048 (see bench/metrics-fid.ts for measured times): eigenvalues only ≈ (2/3)n³ multiply-adds;
@@ -323,4 +326,75 @@ export function pivotedCholesky(a: Float64Array, n: number, tol?: number): Pivot
     for (let t = 0; t < lim; t++) cols[t * n + s] = rows[s * n + t];
   }
   return { rank, perm, cols };
+}
+
+/** Stopping rules of `symmetricEigenJacobi` (the defaults are SSIM's and NIQE's; filter2d.ts passes its own). */
+export interface JacobiOptions {
+  /** Most sweeps (default 100). */
+  readonly maxSweeps?: number;
+  /** Stops once Σ_{p<q} a_pq² ≤ offTolerance · Σ_p a_pp² (default 1e-32). */
+  readonly offTolerance?: number;
+  /** Rotations skip entries with |a_pq| below this (default Number.MIN_VALUE: only exact zeros). */
+  readonly minPivot?: number;
+}
+
+/**
+ * Eigendecomposition of a symmetric n×n matrix by cyclic Jacobi rotations (accurate to a few ulps, fine for
+ * n ≤ ~50; for large n use `symmetricEigen`). `a` is not modified.
+ * NOTE: the stopping rules are options, not one choice, because the callers' outputs are pinned bit for bit by
+ * their goldens: SSIM/NIQE windows use the defaults, the degradation kernels' low-rank split (filter2d.ts) 30
+ * sweeps, 1e-30 and 1e-300. The rotations themselves are the same for all.
+ * @returns eigenvalues (unsorted) and row-major `vectors` whose ROW k is the unit eigenvector of `values[k]`
+ */
+export function symmetricEigenJacobi(a: Float64Array, n: number, opts: JacobiOptions = {}): { values: Float64Array; vectors: Float64Array } {
+  if (a.length !== n * n) throw new Error(`symmetricEigenJacobi: expected ${n}×${n} entries, got ${a.length}`);
+  const { maxSweeps = 100, offTolerance = 1e-32, minPivot = Number.MIN_VALUE } = opts;
+  const m = Float64Array.from(a);
+  const v = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) v[i * n + i] = 1;
+  for (let sweep = 0; sweep < maxSweeps; sweep++) {
+    let off = 0;
+    let diag = 0;
+    for (let p = 0; p < n; p++) {
+      diag += m[p * n + p] * m[p * n + p];
+      for (let q = p + 1; q < n; q++) off += m[p * n + q] * m[p * n + q];
+    }
+    if (off <= offTolerance * diag || off === 0) break;
+    for (let p = 0; p < n - 1; p++) {
+      for (let q = p + 1; q < n; q++) {
+        const apq = m[p * n + q];
+        if (Math.abs(apq) < minPivot) continue;
+        const app = m[p * n + p];
+        const aqq = m[q * n + q];
+        const theta = (aqq - app) / (2 * apq);
+        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
+        const c = 1 / Math.sqrt(t * t + 1);
+        const s = t * c;
+        for (let k = 0; k < n; k++) {
+          // columns p, q of m
+          const mkp = m[k * n + p];
+          const mkq = m[k * n + q];
+          m[k * n + p] = c * mkp - s * mkq;
+          m[k * n + q] = s * mkp + c * mkq;
+        }
+        for (let k = 0; k < n; k++) {
+          // rows p, q of m
+          const mpk = m[p * n + k];
+          const mqk = m[q * n + k];
+          m[p * n + k] = c * mpk - s * mqk;
+          m[q * n + k] = s * mpk + c * mqk;
+        }
+        for (let k = 0; k < n; k++) {
+          // eigenvectors are the rows of v
+          const vpk = v[p * n + k];
+          const vqk = v[q * n + k];
+          v[p * n + k] = c * vpk - s * vqk;
+          v[q * n + k] = s * vpk + c * vqk;
+        }
+      }
+    }
+  }
+  const values = new Float64Array(n);
+  for (let i = 0; i < n; i++) values[i] = m[i * n + i];
+  return { values, vectors: v };
 }

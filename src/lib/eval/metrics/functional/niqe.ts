@@ -21,7 +21,8 @@
  */
 import type { RgbImage } from '../../types.ts';
 import { yiqLuma255 } from './color.ts';
-import { filterSameReplicate, fspecialGaussian, symmetricEigenJacobi } from './gaussian.ts';
+import { filterSameReplicate, fspecialGaussian } from './gaussian.ts';
+import { symmetricEigenJacobi } from './linalg.ts';
 import { imresizeMatlab } from './matlab-resize.ts';
 
 export const NIQE_BLOCK = 96;

@@ -16,7 +16,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { REPO_ROOT } from '../../runner/provenance.ts';
+import { REPO_ROOT } from '../../paths.ts';
 import { listRunIds, RunStore, runsRoot } from '../../results/store.ts';
 import { ensureDashboardBuild, serveDashboard } from '../production.ts';
 import { readStaticData } from './data.ts';

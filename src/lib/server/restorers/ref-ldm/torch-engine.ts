@@ -22,15 +22,17 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Restorer, RestorerInfo, RestoreInput, RestoreOptions, RestoreOutput } from '../../../eval/restorers/restorer.ts';
+import type { RestorerInfo } from '../../../eval/restorers/restorer.ts';
 import { quantiseImage, toModelSize } from '../../../eval/refldm/image.ts';
 import type { RgbImage } from '../../../eval/types.ts';
 import type { WeightFileRecord } from '../../../eval/types.ts';
 import { weightFile } from '../../models/weights.ts';
 import { loadBundleJson } from './bundle.ts';
 import type { Blob } from './frames.ts';
+import { PYTHON_DIR, REPO_ROOT, VENV_PYTHON } from '../../paths.ts';
+import { resolveXT, TINY_BUNDLE_DIR, type RefLdmParsedOptions } from './common.ts';
+import { engineRestorer, type EngineSample, type RefLdmRestorer } from './engine-restorer.ts';
 import { ms2, peakRssBytes, since } from './instrumentation.ts';
-import { REPO_ROOT, resolveXT, TINY_BUNDLE_DIR, type RefLdmParsedOptions } from './restorer.ts';
 import { TorchWorker, WorkerCrashError, WorkerRequestError, WorkerTimeoutError, type WorkerHello } from './torch-worker.ts';
 
 /** Image side and latent geometry of both configs (512² images, 8 × 64 × 64 latents). */
@@ -56,13 +58,9 @@ export interface TorchLoaded {
 }
 
 /** One sample's result, as the onnx sampler's `SampleResult`. */
-export interface TorchSampleResult {
-  readonly image: RgbImage;
-  readonly latent: Float32Array;
+export interface TorchSampleResult extends EngineSample {
   /** Raw decoder output, CHW float32 (before quantisation). */
   readonly decoded: Float32Array;
-  readonly timings: { preprocess: number; encode: number; refPass: number; steps: number[]; decode: number; total: number };
-  readonly info: Readonly<Record<string, unknown>>;
 }
 
 /** Where the weights come from (module doc), resolved before any process starts. */
@@ -135,7 +133,7 @@ export class TorchRefLdm {
   /** Starts the worker and loads the model. */
   static async create(o: RefLdmParsedOptions): Promise<TorchRefLdm> {
     const source = await weightsSource(o);
-    const python = o.python ? resolveInterpreter(o.python) : join(REPO_ROOT, 'python/.venv/bin/python');
+    const python = o.python ? resolveInterpreter(o.python) : VENV_PYTHON;
     const e = new TorchRefLdm(o, source, python);
     const t0 = performance.now();
     await e.start();
@@ -149,7 +147,7 @@ export class TorchRefLdm {
   }
 
   private async start(): Promise<void> {
-    const w = await TorchWorker.start({ python: this.python, pythonPath: join(REPO_ROOT, 'python'), cwd: REPO_ROOT });
+    const w = await TorchWorker.start({ python: this.python, pythonPath: PYTHON_DIR, cwd: REPO_ROOT });
     try {
       const f = await w.request(
         {
@@ -302,8 +300,8 @@ function resolveInterpreter(p: string): string {
   return p.includes('/') ? resolve(p) : p;
 }
 
-/** Creates the `ref-ldm` restorer with `engine: torch` (options already parsed by restorer.ts). */
-export async function createTorchRefLdm(o: RefLdmParsedOptions): Promise<Restorer & { engine: TorchRefLdm; xT: Float32Array }> {
+/** Creates the `ref-ldm` restorer with `engine: torch` (options already parsed: common.ts `parseRefLdmOptions`). */
+export async function createTorchRefLdm(o: RefLdmParsedOptions): Promise<RefLdmRestorer<TorchRefLdm>> {
   const engine = await TorchRefLdm.create(o);
   let xt: Awaited<ReturnType<typeof resolveXT>>;
   try {
@@ -352,23 +350,5 @@ export async function createTorchRefLdm(o: RefLdmParsedOptions): Promise<Restore
       untrained: random,
     },
   };
-  return {
-    info,
-    weightFiles,
-    engine,
-    xT,
-    async restore(input: RestoreInput, opts?: RestoreOptions): Promise<RestoreOutput> {
-      if (opts?.signal?.aborted) throw new Error(`${input.sampleId}: aborted`);
-      const r = await engine.sample(input.lq, input.refs, xT, opts?.onStep);
-      const t = r.timings;
-      return {
-        image: r.image,
-        timings: { preprocess: ms2(t.preprocess), encode: ms2(t.encode), refPass: ms2(t.refPass), steps: t.steps.map(ms2), decode: ms2(t.decode), total: ms2(t.total) },
-        info: { ...r.info, modelLoadMs: ms2(engine.loadMs), weights: w.kind },
-      };
-    },
-    async dispose() {
-      await engine.close();
-    },
-  };
+  return engineRestorer(engine, { info, weightFiles, xT, dispose: () => engine.close() });
 }

@@ -20,7 +20,7 @@ import { loadBundleJson, type Bundle } from '../../../../../src/lib/server/resto
 import { RefLdmSampler } from '../../../../../src/lib/server/restorers/ref-ldm/sampler.ts';
 import { CacheKvDesign } from '../../../../../src/lib/server/restorers/ref-ldm/designs.ts';
 import { compareZeroKv, ZERO_KV_REL_TOL } from '../../../../../src/lib/server/restorers/ref-ldm/kv-parity.ts';
-import { parseRefLdmOptions } from '../../../../../src/lib/server/restorers/ref-ldm/restorer.ts';
+import { parseRefLdmOptions } from '../../../../../src/lib/server/restorers/ref-ldm/common.ts';
 import { TorchRefLdm } from '../../../../../src/lib/server/restorers/ref-ldm/torch-engine.ts';
 import { readRgb } from '../../../../../src/lib/server/image/io.ts';
 import type { RgbImage } from '../../../../../src/lib/eval/types.ts';

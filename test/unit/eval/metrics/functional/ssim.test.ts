@@ -5,8 +5,8 @@ import {
   filterValidSeparable,
   fspecialGaussian,
   separableTerms,
-  symmetricEigenJacobi,
 } from '../../../../../src/lib/eval/metrics/functional/gaussian.ts';
+import { symmetricEigenJacobi } from '../../../../../src/lib/eval/metrics/functional/linalg.ts';
 import { ssim, ssimPlanes } from '../../../../../src/lib/eval/metrics/functional/ssim.ts';
 import { createSsim } from '../../../../../src/lib/server/metrics/ssim.ts';
 import type { RgbImage } from '../../../../../src/lib/eval/types.ts';

@@ -1,8 +1,9 @@
-"""Python side of bench/metrics-lpips-ids.ts: exports full-size random-init LPIPS-VGG (real v0.1 lin weights) and
-iresnet50 ONNX files (once, into --out), then times the torch reference pipelines on the given image pairs on
-request, so the TS bench can interleave its rounds with ours in one process run.
+"""Python side of bench/metrics-lpips-ids.ts: times the torch reference pipelines of LPIPS-VGG and IDS on the given
+image pairs on request, so the TS bench can interleave its rounds with ours in one process run. The full-size
+random-init networks (real LPIPS v0.1 lin weights) are exported once into --out for the TS side
+(refbench_metrics.timing_nets).
 
-python -m refbench_metrics.lpips.bench --out .cache/bench-lpips-ids --pairs gt1.png:pred1.png,... [--repeat 1]
+python -m refbench_metrics.lpips.torch_timing --out .cache/bench-lpips-ids --pairs gt1.png:pred1.png,... [--repeat 1]
 Prints {"ready": true, "threads": n}; then for each stdin line `lpips_vgg` or `ids` prints one JSON line
 {"images_per_s", "values"} (one timed pass of --repeat × the pairs, after a warm-up at start).
 """
@@ -18,8 +19,9 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ..arcface import identity, iresnet
-from . import convert, reference, trunks
+from ..arcface import identity
+from ..timing_nets import lpips_vgg_and_r50
+from . import reference
 
 
 def main(argv=None) -> int:
@@ -30,17 +32,7 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     out = pathlib.Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    lin_path = pathlib.Path(reference._import_lpips().__file__).parent / "weights" / "v0.1" / "vgg.pth"
-    lins = reference.load_lin_weights(str(lin_path))
-    feats = trunks.features("vgg")
-    trunks.randomize_(feats, seed=101)
-    if not (out / "lpips-vgg.onnx").exists():
-        convert.export_trunk(feats, "vgg", out / "lpips-vgg.onnx")
-        convert.write_lin_json(convert.lin_json_path(out / "lpips-vgg.onnx"), "vgg", lins, "real lpips v0.1 vgg.pth, random-init trunk (bench)")
-    r50 = iresnet.randomize_(iresnet.iresnet50(), seed=102)
-    if not (out / "r50.onnx").exists():
-        iresnet.export_onnx(r50, out / "r50.onnx")
-    model = reference.build_lpips("vgg", feats, lins)
+    model, r50 = lpips_vgg_and_r50(out)
 
     pairs = [p.split(":") for p in a.pairs.split(",")]
     imgs = [(np.asarray(Image.open(g).convert("RGB")), np.asarray(Image.open(p).convert("RGB"))) for g, p in pairs]

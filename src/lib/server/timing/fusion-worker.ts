@@ -5,7 +5,7 @@
  * own; memory kept from smaller counts before it (onnxruntime's arena does not shrink) is reported as
  * `inheritedRssBytes`. Without that reset (non-Linux) the process high-water mark is used and flagged.
  * Reads a JSON job from argv[2]; prints one line per count, `FUSION_RESULT {json}` or `FUSION_ERROR {json}`.
- * Run as `node --import tsx src/lib/server/bench/fusion-worker.ts '<json>'`.
+ * Run as `node --import tsx src/lib/server/timing/fusion-worker.ts '<json>'`.
  */
 import { loadBundleJson } from '../restorers/ref-ldm/bundle.ts';
 import { RefLdmSampler } from '../restorers/ref-ldm/sampler.ts';

@@ -8,28 +8,23 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { attentionForm, loadBundleJson, type GraphKey } from '../restorers/ref-ldm/bundle.ts';
 import type { DesignId } from '../restorers/ref-ldm/designs.ts';
 import { writeBenchReport } from '../results/bench-files.ts';
 import { ORT_VERSION } from '../ort/session.ts';
+import { REPO_ROOT } from '../paths.ts';
 import type { FusionJob, FusionMeasurement } from './fusion-worker.ts';
 import { DESIGN_NAMES, PAPER_TABLE2, PAPER_TABLE6 } from './paper-fusion.ts';
 
 const WORKER = fileURLToPath(new URL('./fusion-worker.ts', import.meta.url));
 const DESIGN_GRAPH: Record<DesignId, GraphKey> = { cachekv: 'unet', spatial: 'unetSpatial', cross: 'unetCross', channel: 'unetChannel' };
 
-export interface FusionBenchOptions {
+/** One child process's job (fusion-worker.ts) for every design in `designs`, plus where the report goes. */
+export interface FusionBenchOptions extends Omit<FusionJob, 'design'> {
   config: 'tiny' | 'paper';
-  bundle: string;
   designs: DesignId[];
-  refs: number[];
-  steps: number;
-  repeat: number;
-  device: 'cpu' | 'cuda';
-  threads?: number;
-  cfg: number;
   resultsDir: string;
   log?: (line: string) => void;
 }
@@ -72,7 +67,7 @@ function runWorker(job: FusionJob): Promise<WorkerLine[]> {
     execFile(
       process.execPath,
       ['--import', 'tsx', WORKER, JSON.stringify(job)],
-      { maxBuffer: 64 * 1024 * 1024, cwd: resolve(fileURLToPath(new URL('../../../../', import.meta.url))) },
+      { maxBuffer: 64 * 1024 * 1024, cwd: REPO_ROOT },
       (err, stdout, stderr) => {
         const lines = String(stdout)
           .split('\n')

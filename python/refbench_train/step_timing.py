@@ -1,4 +1,4 @@
-"""Step-time measurement of the real trainer path: ``python -m refbench_train.bench --model mini [--id-loss]``.
+"""Step-time measurement of the real trainer path: ``python -m refbench_train.step_timing --model mini [--id-loss]``.
 
 Builds a throw-away FFHQ-Ref-layout set of 512 px images (3 identities x 3 images, one LQ folder), a DiffusionStage
 with cached latents (random-init autoencoder: the cost of a step does not depend on the weights' values), then times
@@ -38,7 +38,7 @@ def _dataset(root: pathlib.Path, res: int) -> None:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m refbench_train.bench")
+    ap = argparse.ArgumentParser(prog="python -m refbench_train.step_timing")
     ap.add_argument("--model", default="mini")
     ap.add_argument("--design", default="cachekv")
     ap.add_argument("--batch", type=int, default=4)
