@@ -4,7 +4,8 @@
  * `refldm-torch-bench`, under `<results>/bench/` or the measured folder, `benchmarks/measured/` by default), as
  * the paper's Table 2 (time and memory per fusion design, ratios to spatial-concatenation beside the paper's) and
  * Table 6 (time against the number of references, per design). The same numbers `refbench report` prints
- * (bench/fusion.ts `formatFusionTables`), from the same files. Pure reads, cached by file mtime + size.
+ * (bench/fusion.ts `formatFusionTables`), from the same files. Pure reads, cached in the read model by file mtime +
+ * size.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
@@ -13,7 +14,7 @@ import { describeIssues } from '../../eval/results/schema.ts';
 import { DESIGN_NAMES, PAPER_TABLE2, PAPER_TABLE6 } from '../bench/paper-fusion.ts';
 import { parseTorchBench, TORCH_BENCH_KIND, type TorchBench } from '../bench/torch-bench.ts';
 import type { DesignId } from '../restorers/ref-ldm/designs.ts';
-import { resultsDir } from './data.ts';
+import type { ReadContext } from './context.ts';
 import { redactPaths } from './serve-file.ts';
 
 /** The designs in the paper's Table 2 order. */
@@ -109,6 +110,8 @@ export interface FusionPage {
   readonly paper: { readonly table2: typeof PAPER_TABLE2; readonly table6: typeof PAPER_TABLE6 };
   /** The folders searched, as labels. */
   readonly searched: string[];
+  /** Design id → the paper's row name. */
+  readonly names: Readonly<Record<string, string>>;
 }
 
 const MB = 2 ** 20;
@@ -207,24 +210,19 @@ function benchFiles(dir: string): string[] {
   return out;
 }
 
-/** Parsed files, keyed by path, valid while mtime + size are unchanged (memory only). */
-const CACHE = new Map<string, { stamp: string; value: FusionBench | null | Error }>();
-
 /** One file: a bench, null when it is a JSON of another kind (not a benchmark), or the error that names why not. */
-function readBench(path: string, source: string): FusionBench | null | Error {
+function readBench(ctx: ReadContext, path: string, source: string): FusionBench | null | Error {
   const st = statSync(path);
-  const stamp = `${st.mtimeMs}:${st.size}`;
-  const hit = CACHE.get(path);
-  if (hit?.stamp === stamp) return hit.value;
-  let value: FusionBench | null | Error;
+  return ctx.benchFiles.getSync(path, `${st.mtimeMs}:${st.size}`, () => parseBench(path, source)) as FusionBench | null | Error;
+}
+
+function parseBench(path: string, source: string): FusionBench | null | Error {
   try {
     const raw = JSON.parse(readFileSync(path, 'utf8')) as { kind?: unknown };
-    value = raw?.kind === 'fusion-bench' ? fromOnnx(raw, source) : raw?.kind === TORCH_BENCH_KIND ? fromTorch(raw, source) : path.endsWith('fusion.json') ? new Error(`not a fusion benchmark (kind ${JSON.stringify(raw?.kind)})`) : null;
+    return raw?.kind === 'fusion-bench' ? fromOnnx(raw, source) : raw?.kind === TORCH_BENCH_KIND ? fromTorch(raw, source) : path.endsWith('fusion.json') ? new Error(`not a fusion benchmark (kind ${JSON.stringify(raw?.kind)})`) : null;
   } catch (err) {
-    value = err instanceof Error ? err : new Error(String(err));
+    return err instanceof Error ? err : new Error(String(err));
   }
-  CACHE.set(path, { stamp, value });
-  return value;
 }
 
 /** The measured folder: `REFBENCH_MEASURED_DIR`, else `benchmarks/measured` of the working directory. */
@@ -236,7 +234,8 @@ export function measuredDir(): string {
  * Every fusion benchmark under `<root>/bench/` and the measured folder, newest first, with what could not be
  * read (a bad file costs only itself and is named with the field that is wrong).
  */
-export function fusionPage(root = resultsDir(), measured = measuredDir()): FusionPage {
+export function fusionPage(ctx: ReadContext, measured = measuredDir()): FusionPage {
+  const root = ctx.root;
   const benches: FusionBench[] = [];
   const problems: string[] = [];
   const folders: [string, string][] = [
@@ -246,7 +245,7 @@ export function fusionPage(root = resultsDir(), measured = measuredDir()): Fusio
   for (const [dir, label] of folders) {
     for (const f of benchFiles(dir)) {
       const source = `${label}/${relative(dir, f)}`;
-      const b = readBench(f, source);
+      const b = readBench(ctx, f, source);
       if (b instanceof Error) problems.push(`${source}: ${redactPaths(b.message.replace(`${f}: `, '').replace(`${source}: `, ''), [[`${dir}/`, `${label}/`]])}`);
       else if (b) benches.push(b);
     }
@@ -256,5 +255,6 @@ export function fusionPage(root = resultsDir(), measured = measuredDir()): Fusio
     problems,
     paper: { table2: PAPER_TABLE2, table6: PAPER_TABLE6 },
     searched: folders.map(([, l]) => l),
+    names: { ...DESIGN_NAMES },
   };
 }

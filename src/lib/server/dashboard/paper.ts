@@ -12,7 +12,7 @@ import { fusionReports } from '../experiments/fusion-results.ts';
 import { loadProfiles } from '../experiments/experiments.ts';
 import { UserConfig } from '../experiments/user-config.ts';
 import { DESIGN_NAMES } from '../bench/paper-fusion.ts';
-import { resultsDir } from './data.ts';
+import type { ReadContext } from './context.ts';
 
 /** One line of a chart: a label and y per x (null = no value). */
 export interface Series {
@@ -103,7 +103,8 @@ function table2Charts(r: PaperReport): ChartData[] {
  * Builds the page: `data` picks the benchmarks (the paper's, or the embedded stand-ins), `restorer` the profile.
  * The user config is read (never written) for the paper's benchmarks' paths; rows it cannot fill show as blocked.
  */
-export async function paperPage(opts: { data?: string | null; restorer?: string | null } = {}, root = resultsDir()): Promise<PaperPage> {
+export async function paperPage(ctx: ReadContext, opts: { data?: string | null; restorer?: string | null } = {}): Promise<PaperPage> {
+  const root = ctx.root;
   const data = opts.data === 'embedded' ? 'embedded' : 'paper';
   const profiles = loadProfiles();
   const restorer = opts.restorer && profiles.has(opts.restorer) ? opts.restorer : data === 'embedded' ? 'refldm-tiny' : 'refldm-paper';

@@ -1,0 +1,95 @@
+/**
+ * @file The dashboard's read model: the ONE module the routes call (and the benches and tests that stand in for
+ * them). It owns what the views share:
+ * - the process's one in-memory DuckDB (`ResultsDb`: runs are loaded on first use and reloaded only when their files
+ *   change, so a warm page re-reads nothing);
+ * - the caches, each keyed by the stamps of the files behind it (cache.ts): derived pages, parsed run files,
+ *   dataset listings, bench files;
+ * and answers one method per page. The views (leaderboard.ts, compare.ts, browse.ts, run-page.ts, paper.ts,
+ * fusion.ts) are functions of a `ReadContext` and keep no state; metric cells are made in one place
+ * (metric-cells.ts). Every method is a pure read: nothing under the results folder is written.
+ */
+import { resolve } from 'node:path';
+import { ResultsDb } from '../results/query.ts';
+import { browsePage, missingThumbs, thumbImage, type BrowsePage } from './browse.ts';
+import { ExpiringCache, StampedCache } from './cache.ts';
+import { compare, type CompareQuery, type Comparison } from './compare.ts';
+import type { ReadContext } from './context.ts';
+import { fusionPage, measuredDir, type FusionPage } from './fusion.ts';
+import { leaderboard, type Leaderboard } from './leaderboard.ts';
+import { paperPage, type PaperPage } from './paper.ts';
+import { imageFile, runPage, type RunPage } from './run-page.ts';
+import type { ServedImage } from './serve-file.ts';
+
+/** The results root the dashboard reads: `REFBENCH_RESULTS_DIR` or `./results`. */
+export function resultsDir(): string {
+  return resolve(process.env.REFBENCH_RESULTS_DIR ?? 'results');
+}
+
+let DB: Promise<ResultsDb> | null = null;
+
+/** Pages of a results folder, each method one route's data. */
+export class DashboardReadModel implements ReadContext {
+  readonly pages = new StampedCache<unknown>(64);
+  readonly runFiles = new StampedCache<unknown>(4096);
+  readonly datasets = new ExpiringCache<Promise<unknown>>(10_000);
+  readonly benchFiles = new StampedCache<unknown>(1024);
+
+  constructor(readonly root: string) {}
+
+  /** The one DuckDB of the process (every results folder's runs are keyed by their directory in it). */
+  db(): Promise<ResultsDb> {
+    DB ??= ResultsDb.open();
+    return DB;
+  }
+
+  /** `/`: every benchmark's table; `over: 'own'` shows each run over its own samples instead of the shared ones. */
+  leaderboard(over: 'shared' | 'own' = 'shared'): Promise<Leaderboard> {
+    return leaderboard(this, over);
+  }
+
+  /** `/compare`: runs against a baseline over their shared samples. */
+  compare(q: CompareQuery): Promise<Comparison> {
+    return compare(this, q);
+  }
+
+  /** `/browse`: the run picker, a redirect to the canonical URL, or the image browser for the URL's state. */
+  browse(params: URLSearchParams): BrowsePage {
+    return browsePage(this, params);
+  }
+
+  /** `/runs/<id>`: one run and a page of its samples. */
+  async run(runId: string, params: URLSearchParams = new URLSearchParams()): Promise<RunPage> {
+    return runPage(this, runId, params, (images) => missingThumbs(this, runId, images));
+  }
+
+  /** `/paper`: the paper's tables and charts with our runs and fusion benches beside them. */
+  async paper(opts: { data?: string | null; restorer?: string | null } = {}): Promise<PaperPage> {
+    return paperPage(this, opts);
+  }
+
+  /** `/fusion`: every fusion benchmark file under `<results>/bench/` and the measured folder. */
+  fusion(measured = measuredDir()): FusionPage {
+    return fusionPage(this, measured);
+  }
+
+  /** An image of a sample (`output`, `lq`, `gt`, `ref-<i>`), contained and typed by serve-file.ts. */
+  async image(runId: string, sampleId: string, kind: string): Promise<ServedImage> {
+    return imageFile(this, runId, sampleId, kind);
+  }
+
+  /** A thumbnail, or null when it was never made (the route then redirects to the full image). */
+  async thumb(runId: string, sampleId: string, kind: string): Promise<ServedImage | null> {
+    return thumbImage(this, runId, sampleId, kind);
+  }
+}
+
+const MODELS = new Map<string, DashboardReadModel>();
+
+/** The read model of results folder `root` (default: `resultsDir()`), one per folder for the process's life. */
+export function readModel(root = resultsDir()): DashboardReadModel {
+  const key = resolve(root);
+  let m = MODELS.get(key);
+  if (!m) MODELS.set(key, (m = new DashboardReadModel(key)));
+  return m;
+}
