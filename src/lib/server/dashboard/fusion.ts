@@ -4,14 +4,13 @@
  * `refldm-torch-bench`, under `<results>/bench/` or the measured folder, `benchmarks/measured/` by default), as
  * the paper's Table 2 (time and memory per fusion design, ratios to spatial-concatenation beside the paper's) and
  * Table 6 (time against the number of references, per design). The same numbers `refbench report` prints
- * (bench/fusion.ts `formatFusionTables`), from the same files. Pure reads, cached in the read model by file mtime +
- * size.
+ * (bench/fusion.ts `formatFusionTables`), from the same files, parsed by the one fusion.json reader
+ * (experiments/fusion-results.ts). Pure reads, cached in the read model by file mtime + size.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { z } from 'zod';
-import { describeIssues } from '../../eval/results/schema.ts';
 import { DESIGN_NAMES, PAPER_TABLE2, PAPER_TABLE6 } from '../bench/paper-fusion.ts';
+import { parseFusionReport } from '../experiments/fusion-results.ts';
 import { parseTorchBench, TORCH_BENCH_KIND, type TorchBench } from '../bench/torch-bench.ts';
 import type { DesignId } from '../restorers/ref-ldm/designs.ts';
 import type { ReadContext } from './context.ts';
@@ -19,34 +18,6 @@ import { redactPaths } from './serve-file.ts';
 
 /** The designs in the paper's Table 2 order. */
 export const DESIGNS: readonly DesignId[] = ['channel', 'cross', 'spatial', 'cachekv'];
-
-const Design = z.enum(['cachekv', 'spatial', 'cross', 'channel']);
-
-/**
- * fusion.json as `refbench bench fusion` writes it (bench/fusion.ts `FusionReport`): the fields this page reads
- * are checked, the measurement details it does not show may be anything.
- */
-const FusionJsonSchema = z.object({
-  kind: z.literal('fusion-bench'),
-  id: z.string(),
-  createdAt: z.string(),
-  label: z.string(),
-  config: z.string(),
-  device: z.string(),
-  threads: z.number().nullable(),
-  steps: z.number(),
-  cfg: z.number(),
-  repeat: z.number(),
-  rows: z.array(
-    z.object({
-      design: Design,
-      refs: z.number().int().positive(),
-      timeMs: z.number().positive().optional(),
-      peakRssDeltaBytes: z.number().optional(),
-      error: z.string().optional(),
-    }),
-  ),
-});
 
 /** One measured cell. */
 export interface FusionCell {
@@ -145,10 +116,8 @@ function variant(name: string, cells: FusionCell[]): FusionVariant {
   return { name, cells, atRefs, table2: table2(cells, atRefs), refs, designs: DESIGNS.filter((d) => cells.some((c) => c.design === d)) };
 }
 
-function fromOnnx(raw: unknown, source: string): FusionBench {
-  const r = FusionJsonSchema.safeParse(raw);
-  if (!r.success) throw new Error(`invalid fusion-bench JSON: ${describeIssues(r.error)}`);
-  const j = r.data;
+function fromOnnx(raw: unknown, path: string, source: string): FusionBench {
+  const j = parseFusionReport(raw, path);
   const cells = j.rows.map((x) => ({ design: x.design, refs: x.refs, timeS: x.timeMs !== undefined ? x.timeMs / 1000 : null, memoryMb: x.peakRssDeltaBytes !== undefined ? x.peakRssDeltaBytes / MB : null, ...(x.error ? { error: x.error } : {}) }));
   return {
     source,
@@ -219,7 +188,7 @@ function readBench(ctx: ReadContext, path: string, source: string): FusionBench 
 function parseBench(path: string, source: string): FusionBench | null | Error {
   try {
     const raw = JSON.parse(readFileSync(path, 'utf8')) as { kind?: unknown };
-    return raw?.kind === 'fusion-bench' ? fromOnnx(raw, source) : raw?.kind === TORCH_BENCH_KIND ? fromTorch(raw, source) : path.endsWith('fusion.json') ? new Error(`not a fusion benchmark (kind ${JSON.stringify(raw?.kind)})`) : null;
+    return raw?.kind === 'fusion-bench' ? fromOnnx(raw, path, source) : raw?.kind === TORCH_BENCH_KIND ? fromTorch(raw, source) : path.endsWith('fusion.json') ? new Error(`not a fusion benchmark (kind ${JSON.stringify(raw?.kind)})`) : null;
   } catch (err) {
     return err instanceof Error ? err : new Error(String(err));
   }

@@ -22,7 +22,8 @@ import { gaussianFromMoments, initMoments, updateMoments } from '../../eval/metr
 import { runSpec, type RunResult } from '../runner/evaluate.ts';
 import { report } from '../runner/report.ts';
 import { REPO_ROOT } from '../runner/provenance.ts';
-import { formatFusionTables, runFusionBench } from '../bench/fusion.ts';
+import { formatFusionTables, runFusionBench, type FusionBenchOptions } from '../bench/fusion.ts';
+import { loadProfiles } from '../experiments/experiments.ts';
 
 /** Committed random-init test networks (test/fixtures), used when no real weights are installed. */
 export const TEST_NETWORKS = Object.freeze({
@@ -88,6 +89,17 @@ function demoMetrics(ref: { stats: string; feats: string }, maskDir: string): Ru
   ];
 }
 
+/**
+ * The demo's fusion bench: the four designs of ReF-LDM-tiny with the `refldm-tiny` profile's bench settings
+ * (experiments/restorers.yaml `bench`: bundle config and DDIM steps), so that the paper report and the dashboard's
+ * /paper page take its time and memory for that profile (experiments/fusion-results.ts `profileFusions`).
+ */
+export function demoFusionOptions(): Omit<FusionBenchOptions, 'resultsDir' | 'log'> {
+  const bench = loadProfiles().get('refldm-tiny')?.bench;
+  if (!bench) throw new Error('experiments/restorers.yaml: the refldm-tiny profile has no `bench` (the demo times the fusion designs with it)');
+  return { config: bench.config, bundle: TEST_NETWORKS.refldmTiny, designs: ['cachekv', 'spatial', 'cross', 'channel'], refs: [1, 3, 5], steps: bench.steps, repeat: 1, device: 'cpu', cfg: 1.5 };
+}
+
 /** Runs the whole demo; returns the run directories it produced (or resumed). */
 export async function runDemo(o: DemoOptions): Promise<{ runs: RunResult[]; fusionPath: string | null }> {
   const t0 = Date.now();
@@ -126,18 +138,7 @@ export async function runDemo(o: DemoOptions): Promise<{ runs: RunResult[]; fusi
   let fusionPath: string | null = null;
   if (!o.signal?.aborted) {
     o.log('fusion designs on ReF-LDM-tiny (untrained random-init weights; weights do not change the cost)...');
-    const fusion = await runFusionBench({
-      config: 'tiny',
-      bundle: TEST_NETWORKS.refldmTiny,
-      designs: ['cachekv', 'spatial', 'cross', 'channel'],
-      refs: [1, 3, 5],
-      steps: 4,
-      repeat: 1,
-      device: 'cpu',
-      cfg: 1.5,
-      resultsDir: o.resultsDir,
-      log: () => {},
-    });
+    const fusion = await runFusionBench({ ...demoFusionOptions(), resultsDir: o.resultsDir, log: () => {} });
     fusionPath = fusion.path;
     o.log(formatFusionTables(fusion));
   }
