@@ -169,7 +169,7 @@ async function computeCompare(ctx: ReadContext, q: CompareQuery): Promise<Compar
   const db = await ctx.db();
   await db.sync(dirs);
   const shared = await db.sharedSamples(dirs);
-  const perRun = (await db.aggregate(dirs, shared.ids)).map((a, i) => metricCells(runs[i], a));
+  const perRun = (await db.aggregate(dirs, shared.ids)).map((a, i) => metricCells(runs[i], a, (n) => ctx.resamples(n)));
   const values = Object.fromEntries(ids.map((id, i) => [id, perRun[i].cells]));
   const columns = orderColumns(perRun, runs);
   const known = new Set(columns.map((c) => c.id));

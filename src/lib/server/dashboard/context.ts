@@ -13,6 +13,13 @@ export interface ReadContext {
   db(): Promise<ResultsDb>;
   /** Derived pages (leaderboard, comparison), keyed by the stamps of the run files they came from. */
   readonly pages: StampedCache<unknown>;
+  /** One run's leaderboard row (aggregates, cells), keyed by that run's stamp and the samples it is over. */
+  readonly runRows: StampedCache<unknown>;
+  /**
+   * The bootstrap resample indices for n values (eval/stats/bootstrap.ts `bootstrapIndices` with the defaults),
+   * drawn once and shared by every run and metric with n values.
+   */
+  resamples(n: number): Uint32Array | null;
   /** Each run's parsed files for the image browser and thumbnails, keyed by the stamps of those files. */
   readonly runFiles: StampedCache<unknown>;
   /** Dataset listings of runs (image panes): the ~100 image requests of one page share one listing. */

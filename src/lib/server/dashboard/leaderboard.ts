@@ -6,15 +6,17 @@
  * so the rows compare the same images. `over: 'own'` shows each run over its own samples instead, with a warning.
  *
  * All numbers come from the read model's `ResultsDb` (DuckDB over the rows the store validated), turned into cells by
- * metric-cells.ts; the table is cached until any run's files change (`resultsFolderKey`).
+ * metric-cells.ts. The table is cached until any run's files change (`resultsFolderKey`); each run's row is cached
+ * under its own files' stamp, so a run being written recomputes only its row.
  */
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { RunJson } from '../../eval/results/schema.ts';
 import type { RunAggregate, SharedSamples } from '../results/query.ts';
 import { listRunIds, RunStore } from '../results/store.ts';
 import { resultsFolderKey } from './cache.ts';
 import type { ReadContext } from './context.ts';
-import { metricCells, orderColumns, type MetricCell, type MetricColumn } from './metric-cells.ts';
+import { metricCells, orderColumns, type MetricCell, type MetricColumn, type RunCells } from './metric-cells.ts';
 import { describeSettings } from './run-page.ts';
 import { redactPaths } from './serve-file.ts';
 
@@ -139,38 +141,48 @@ async function computeLeaderboard(ctx: ReadContext, over: 'shared' | 'own'): Pro
   for (const [key, dirs] of [...groups].sort(([a], [b]) => a.localeCompare(b))) {
     const shared = await db.sharedSamples(dirs);
     const differs = dirs.some((d) => loaded.get(d)!.ok !== shared.ids.length);
-    const aggs = await db.aggregate(dirs, over === 'shared' ? shared.ids : undefined);
-    benchmarks.push(board(ctx.root, key, dirs.map((d) => runs.get(d)!), aggs, { shared, over, differs }));
+    const overIds = over === 'shared' ? shared.ids : undefined;
+    // Each run's row is cached under its own stamp and the samples it is over: a run being written recomputes only
+    // its own row (and every row of its benchmark only when the shared samples change).
+    const overKey = overIds ? createHash('sha256').update(overIds.join('\n')).digest('hex') : 'own';
+    const rows: RunRow[] = [];
+    for (const d of dirs) {
+      const compute = async () => runRow(ctx, runs.get(d)!, (await db.aggregate([d], overIds))[0]);
+      rows.push(await ctx.runRows.get(`${d}|${over}`, `${loaded.get(d)!.stamp}|${overKey}`, compute) as RunRow);
+    }
+    benchmarks.push(board(key, dirs.map((d) => runs.get(d)!), rows, { shared, over, differs }));
   }
   return { benchmarks, problems, shards, testWeights: benchmarks.some((b) => b.testWeights) };
 }
 
-/** One benchmark's table from its runs (in `dirs` order) and their aggregates. */
-function board(
-  root: string,
-  key: string,
-  runs: readonly RunJson[],
-  aggs: readonly RunAggregate[],
-  o: Pick<BenchmarkBoard, 'shared' | 'over' | 'differs'>,
-): BenchmarkBoard {
-  const perRun = aggs.map((a, i) => metricCells(runs[i], a));
-  const rows: LeaderRow[] = aggs.map((a, i) => {
-    const run = runs[i];
-    return {
-      runId: run.runId,
-      restorer: run.restorer.id,
-      settings: describeSettings(run),
-      tags: tagsOf(run),
-      untrained: run.restorer.untrained,
-      ok: a.ok,
-      error: a.error,
-      total: run.dataset.size,
-      createdAt: run.createdAt,
-      cells: perRun[i].cells,
-      problems: [...a.problems, ...summaryProblem(a.runDir)].map((p) => redactPaths(p, [[`${root}/`, '']])),
-    };
-  });
-  const columns = orderColumns(perRun, runs);
+/** One run's row and its cells (with the columns as this run describes them). */
+interface RunRow {
+  readonly row: LeaderRow;
+  readonly cells: RunCells;
+}
+
+function runRow(ctx: ReadContext, run: RunJson, a: RunAggregate): RunRow {
+  const cells = metricCells(run, a, (n) => ctx.resamples(n));
+  const row: LeaderRow = {
+    runId: run.runId,
+    restorer: run.restorer.id,
+    settings: describeSettings(run),
+    tags: tagsOf(run),
+    untrained: run.restorer.untrained,
+    ok: a.ok,
+    error: a.error,
+    total: run.dataset.size,
+    createdAt: run.createdAt,
+    cells: cells.cells,
+    problems: [...a.problems, ...summaryProblem(a.runDir)].map((p) => redactPaths(p, [[`${ctx.root}/`, '']])),
+  };
+  return { row, cells };
+}
+
+/** One benchmark's table from its runs and their rows (both in `dirs` order). */
+function board(key: string, runs: readonly RunJson[], perRun: readonly RunRow[], o: Pick<BenchmarkBoard, 'shared' | 'over' | 'differs'>): BenchmarkBoard {
+  const rows = perRun.map((r) => r.row);
+  const columns = orderColumns(perRun.map((r) => r.cells), runs);
   const best = bestOf(columns, rows);
   rows.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
   const first = runs[0];

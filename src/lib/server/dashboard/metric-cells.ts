@@ -13,7 +13,7 @@
  */
 import type { MetricInfo, RunJson } from '../../eval/results/schema.ts';
 import { TIME_METRIC } from '../../eval/results/schema.ts';
-import { BOOTSTRAP_DEFAULTS, bootstrapMean } from '../../eval/stats/bootstrap.ts';
+import { BOOTSTRAP_DEFAULTS, bootstrapMean, bootstrapMeanWith } from '../../eval/stats/bootstrap.ts';
 import { columnMode, modeOf, type ColumnMode } from '../../eval/metrics/conventions.ts';
 import { metricLabel, paperOrder } from '../../metric-columns.ts';
 import { metricConventions } from '../metrics/index.ts';
@@ -67,15 +67,17 @@ export function referenceOf(info: MetricInfo | undefined): string | undefined {
 /**
  * A run's metric cells and columns from its aggregates (`agg`, over the samples the caller chose) and run.json's
  * metric facts: per-image metrics as the mean with a 95% bootstrap CI, set metrics as their value (or error).
+ * `resamples(n)`, when given, supplies resample indices drawn once (`bootstrapIndices` with the defaults): the same
+ * CIs, without drawing them again for every run and metric.
  */
-export function metricCells(run: RunJson, agg: Pick<RunAggregate, 'perSample' | 'sets'>): RunCells {
+export function metricCells(run: RunJson, agg: Pick<RunAggregate, 'perSample' | 'sets'>, resamples?: (n: number) => Uint32Array | null): RunCells {
   const byId = new Map(run.metrics.map((m) => [m.id, m]));
   const columns = new Map<string, MetricColumn>();
   const cells: Record<string, MetricCell> = {};
   for (const p of agg.perSample) {
     const m = p.metric === TIME_METRIC.id ? TIME_METRIC : byId.get(p.metric);
     columns.set(p.metric, { id: p.metric, label: metricLabel(p.metric), higherIsBetter: m?.higherIsBetter ?? true, decimals: m?.decimals ?? 3, set: false });
-    const b = bootstrapMean(p.values, BOOTSTRAP_DEFAULTS);
+    const b = resamples ? bootstrapMeanWith(p.values, resamples(p.values.length)) : bootstrapMean(p.values, BOOTSTRAP_DEFAULTS);
     cells[p.metric] = { value: p.n ? b.mean : null, ci95: b.ci95 ?? null, n: p.n, testWeights: m?.weights === 'test-random-init' };
   }
   for (const s of agg.sets) {

@@ -3,13 +3,15 @@
  * them). It owns what the views share:
  * - the process's one in-memory DuckDB (`ResultsDb`: runs are loaded on first use and reloaded only when their files
  *   change, so a warm page re-reads nothing);
- * - the caches, each keyed by the stamps of the files behind it (cache.ts): derived pages, parsed run files,
- *   dataset listings, bench files;
+ * - the caches, each keyed by the stamps of the files behind it (cache.ts): derived pages, each run's leaderboard
+ *   row (a run being written recomputes only its own row), parsed run files, dataset listings, bench files;
+ * - the bootstrap resample indices, drawn once per sample count and shared by every run and metric;
  * and answers one method per page. The views (leaderboard.ts, compare.ts, browse.ts, run-page.ts, paper.ts,
  * fusion.ts) are functions of a `ReadContext` and keep no state; metric cells are made in one place
  * (metric-cells.ts). Every method is a pure read: nothing under the results folder is written.
  */
 import { resolve } from 'node:path';
+import { BOOTSTRAP_DEFAULTS, bootstrapIndices } from '../../eval/stats/bootstrap.ts';
 import { ResultsDb } from '../results/query.ts';
 import { browsePage, missingThumbs, thumbImage, type BrowsePage } from './browse.ts';
 import { ExpiringCache, StampedCache } from './cache.ts';
@@ -31,11 +33,25 @@ let DB: Promise<ResultsDb> | null = null;
 /** Pages of a results folder, each method one route's data. */
 export class DashboardReadModel implements ReadContext {
   readonly pages = new StampedCache<unknown>(64);
+  readonly runRows = new StampedCache<unknown>(4096);
   readonly runFiles = new StampedCache<unknown>(4096);
   readonly datasets = new ExpiringCache<Promise<unknown>>(10_000);
   readonly benchFiles = new StampedCache<unknown>(1024);
 
+  readonly #resamples = new Map<number, Uint32Array | null>();
+
   constructor(readonly root: string) {}
+
+  resamples(n: number): Uint32Array | null {
+    let idx = this.#resamples.get(n);
+    if (idx === undefined) {
+      // A few sizes at most (one per benchmark's shared count, plus runs' own counts): 4 bytes × 1000 per value.
+      if (this.#resamples.size >= 16) this.#resamples.delete(this.#resamples.keys().next().value as number);
+      idx = bootstrapIndices(n, BOOTSTRAP_DEFAULTS);
+      this.#resamples.set(n, idx);
+    }
+    return idx;
+  }
 
   /** The one DuckDB of the process (every results folder's runs are keyed by their directory in it). */
   db(): Promise<ResultsDb> {
