@@ -6,8 +6,8 @@ import { answer } from '$lib/server/dashboard/route.ts';
 // The image browser. The URL holds its whole state (README.md, "Browsing results"); the view's zoom, pan and flip state are
 // client-side parameters of the same URL and do not reach the server.
 export const load: PageServerLoad = ({ url }) =>
-  answer(() => {
-    const page = readModel().browse(url.searchParams);
+  answer(async () => {
+    const page = await readModel().browse(url.searchParams);
     if ('redirect' in page) redirect(303, page.redirect);
     return page;
   });

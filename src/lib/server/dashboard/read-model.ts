@@ -8,19 +8,20 @@
  * - the bootstrap resample indices, drawn once per sample count and shared by every run and metric;
  * and answers one method per page. The views (leaderboard.ts, compare.ts, browse.ts, run-page.ts, paper.ts,
  * fusion.ts) are functions of a `ReadContext` and keep no state; metric cells are made in one place
- * (metric-cells.ts). Every method is a pure read: nothing under the results folder is written.
+ * (metric-cells.ts). Each method loads its view module on first use, so a route pulls in only its own page's
+ * code (the dev server compiles less per first request). Every method is a pure read: nothing is written.
  */
 import { resolve } from 'node:path';
 import { BOOTSTRAP_DEFAULTS, bootstrapIndices } from '../../eval/stats/bootstrap.ts';
 import { ResultsDb } from '../results/query.ts';
-import { browsePage, missingThumbs, thumbImage, type BrowsePage } from './browse.ts';
+import type { BrowsePage } from './browse.ts';
 import { ExpiringCache, StampedCache } from './cache.ts';
-import { compare, type CompareQuery, type Comparison } from './compare.ts';
+import type { CompareQuery, Comparison } from './compare.ts';
 import type { ReadContext } from './context.ts';
-import { fusionPage, measuredDir, type FusionPage } from './fusion.ts';
-import { leaderboard, type Leaderboard } from './leaderboard.ts';
-import { paperPage, type PaperPage } from './paper.ts';
-import { imageFile, runPage, type RunPage } from './run-page.ts';
+import type { FusionPage } from './fusion.ts';
+import type { Leaderboard } from './leaderboard.ts';
+import type { PaperPage } from './paper.ts';
+import type { RunPage } from './run-page.ts';
 import type { ServedImage } from './serve-file.ts';
 
 /** The results root the dashboard reads: `REFBENCH_RESULTS_DIR` or `./results`. */
@@ -60,43 +61,45 @@ export class DashboardReadModel implements ReadContext {
   }
 
   /** `/`: every benchmark's table; `over: 'own'` shows each run over its own samples instead of the shared ones. */
-  leaderboard(over: 'shared' | 'own' = 'shared'): Promise<Leaderboard> {
-    return leaderboard(this, over);
+  async leaderboard(over: 'shared' | 'own' = 'shared'): Promise<Leaderboard> {
+    return (await import('./leaderboard.ts')).leaderboard(this, over);
   }
 
   /** `/compare`: runs against a baseline over their shared samples. */
-  compare(q: CompareQuery): Promise<Comparison> {
-    return compare(this, q);
+  async compare(q: CompareQuery): Promise<Comparison> {
+    return (await import('./compare.ts')).compare(this, q);
   }
 
   /** `/browse`: the run picker, a redirect to the canonical URL, or the image browser for the URL's state. */
-  browse(params: URLSearchParams): BrowsePage {
-    return browsePage(this, params);
+  async browse(params: URLSearchParams): Promise<BrowsePage> {
+    return (await import('./browse.ts')).browsePage(this, params);
   }
 
   /** `/runs/<id>`: one run and a page of its samples. */
   async run(runId: string, params: URLSearchParams = new URLSearchParams()): Promise<RunPage> {
+    const [{ runPage }, { missingThumbs }] = await Promise.all([import('./run-page.ts'), import('./browse.ts')]);
     return runPage(this, runId, params, (images) => missingThumbs(this, runId, images));
   }
 
   /** `/paper`: the paper's tables and charts with our runs and fusion benches beside them. */
   async paper(opts: { data?: string | null; restorer?: string | null } = {}): Promise<PaperPage> {
-    return paperPage(this, opts);
+    return (await import('./paper.ts')).paperPage(this, opts);
   }
 
   /** `/fusion`: every fusion benchmark file under `<results>/bench/` and the measured folder. */
-  fusion(measured = measuredDir()): FusionPage {
-    return fusionPage(this, measured);
+  async fusion(measured?: string): Promise<FusionPage> {
+    const { fusionPage, measuredDir } = await import('./fusion.ts');
+    return fusionPage(this, measured ?? measuredDir());
   }
 
   /** An image of a sample (`output`, `lq`, `gt`, `ref-<i>`), contained and typed by serve-file.ts. */
   async image(runId: string, sampleId: string, kind: string): Promise<ServedImage> {
-    return imageFile(this, runId, sampleId, kind);
+    return (await import('./run-page.ts')).imageFile(this, runId, sampleId, kind);
   }
 
   /** A thumbnail, or null when it was never made (the route then redirects to the full image). */
   async thumb(runId: string, sampleId: string, kind: string): Promise<ServedImage | null> {
-    return thumbImage(this, runId, sampleId, kind);
+    return (await import('./browse.ts')).thumbImage(this, runId, sampleId, kind);
   }
 }
 

@@ -39,7 +39,7 @@ describe('fusion results on /paper and /fusion', () => {
     expect(page.restorer).toBe('refldm-tiny');
     const t2 = page.tables.find((t) => t.experiment === 'table2')!;
     expect(t2.fusion?.path).toBe(join(root, 'bench', 'demo', 'fusion.json'));
-    const fusion = readModel(root).fusion(join(root, 'no-measured'));
+    const fusion = await readModel(root).fusion(join(root, 'no-measured'));
     const demoBench = fusion.benches.find((b) => b.source === 'results/bench/demo/fusion.json')!;
     const rows = t2.groups[0].rows;
     expect(rows.length).toBe(4);
