@@ -4,8 +4,8 @@
  * through the store's writers, a folder dataset of 512² inputs) and prints the server time, warm, of the runs
  * index, a run page, a compare page and the image browser. Target: under 300 ms each on the 2-core machine.
  *
- * NOTE: what is timed is the pages' server-side data functions (`leaderboard`, `runDetail`, `compare`,
- * `browse`), which is what each route's `load` calls; the HTTP layer and rendering are not included.
+ * NOTE: what is timed is the read model's page methods (`readModel().leaderboard()`, `.run()`, `.compare()`,
+ * `.browse()`), which is what each route's `load` calls; the HTTP layer and rendering are not included.
  *
  *   npx tsx bench/dashboard-scale.ts [--samples 2533] [--runs 20] [--rounds 5] [--keep DIR]
  *
@@ -13,14 +13,11 @@
  * regenerating (generation takes minutes: 50,000 sample lines, each appended and fsynced by the store).
  */
 import { mulberry32 } from '../src/lib/eval/stats/rng.ts';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { browse, parseBrowseQuery } from '../src/lib/server/dashboard/browse.ts';
-import { runDetail } from '../src/lib/server/dashboard/data.ts';
-import { compare } from '../src/lib/server/dashboard/compare.ts';
-import { leaderboard } from '../src/lib/server/dashboard/leaderboard.ts';
+import { readModel } from '../src/lib/server/dashboard/read-model.ts';
 import { encodePng } from '../src/lib/server/image/io.ts';
 import { listRunIds, RunStore, runsRoot, sha256Hex } from '../src/lib/server/results/store.ts';
 import { runSpec } from '../src/lib/server/runner/evaluate.ts';
@@ -105,6 +102,23 @@ async function time(label: string, f: () => Promise<unknown> | unknown): Promise
   return { label, cold, ms: stats(ms) };
 }
 
+/**
+ * A page while a run is being written: before every round one run's samples.jsonl gets a new mtime (its stamp
+ * changes, as when a line is appended), so the caches keyed by that run's files are invalid. Median of ROUNDS.
+ */
+async function timeWhileWriting(label: string, runDir: string, f: () => Promise<unknown> | unknown): Promise<{ label: string; cold: number; ms: ReturnType<typeof stats> }> {
+  await f(); // warm first: only the touched run changes below
+  const ms: number[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    const at = new Date(Date.now() + (i + 1) * 1000);
+    utimesSync(new RunStore(runDir).samplesPath, at, at);
+    const t = performance.now();
+    await f();
+    ms.push(performance.now() - t);
+  }
+  return { label, cold: Number.NaN, ms: stats(ms) };
+}
+
 const root = o.keep ?? mkdtempSync(join(tmpdir(), 'refbench-dash-scale-'));
 try {
   const existing = existsSync(join(root, 'results')) ? listRunIds(join(root, 'results')) : [];
@@ -116,10 +130,11 @@ try {
   process.env.REFBENCH_RESULTS_DIR = results;
   const three = ids.slice(0, 3);
   const rows = [
-    await time('index (leaderboard: every run, shared samples, DuckDB aggregates + CIs)', () => leaderboard(results)),
-    await time('run page (runDetail: one run, every sample)', () => runDetail(ids[Math.min(5, ids.length - 1)], results)),
-    await time('compare page (compare: 3 runs, paired stats of every metric, psnr plots)', () => compare({ runs: three, metric: 'psnr' }, results)),
-    await time('image browser (browse: 3 runs, Δ psnr, worst 50)', () => browse(parseBrowseQuery(new URLSearchParams({ runs: three.join(','), metric: 'psnr', sort: 'delta', n: '50' })), results)),
+    await time('index (leaderboard: every run, shared samples, DuckDB aggregates + CIs)', () => readModel(results).leaderboard()),
+    await time('run page (runDetail: one run, every sample)', () => readModel(results).run(ids[Math.min(5, ids.length - 1)])),
+    await time('compare page (compare: 3 runs, paired stats of every metric, psnr plots)', () => readModel(results).compare({ runs: three, metric: 'psnr' })),
+    await time('image browser (browse: 3 runs, Δ psnr, worst 50)', () => readModel(results).browse(new URLSearchParams({ runs: three.join(','), metric: 'psnr', sort: 'delta', n: '50' }))),
+    await timeWhileWriting('index while one run is written (its samples.jsonl touched)', join(runsRoot(results), ids[ids.length - 1]), () => readModel(results).leaderboard()),
   ];
   console.log(`\nserver time, warm, median of ${ROUNDS} (min–max), ${N} samples × ${RUNS} runs; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   for (const r of rows) {

@@ -1,10 +1,12 @@
 import type { PageServerLoad } from './$types';
-import { resultsDir } from '$lib/server/dashboard/data.ts';
-import { leaderboard } from '$lib/server/dashboard/leaderboard.ts';
+import { readModel } from '$lib/server/dashboard/read-model.ts';
+import { answer } from '$lib/server/dashboard/route.ts';
 
-// The URL is the state: ?over=own shows each run over its own samples instead of the shared ones.
-export const load: PageServerLoad = async ({ url }) => {
-  const over = url.searchParams.get('over') === 'own' ? 'own' : 'shared';
-  const board = await leaderboard(resultsDir(), { over });
-  return { resultsDir: resultsDir(), over, ...board };
-};
+// The URL is the state: ?over=own shows each run over its own samples instead of the shared ones; the sort and the
+// filter of the tables (?q=, ?sort=) are read by the page itself ($lib/leaderboard-view.ts).
+export const load: PageServerLoad = ({ url }) =>
+  answer(async () => {
+    const over = url.searchParams.get('over') === 'own' ? 'own' : 'shared';
+    const model = readModel();
+    return { resultsDir: model.root, over, ...(await model.leaderboard(over)) };
+  });

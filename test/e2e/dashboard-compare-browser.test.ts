@@ -3,7 +3,8 @@
  * PRODUCTION server (`refbench dashboard`), over a small demo-like results folder made here by the real runner
  * (4 restorer settings × the same 6 samples; the full demo takes minutes). Expected numbers are computed in the
  * test from samples.jsonl:
- * - the leaderboard sorts by a column (best first, then worst first) and marks the right best value;
+ * - the leaderboard sorts by a column (best first, then worst first) and marks the right best value; its sort and
+ *   filter live in the URL (a URL opens sorted and filtered; a click or a keystroke updates the URL);
  * - the compare page's Δ, paired-bootstrap CI and win rate equal the values computed from the store;
  * - clicking a scatter point opens that sample; an unknown metric is named; no horizontal overflow at 1440 px.
  * Screenshots go to test-results/.
@@ -86,14 +87,46 @@ describe.skipIf(!HAVE_CHROMIUM)(`leaderboard and compare in chromium (${HAVE_CHR
 
     const order = () => page.locator('[data-testid=leaderboard] tbody tr').evaluateAll((trs) => trs.map((t) => t.getAttribute('data-run')));
     await page.click('[data-testid=leaderboard] th[data-col=psnr] button');
-    expect(await order()).toEqual(ranked);
+    await expect.poll(order).toEqual(ranked);
     await page.click('[data-testid=leaderboard] th[data-col=psnr] button');
-    expect(await order()).toEqual([...ranked].reverse());
+    await expect.poll(order).toEqual([...ranked].reverse());
     // Every value shows its 95% CI.
     expect(await page.locator('[data-testid=leaderboard] td[data-col=psnr] .ci').first().innerText()).toMatch(/^\[\d+\.\d+, \d+\.\d+\]$/);
     await page.screenshot({ path: join(SHOTS, 'dashboard-leaderboard.png'), fullPage: true });
     await page.fill('[data-testid=run-filter]', 'lq');
-    expect(await order()).toEqual([ids[0]]);
+    await expect.poll(order).toEqual([ids[0]]);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('the leaderboard keeps its sort and filter in the URL: a URL opens sorted and filtered, a click or a keystroke updates it', async () => {
+    const first = await open('/');
+    const key = await first.page.locator('[data-testid=benchmark]').first().getAttribute('data-key');
+    await first.page.close();
+    const psnr = new Map(ids.map((id) => [id, mean(values(id, 'psnr'))]));
+    const classical = ids.filter((id) => id.startsWith('classical'));
+    const worstFirst = [...classical].sort((a, b) => psnr.get(a)! - psnr.get(b)!);
+    const { page, errors } = await open(`/?${new URLSearchParams([['q', 'classical'], ['sort', `psnr,worst,${key}`]])}`);
+    const order = () => page.locator('[data-testid=leaderboard] tbody tr').evaluateAll((trs) => trs.map((t) => t.getAttribute('data-run')));
+    const url = () => new URL(page.url()).searchParams;
+    expect(await order()).toEqual(worstFirst);
+    expect(await page.inputValue('[data-testid=run-filter]')).toBe('classical');
+    expect(await page.locator('[data-testid=leaderboard] th[data-col=psnr]').getAttribute('aria-sort')).toBe('ascending');
+    // A click on the header: best first, in the table and in the URL.
+    await page.click('[data-testid=leaderboard] th[data-col=psnr] button');
+    await expect.poll(() => url().getAll('sort')).toEqual([`psnr,best,${key}`]);
+    expect(await order()).toEqual([...worstFirst].reverse());
+    // Typing a filter: the URL follows; the sort stays.
+    await page.fill('[data-testid=run-filter]', 'sharpening');
+    await expect.poll(() => url().get('q')).toBe('sharpening');
+    expect(url().getAll('sort')).toEqual([`psnr,best,${key}`]);
+    const sharpening = ids.filter((id) => id.includes('sharpening')).sort((a, b) => psnr.get(b)! - psnr.get(a)!);
+    expect(await order()).toEqual(sharpening);
+    // Back: the previous URL's filter and order again.
+    await page.goBack();
+    await expect.poll(() => url().get('q')).toBe('classical');
+    await expect.poll(() => page.inputValue('[data-testid=run-filter]')).toBe('classical');
+    expect(await order()).toEqual(worstFirst);
     expect(errors).toEqual([]);
     await page.close();
   });

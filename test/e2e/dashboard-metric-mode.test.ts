@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { leaderboard } from '../../src/lib/server/dashboard/leaderboard.ts';
+import { readModel } from '../../src/lib/server/dashboard/read-model.ts';
 import { runSpec } from '../../src/lib/server/runner/evaluate.ts';
 import { writeFolderDataset } from '../helpers/folder-dataset.ts';
 import { startProductionDashboard } from '../helpers/prod-server.ts';
@@ -43,7 +43,7 @@ afterAll(async () => {
 
 describe('metric modes on the dashboard', () => {
   it('leaderboard columns: implementation, input, resize as recorded, weight files with sha256 and label', async () => {
-    const [b] = (await leaderboard(results)).benchmarks;
+    const [b] = (await readModel(results).leaderboard()).benchmarks;
     const col = (id: string) => b.columns.find((c) => c.id === id)!;
     const lp = col('lpips-vgg').mode!;
     expect(lp.variants.map((v) => v.runIds).sort()).toEqual([[ids.a], [ids.b]].sort());

@@ -238,7 +238,7 @@ describe('dashboard: only files inside the allowed roots, only images', () => {
 describe('dashboard: the production server', () => {
   it('serves no source, module graph or file system path the way the vite dev server did', async () => {
     const repo = resolve(import.meta.dirname, '../..');
-    for (const p of ['/@fs/etc/passwd', `/@fs${repo}/package.json`, '/src/lib/server/dashboard/data.ts', '/@vite/client', '/node_modules/vite/package.json', '/vite.config.ts', '/.svelte-kit/generated/root.js']) {
+    for (const p of ['/@fs/etc/passwd', `/@fs${repo}/package.json`, '/src/lib/server/dashboard/read-model.ts', '/@vite/client', '/node_modules/vite/package.json', '/vite.config.ts', '/.svelte-kit/generated/root.js']) {
       const r = await get(p);
       expect(r.status, p).toBe(404);
       expect(r.body.toString(), p).not.toMatch(/root:x:0|"name": ?"refbench"|export default/);

@@ -1,16 +1,15 @@
-import { error } from '@sveltejs/kit';
 import type { PageServerLoad } from './$types';
-import { compare } from '$lib/server/dashboard/compare.ts';
-import { publicError } from '$lib/server/dashboard/serve-file.ts';
+import { readModel } from '$lib/server/dashboard/read-model.ts';
+import { answer } from '$lib/server/dashboard/route.ts';
 
 const SAMPLES_PER_PAGE = 48;
 
 // The URL is the state: ?runs=a,b,c&baseline=a&metric=psnr&vs=b&sample=00003&page=0
-export const load: PageServerLoad = async ({ url }) => {
-  const p = url.searchParams;
-  const runs = (p.get('runs') ?? '').split(',').filter(Boolean);
-  try {
-    const cmp = await compare({ runs, baseline: p.get('baseline'), metric: p.get('metric'), vs: p.get('vs') });
+export const load: PageServerLoad = ({ url }) =>
+  answer(async () => {
+    const p = url.searchParams;
+    const runs = (p.get('runs') ?? '').split(',').filter(Boolean);
+    const cmp = await readModel().compare({ runs, baseline: p.get('baseline'), metric: p.get('metric'), vs: p.get('vs') });
     const ids = cmp.shared.ids;
     const asked = p.get('sample');
     const sample = asked !== null && ids.includes(asked) ? asked : (ids[0] ?? null);
@@ -18,8 +17,4 @@ export const load: PageServerLoad = async ({ url }) => {
     const pageParam = Number(p.get('page'));
     const page = p.has('page') && Number.isInteger(pageParam) ? Math.min(pages - 1, Math.max(0, pageParam)) : sample ? Math.floor(ids.indexOf(sample) / SAMPLES_PER_PAGE) : 0;
     return { ...cmp, sample, page, pages, pageIds: ids.slice(page * SAMPLES_PER_PAGE, (page + 1) * SAMPLES_PER_PAGE) };
-  } catch (err) {
-    const e = publicError(err);
-    error(e.status, e.message);
-  }
-};
+  });

@@ -1,14 +1,6 @@
-import { error } from '@sveltejs/kit';
 import type { PageServerLoad } from './$types';
-import { paperPage } from '$lib/server/dashboard/paper.ts';
-import { publicError } from '$lib/server/dashboard/serve-file.ts';
+import { readModel } from '$lib/server/dashboard/read-model.ts';
+import { answer } from '$lib/server/dashboard/route.ts';
 
 // The URL is the state: ?data=paper|embedded&restorer=<profile of experiments/restorers.yaml>
-export const load: PageServerLoad = async ({ url }) => {
-  try {
-    return await paperPage({ data: url.searchParams.get('data'), restorer: url.searchParams.get('restorer') });
-  } catch (err) {
-    const e = publicError(err);
-    error(e.status, e.message);
-  }
-};
+export const load: PageServerLoad = ({ url }) => answer(() => readModel().paper({ data: url.searchParams.get('data'), restorer: url.searchParams.get('restorer') }));

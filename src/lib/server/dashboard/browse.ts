@@ -1,8 +1,8 @@
 /**
  * @file The image browser's data (route `/browse`): one sample of several runs, the samples they share, sorted and
  * filtered by a metric or by its Δ against a baseline run, and each image's thumbnail. Pure reads: run files are
- * read through the store and cached in memory by file mtime + size (nothing is ever written; thumbnails are made by
- * `run` / `refbench thumbs`, `results/thumbs-write.ts`).
+ * read through the store and cached in the read model's memory by file mtime + size (nothing is ever written;
+ * thumbnails are made by `run` / `refbench thumbs`, `results/thumbs-write.ts`).
  *
  * NOTE: the shared-samples rule (same sample id AND same input hash, status ok in every run) is a local helper
  * here (`sharedSamples`); the compare page's own version lives with the compare page. Both follow issue 8's
@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import type { MetricInfo, RunJson, SampleLine } from '../../eval/results/schema.ts';
 import { listRunIds, problemText, RunStore, runsRoot, type JsonlProblem } from '../results/store.ts';
 import { thumbFile, thumbIndex, type ThumbIndex } from '../results/thumbs.ts';
-import { resultsDir } from './data.ts';
+import type { ReadContext } from './context.ts';
 import { DashboardError, dashboardRunDir, readServableImage, realRoots, redactPaths, type ServedImage } from './serve-file.ts';
 
 /** What one run's files say, parsed once per (file, mtime, size). */
@@ -28,9 +28,6 @@ interface RunFacts {
   readonly problems: readonly string[];
 }
 
-/** Memory-only cache of parsed run files; the key changes whenever any of them changes. */
-const FACTS = new Map<string, { key: string; facts: RunFacts }>();
-
 function stamp(path: string): string {
   // NOTE: lstat, as the store reads no file through a link: a link loop must not throw here (it was a 500).
   const st = lstatSync(path, { throwIfNoEntry: false });
@@ -38,12 +35,14 @@ function stamp(path: string): string {
 }
 
 /** A run's parsed files, from the cache when none of run.json, samples.jsonl, eval.jsonl, thumbs.jsonl changed. */
-function runFacts(root: string, runId: string): RunFacts {
-  const dir = dashboardRunDir(root, runId);
+function runFacts(ctx: ReadContext, runId: string): RunFacts {
+  const dir = dashboardRunDir(ctx.root, runId);
   const store = new RunStore(dir);
   const key = [store.runJsonPath, store.samplesPath, store.evalPath, store.thumbsPath].map(stamp).join('|');
-  const hit = FACTS.get(dir);
-  if (hit?.key === key) return hit.facts;
+  return ctx.runFiles.getSync(dir, key, () => parseRunFacts(ctx.root, runId, dir, store)) as RunFacts;
+}
+
+function parseRunFacts(root: string, runId: string, dir: string, store: RunStore): RunFacts {
   let run: RunJson;
   try {
     run = store.readRunJson();
@@ -61,9 +60,7 @@ function runFacts(root: string, runId: string): RunFacts {
     if (v) v[e.metric] = e.value;
   }
   const rel = (p: JsonlProblem) => redactPaths(problemText(p), [[`${root}/`, '']]);
-  const facts: RunFacts = { run, latest: s.latest, values, thumbs, problems: [...s.problems, ...ev.problems, ...thumbs.problems].map(rel) };
-  FACTS.set(dir, { key, facts });
-  return facts;
+  return { run, latest: s.latest, values, thumbs, problems: [...s.problems, ...ev.problems, ...thumbs.problems].map(rel) };
 }
 
 /** One run as the browser lists it. */
@@ -165,7 +162,7 @@ export interface PickableRun extends BrowseRun {
 }
 
 /** Every readable run, grouped by benchmark then newest first, for the picker shown when no run is selected. */
-export function pickableRuns(root = resultsDir()): PickableRun[] {
+export function pickableRuns(root: string): PickableRun[] {
   const out: PickableRun[] = [];
   for (const id of listRunIds(root)) {
     try {
@@ -245,44 +242,16 @@ function pane(root: string, f: RunFacts, runId: string, sampleId: string, kind: 
   return { kind, runId, full: `${path}/images/${s}/${kind}`, thumb: `${path}/thumbs/${s}/${kind}`, hasThumb: thumbFile(root, f.thumbs, sampleId, kind) !== null };
 }
 
-/**
- * Everything the image browser shows for `query`: the runs, the metrics they all have, the shared samples sorted
- * and filtered, and the current sample's panes and per-run values.
- * @throws DashboardError 404 unknown run / sample, 400 unknown metric or a sample that is not shared.
- */
-export function browse(query: BrowseQuery, root = resultsDir()): BrowseData {
-  const facts = query.runs.map((id) => runFacts(root, id));
-  const byRun = new Map(query.runs.map((id, i) => [id, facts[i]]));
-  const runs: BrowseRun[] = facts.map(({ run }) => ({
-    runId: run.runId,
-    restorer: run.restorer.id,
-    settings: describe(run),
-    group: `${run.dataset.id}@${run.dataset.version}`,
-    untrained: run.restorer.untrained,
-  }));
-  const warnings: string[] = [];
-  const groups = new Set(facts.map((f) => `${f.run.dataset.id}@${f.run.dataset.version}`));
-  if (groups.size > 1) warnings.push(`these runs are on different benchmarks (${[...groups].join(', ')}): only samples with the same id and the same input files are compared`);
-  if (facts.some((f) => f.run.restorer.untrained)) warnings.push('some runs use untrained (test-network) weights: their images and numbers mean nothing about the method');
-
-  // Per-sample metrics every run recorded (time-ms included), with the first run's direction and decimals.
+/** The per-sample metrics every run recorded (time-ms included), with the first run's direction and decimals. */
+function commonMetrics(facts: readonly RunFacts[]): Map<string, MetricInfo> {
   const infos = new Map<string, MetricInfo>();
   for (const m of facts[0].run.metrics) if (m.kind !== 'distribution' && facts.every((f) => f.run.metrics.some((x) => x.id === m.id))) infos.set(m.id, m);
-  const metrics: BrowseMetric[] = [...infos.values()].map((m) => ({ id: m.id, higherIsBetter: m.higherIsBetter, decimals: m.decimals, testWeights: facts.some((f) => f.run.metrics.find((x) => x.id === m.id)?.weights === 'test-random-init') }));
-  const metricId = query.metric ?? metrics.find((m) => m.id !== 'time-ms')?.id ?? metrics[0]?.id ?? null;
-  if (metricId !== null && !infos.has(metricId)) {
-    throw new DashboardError(400, `metric: '${metricId}' is not a per-sample metric of every selected run (${metrics.map((m) => m.id).join(', ') || 'none'})`);
-  }
-  const q: BrowseQuery = { ...query, metric: metricId };
-  const shared = sharedSamples(facts);
-  // N of "n shared of N": every sample id any of the runs has a line for.
-  const total = new Set(facts.flatMap((f) => [...f.latest.keys()])).size;
-  if (shared.length < total) {
-    warnings.push(`${shared.length} shared of ${total} samples: only samples every run finished ok on the same (recorded) input files are browsed`);
-  }
+  return infos;
+}
 
-  // Sort key, filter, order, worst N.
-  const value = (run: string, id: string): number | null => (metricId ? (byRun.get(run)!.values.get(id)?.[metricId] ?? null) : null);
+/** The shared samples with their sort key, filtered (min/max), sorted and cut to "worst N"; `listed` before the cut. */
+function sortedSamples(q: BrowseQuery, shared: readonly string[], byRun: ReadonlyMap<string, RunFacts>, higherIsBetter: boolean): { list: ListedSample[]; listed: number } {
+  const value = (run: string, id: string): number | null => (q.metric ? (byRun.get(run)!.values.get(id)?.[q.metric] ?? null) : null);
   const keyOf = (id: string): number | null => {
     if (q.sort === 'id') return null;
     const v = value(q.sortRun, id);
@@ -293,64 +262,99 @@ export function browse(query: BrowseQuery, root = resultsDir()): BrowseData {
   let list: ListedSample[] = shared.map((sampleId) => ({ sampleId, key: keyOf(sampleId) }));
   if (q.min !== null || q.max !== null) list = list.filter((s) => s.key !== null && (q.min === null || s.key >= q.min) && (q.max === null || s.key <= q.max));
   if (q.sort !== 'id') {
-    const hib = infos.get(metricId ?? '')?.higherIsBetter ?? true;
     // worst first: the lowest values of a higher-is-better metric, the highest of a lower-is-better one.
-    const sign = (q.order === 'worst') === hib ? 1 : -1;
+    const sign = (q.order === 'worst') === higherIsBetter ? 1 : -1;
     list.sort((a, b) => (a.key === null ? 1 : b.key === null ? -1 : sign * (a.key - b.key)) || a.sampleId.localeCompare(b.sampleId));
   }
   const listed = list.length;
-  if (q.n > 0) list = list.slice(0, q.n);
+  return { list: q.n > 0 ? list.slice(0, q.n) : list, listed };
+}
+
+/** The shown sample's panes and per-run values. */
+function currentSample(root: string, query: BrowseQuery, facts: readonly RunFacts[], byRun: ReadonlyMap<string, RunFacts>, metrics: readonly BrowseMetric[], sampleId: string, list: readonly ListedSample[]): NonNullable<BrowseData['current']> {
+  const f0 = facts[0];
+  const line = f0.latest.get(sampleId)!;
+  // The inputs are the same in every run (same input hash), so the first run's images stand for all. Whether the
+  // sample has a GT: its thumbnails line says; without one (an older run) the GT pane is tried and says if absent.
+  const numRefs = line.numRefs ?? 0;
+  const th = f0.thumbs.bySample.get(sampleId);
+  const gtKnown = th === undefined || th.gt !== undefined;
+  const values: Record<string, Record<string, number | null>> = {};
+  for (const m of metrics) values[m.id] = Object.fromEntries(query.runs.map((r) => [r, byRun.get(r)!.values.get(sampleId)?.[m.id] ?? null]));
+  return {
+    sampleId,
+    index: list.findIndex((s) => s.sampleId === sampleId),
+    lq: pane(root, f0, f0.run.runId, sampleId, 'lq'),
+    gt: gtKnown ? pane(root, f0, f0.run.runId, sampleId, 'gt') : null,
+    refs: Array.from({ length: numRefs }, (_, i) => pane(root, f0, f0.run.runId, sampleId, `ref-${i}`)),
+    outputs: query.runs.map((r) => pane(root, byRun.get(r)!, r, sampleId, 'output')),
+    values,
+  };
+}
+
+function warningsOf(facts: readonly RunFacts[]): string[] {
+  const warnings: string[] = [];
+  const groups = new Set(facts.map((f) => `${f.run.dataset.id}@${f.run.dataset.version}`));
+  if (groups.size > 1) warnings.push(`these runs are on different benchmarks (${[...groups].join(', ')}): only samples with the same id and the same input files are compared`);
+  if (facts.some((f) => f.run.restorer.untrained)) warnings.push('some runs use untrained (test-network) weights: their images and numbers mean nothing about the method');
+  return warnings;
+}
+
+/**
+ * Everything the image browser shows for `query`: the runs, the metrics they all have, the shared samples sorted
+ * and filtered, and the current sample's panes and per-run values.
+ * @throws DashboardError 404 unknown run / sample, 400 unknown metric or a sample that is not shared.
+ */
+export function browse(ctx: ReadContext, query: BrowseQuery): BrowseData {
+  const facts = query.runs.map((id) => runFacts(ctx, id));
+  const byRun = new Map(query.runs.map((id, i) => [id, facts[i]]));
+  const runs: BrowseRun[] = facts.map(({ run }) => ({ runId: run.runId, restorer: run.restorer.id, settings: describe(run), group: `${run.dataset.id}@${run.dataset.version}`, untrained: run.restorer.untrained }));
+  const warnings = warningsOf(facts);
+  const infos = commonMetrics(facts);
+  const metrics: BrowseMetric[] = [...infos.values()].map((m) => ({ id: m.id, higherIsBetter: m.higherIsBetter, decimals: m.decimals, testWeights: facts.some((f) => f.run.metrics.find((x) => x.id === m.id)?.weights === 'test-random-init') }));
+  const metricId = query.metric ?? metrics.find((m) => m.id !== 'time-ms')?.id ?? metrics[0]?.id ?? null;
+  if (metricId !== null && !infos.has(metricId)) {
+    throw new DashboardError(400, `metric: '${metricId}' is not a per-sample metric of every selected run (${metrics.map((m) => m.id).join(', ') || 'none'})`);
+  }
+  const q: BrowseQuery = { ...query, metric: metricId };
+  const shared = sharedSamples(facts);
+  // N of "n shared of N": every sample id any of the runs has a line for.
+  const total = new Set(facts.flatMap((f) => [...f.latest.keys()])).size;
+  if (shared.length < total) warnings.push(`${shared.length} shared of ${total} samples: only samples every run finished ok on the same (recorded) input files are browsed`);
+  const { list, listed } = sortedSamples(q, shared, byRun, infos.get(metricId ?? '')?.higherIsBetter ?? true);
 
   // The current sample: the one asked for (it must be shared), else the first listed.
-  let current: BrowseData['current'] = null;
-  let missingThumbs = 0;
-  const sampleId = q.sample ?? list[0]?.sampleId ?? null;
   if (q.sample !== null && !shared.includes(q.sample)) {
     const known = facts.some((f) => f.latest.has(q.sample!));
     throw new DashboardError(known ? 400 : 404, known ? `sample '${q.sample}' is not shared by the selected runs (not ok in every run, or its input files differ)` : `sample '${q.sample}' is in none of the selected runs`);
   }
-  if (sampleId !== null) {
-    const f0 = facts[0];
-    const line = f0.latest.get(sampleId)!;
-    // The inputs are the same in every run (same input hash), so the first run's images stand for all. Whether the
-    // sample has a GT: its thumbnails line says; without one (an older run) the GT pane is tried and says if absent.
-    const numRefs = line.numRefs ?? 0;
-    const th = f0.thumbs.bySample.get(sampleId);
-    const gtKnown = th === undefined || th.gt !== undefined;
-    const values: Record<string, Record<string, number | null>> = {};
-    for (const m of metrics) values[m.id] = Object.fromEntries(query.runs.map((r) => [r, byRun.get(r)!.values.get(sampleId)?.[m.id] ?? null]));
-    current = {
-      sampleId,
-      index: list.findIndex((s) => s.sampleId === sampleId),
-      lq: pane(root, f0, f0.run.runId, sampleId, 'lq'),
-      gt: gtKnown ? pane(root, f0, f0.run.runId, sampleId, 'gt') : null,
-      refs: Array.from({ length: numRefs }, (_, i) => pane(root, f0, f0.run.runId, sampleId, `ref-${i}`)),
-      outputs: query.runs.map((r) => pane(root, byRun.get(r)!, r, sampleId, 'output')),
-      values,
-    };
-    missingThumbs = [current.lq, ...(current.gt ? [current.gt] : []), ...current.refs, ...current.outputs].filter((p) => !p.hasThumb).length;
+  const sampleId = q.sample ?? list[0]?.sampleId ?? null;
+  const current = sampleId === null ? null : currentSample(ctx.root, query, facts, byRun, metrics, sampleId, list);
+  const missing = current ? [current.lq, ...(current.gt ? [current.gt] : []), ...current.refs, ...current.outputs].filter((p) => !p.hasThumb).length : 0;
+  return { query: q, runs, metrics, total, shared: shared.length, listed, samples: list, current, missingThumbs: missing, warnings, problems: facts.flatMap((f) => f.problems) };
+}
+
+/** What the /browse route answers: the run picker (no run chosen), a redirect to the canonical URL, or the browser. */
+export type BrowsePage = { readonly redirect: string } | { readonly picker: PickableRun[] } | ({ readonly picker: null } & BrowseData);
+
+export function browsePage(ctx: ReadContext, params: URLSearchParams): BrowsePage {
+  // No run selected: a picker (its checkboxes come back as repeated `runs`, folded into one list below).
+  if (!selectedRuns(params).length) return { picker: pickableRuns(ctx.root) };
+  if (params.getAll('runs').length > 1) {
+    const p = new URLSearchParams(params);
+    p.set('runs', selectedRuns(params).join(','));
+    return { redirect: `/browse?${p}` };
   }
-  return {
-    query: q,
-    runs,
-    metrics,
-    total,
-    shared: shared.length,
-    listed,
-    samples: list,
-    current,
-    missingThumbs,
-    warnings,
-    problems: facts.flatMap((f) => f.problems),
-  };
+  return { picker: null, ...browse(ctx, parseBrowseQuery(params)) };
 }
 
 /**
  * How many of these images of a run have no thumbnail (the page then says so; the thumbnail route serves the full
  * image instead). Pure read.
  */
-export function missingThumbs(runId: string, images: readonly (readonly [sampleId: string, kinds: readonly string[]])[], root = resultsDir()): number {
-  const f = runFacts(root, runId);
+export function missingThumbs(ctx: ReadContext, runId: string, images: readonly (readonly [sampleId: string, kinds: readonly string[]])[]): number {
+  const root = ctx.root;
+  const f = runFacts(ctx, runId);
   let n = 0;
   for (const [sampleId, kinds] of images) for (const k of kinds) if (thumbFile(root, f.thumbs, sampleId, k) === null) n++;
   return n;
@@ -361,9 +365,10 @@ export function missingThumbs(runId: string, images: readonly (readonly [sampleI
  * to the full image). Served only from inside the results folder, and only if it is an image by its bytes.
  * @throws DashboardError 400 bad kind, 404 unknown run.
  */
-export async function thumbImage(runId: string, sampleId: string, kind: string, root = resultsDir()): Promise<ServedImage | null> {
+export async function thumbImage(ctx: ReadContext, runId: string, sampleId: string, kind: string): Promise<ServedImage | null> {
   if (!KIND_RE.test(kind)) throw new DashboardError(400, `unknown image kind '${kind}' (output, lq, gt or ref-<i>)`);
-  const f = runFacts(root, runId);
+  const root = ctx.root;
+  const f = runFacts(ctx, runId);
   const path = thumbFile(root, f.thumbs, sampleId, kind);
   if (!path) return null;
   return readServableImage(path, await realRoots([root]), `run '${runId}': the ${kind} thumbnail of sample '${sampleId}'`);

@@ -13,14 +13,13 @@
 import { basename } from 'node:path';
 import type { RunJson } from '../../eval/results/schema.ts';
 import { TIME_METRIC } from '../../eval/results/schema.ts';
-import { BOOTSTRAP_DEFAULTS, bootstrapMean } from '../../eval/stats/bootstrap.ts';
 import { pairedComparison } from '../../eval/stats/paired.ts';
-import { metricLabel, paperOrder } from '../../metric-columns.ts';
-import { modeOfColumn } from './leaderboard.ts';
-import type { SharedSamples } from '../results/query.ts';
+import type { ResultsDb, SharedSamples } from '../results/query.ts';
 import { RunStore } from '../results/store.ts';
-import { describeSettings, resultsDir } from './data.ts';
-import { dashboardDb, memoByRunFiles, runsFilesKey, type LeaderColumn } from './leaderboard.ts';
+import { selectedRunsKey } from './cache.ts';
+import type { ReadContext } from './context.ts';
+import { metricCells, orderColumns, type MetricCell, type MetricColumn } from './metric-cells.ts';
+import { describeSettings } from './run-page.ts';
 import { DashboardError, dashboardRunDir, redactPaths } from './serve-file.ts';
 
 export interface CompareRun {
@@ -35,13 +34,7 @@ export interface CompareRun {
 }
 
 /** A run's value of one metric over the shared samples (per-image) or its set value. */
-export interface CompareValue {
-  readonly value: number | null;
-  readonly ci95: readonly [number, number] | null;
-  readonly n: number;
-  readonly testWeights: boolean;
-  readonly error?: string;
-}
+export type CompareValue = MetricCell;
 
 /** One run against the baseline on one per-image metric. */
 export interface CompareDelta {
@@ -60,13 +53,13 @@ export interface Comparison {
   readonly runs: readonly CompareRun[];
   readonly baseline: string;
   readonly shared: SharedSamples;
-  readonly columns: readonly LeaderColumn[];
+  readonly columns: readonly MetricColumn[];
   /** runId → metric → value. */
   readonly values: Readonly<Record<string, Readonly<Record<string, CompareValue>>>>;
   /** runId (not the baseline) → metric → Δ against the baseline. */
   readonly deltas: Readonly<Record<string, Readonly<Record<string, CompareDelta>>>>;
   /** The plotted metric, or null when the URL named none the runs have (see `unknownMetric`). */
-  readonly metric: LeaderColumn | null;
+  readonly metric: MetricColumn | null;
   /** The metric the URL asked for when no run has it (the page says so and lists the ones there are). */
   readonly unknownMetric: string | null;
   /** The run plotted against the baseline in the scatter. */
@@ -91,17 +84,18 @@ function benchmarkOf(run: RunJson): string {
 }
 
 /**
- * Computes the comparison.
+ * Computes the comparison, cached until one of the compared runs' files changes (other runs do not matter).
  * @throws DashboardError 400 (no runs, baseline or vs not among the runs), 404 (unknown run), 422 (a run.json that cannot be read).
  */
-export async function compare(q: CompareQuery, root = resultsDir()): Promise<Comparison> {
+export async function compare(ctx: ReadContext, q: CompareQuery): Promise<Comparison> {
   const ids = [...new Set(q.runs)];
   // Only known run ids reach the cache key (dashboardRunDir validates them; an unknown one throws as it would below).
-  const key = ids.length > 0 && ids.length <= 12 ? runsFilesKey(root, ids.map((id) => basename(dashboardRunDir(root, id)))) : null;
-  return memoByRunFiles(`compare|${root}|${JSON.stringify([ids, q.baseline, q.metric, q.vs])}`, key, () => computeCompare(q, root));
+  const key = ids.length > 0 && ids.length <= 12 ? selectedRunsKey(ctx.root, ids.map((id) => basename(dashboardRunDir(ctx.root, id)))) : null;
+  return ctx.pages.get(`compare|${JSON.stringify([ids, q.baseline, q.metric, q.vs])}`, key, () => computeCompare(ctx, q));
 }
 
-async function computeCompare(q: CompareQuery, root: string): Promise<Comparison> {
+/** The compared runs' ids, folders and run.json, the baseline and the scatter's other run, all checked. */
+function openCompared(root: string, q: CompareQuery): { ids: string[]; dirs: string[]; runs: RunJson[]; baseline: string; vs: string | null } {
   const ids = [...new Set(q.runs)];
   if (ids.length === 0) throw new DashboardError(400, 'pass ?runs=<runId>,<runId> (pick runs on the leaderboard)');
   if (ids.length > 12) throw new DashboardError(400, `at most 12 runs can be compared at once, got ${ids.length}`);
@@ -116,73 +110,71 @@ async function computeCompare(q: CompareQuery, root: string): Promise<Comparison
   });
   const baseline = q.baseline || ids[0];
   if (!ids.includes(baseline)) throw new DashboardError(400, `baseline '${baseline}' is not one of the compared runs (${ids.join(', ')})`);
-  const bi = ids.indexOf(baseline);
   const vs = q.vs || ids.find((id) => id !== baseline) || null;
   if (vs !== null && !ids.includes(vs)) throw new DashboardError(400, `vs '${vs}' is not one of the compared runs (${ids.join(', ')})`);
+  return { ids, dirs, runs, baseline, vs };
+}
 
-  const db = await dashboardDb();
-  await db.sync(dirs);
-  const shared = await db.sharedSamples(dirs);
-  const aggs = await db.aggregate(dirs, shared.ids);
-  const info = new Map<string, LeaderColumn>();
-  const values: Record<string, Record<string, CompareValue>> = {};
-  aggs.forEach((a, i) => {
-    const run = runs[i];
-    const byId = new Map(run.metrics.map((m) => [m.id, m]));
-    const v: Record<string, CompareValue> = {};
-    for (const p of a.perSample) {
-      const m = p.metric === TIME_METRIC.id ? TIME_METRIC : byId.get(p.metric);
-      if (!info.has(p.metric)) info.set(p.metric, { id: p.metric, label: metricLabel(p.metric), higherIsBetter: m?.higherIsBetter ?? true, decimals: m?.decimals ?? 3, set: false });
-      const b = bootstrapMean(p.values, BOOTSTRAP_DEFAULTS);
-      v[p.metric] = { value: p.n ? b.mean : null, ci95: b.ci95 ?? null, n: p.n, testWeights: m?.weights === 'test-random-init' };
-    }
-    for (const s of a.sets) {
-      const m = byId.get(s.metric);
-      if (!info.has(s.metric)) {
-        const o = m?.options ?? {};
-        const ref = o.reference ?? o.referenceFeatures;
-        info.set(s.metric, { id: s.metric, label: metricLabel(s.metric), higherIsBetter: m?.higherIsBetter ?? false, decimals: m?.decimals ?? 3, set: true, ...(typeof ref === 'string' ? { reference: ref.split(/[\\/]/).pop() } : {}) });
-      }
-      v[s.metric] = { value: s.value, ci95: null, n: s.n, testWeights: m?.weights === 'test-random-init', ...(s.error ? { error: s.error } : {}) };
-    }
-    values[ids[i]] = v;
+/** One run against the baseline on one per-image metric: pairs are the shared samples where both have a value. */
+function delta(base: readonly (number | null)[], other: readonly (number | null)[], higherIsBetter: boolean): CompareDelta | null {
+  const a: number[] = [];
+  const b: number[] = [];
+  base.forEach((x, k) => {
+    const y = other[k];
+    if (x !== null && y !== null) (a.push(x), b.push(y));
   });
-  const order = paperOrder(info.keys()).filter((id) => id !== TIME_METRIC.id);
-  if (info.has(TIME_METRIC.id)) order.push(TIME_METRIC.id);
-  const columns = order.map((id) => ({ ...info.get(id)!, mode: modeOfColumn(id, runs) }));
+  if (!a.length) return null;
+  const p = pairedComparison(a, b, higherIsBetter);
+  return {
+    n: p.n,
+    delta: p.delta,
+    ci95: p.ci95,
+    winRate: p.winRate,
+    wins: p.wins,
+    ties: p.ties,
+    losses: p.losses,
+    pvalue: p.wilcoxon && Number.isFinite(p.wilcoxon.pvalue) ? p.wilcoxon.pvalue : null,
+    test: p.wilcoxon ? `Wilcoxon signed-rank (${p.wilcoxon.method}${p.wilcoxon.zeros ? `, ${p.wilcoxon.zeros} zero differences` : ''})` : null,
+  };
+}
 
-  // Δ per run and per-image metric: pairs are the shared samples where both runs have a value.
-  const deltas: Record<string, Record<string, CompareDelta>> = {};
-  for (const c of columns.filter((x) => !x.set)) {
-    const vals = await db.values(dirs, c.id, shared.ids);
-    const base = vals.get(dirs[bi])!;
-    ids.forEach((id, i) => {
-      if (i === bi) return;
-      const other = vals.get(dirs[i])!;
-      const a: number[] = [];
-      const b: number[] = [];
-      base.forEach((x, k) => {
-        const y = other[k];
-        if (x !== null && y !== null) (a.push(x), b.push(y));
-      });
-      if (!a.length) return;
-      const p = pairedComparison(a, b, c.higherIsBetter);
-      (deltas[id] ??= {})[c.id] = {
-        n: p.n,
-        delta: p.delta,
-        ci95: p.ci95,
-        winRate: p.winRate,
-        wins: p.wins,
-        ties: p.ties,
-        losses: p.losses,
-        pvalue: p.wilcoxon && Number.isFinite(p.wilcoxon.pvalue) ? p.wilcoxon.pvalue : null,
-        test: p.wilcoxon ? `Wilcoxon signed-rank (${p.wilcoxon.method}${p.wilcoxon.zeros ? `, ${p.wilcoxon.zeros} zero differences` : ''})` : null,
-      };
+/** Δ of every run but the baseline on every per-image column. */
+async function deltas(db: ResultsDb, c: { ids: string[]; dirs: string[]; bi: number; shared: string[] }, columns: readonly MetricColumn[]) {
+  const out: Record<string, Record<string, CompareDelta>> = {};
+  for (const col of columns.filter((x) => !x.set)) {
+    const vals = await db.values(c.dirs, col.id, c.shared);
+    const base = vals.get(c.dirs[c.bi])!;
+    c.ids.forEach((id, i) => {
+      const d = i === c.bi ? null : delta(base, vals.get(c.dirs[i])!, col.higherIsBetter);
+      if (d) (out[id] ??= {})[col.id] = d;
     });
   }
+  return out;
+}
 
+function compareRun(r: RunJson): CompareRun {
+  return {
+    runId: r.runId,
+    name: typeof r.spec.name === 'string' ? r.spec.name : r.runId,
+    restorer: r.restorer.id,
+    settings: describeSettings(r),
+    tags: Array.isArray((r.spec as { tags?: unknown }).tags) ? (r.spec as { tags: unknown[] }).tags.map(String) : [],
+    untrained: r.restorer.untrained,
+    benchmark: benchmarkOf(r),
+  };
+}
+
+async function computeCompare(ctx: ReadContext, q: CompareQuery): Promise<Comparison> {
+  const { ids, dirs, runs, baseline, vs } = openCompared(ctx.root, q);
+  const db = await ctx.db();
+  await db.sync(dirs);
+  const shared = await db.sharedSamples(dirs);
+  const perRun = (await db.aggregate(dirs, shared.ids)).map((a, i) => metricCells(runs[i], a, (n) => ctx.resamples(n)));
+  const values = Object.fromEntries(ids.map((id, i) => [id, perRun[i].cells]));
+  const columns = orderColumns(perRun, runs);
+  const known = new Set(columns.map((c) => c.id));
   const asked = q.metric ?? null;
-  const metric = asked !== null ? (info.get(asked) ?? null) : (columns.find((c) => !c.set && c.id !== TIME_METRIC.id) ?? columns[0] ?? null);
+  const metric = asked !== null ? (columns.find((c) => c.id === asked) ?? null) : (columns.find((c) => !c.set && c.id !== TIME_METRIC.id) ?? columns[0] ?? null);
   let plot: Comparison['plot'] = null;
   if (metric && !metric.set) {
     const vals = await db.values(dirs, metric.id, shared.ids);
@@ -190,22 +182,14 @@ async function computeCompare(q: CompareQuery, root: string): Promise<Comparison
   }
   const benches = new Set(runs.map(benchmarkOf));
   return {
-    runs: runs.map((r) => ({
-      runId: r.runId,
-      name: typeof r.spec.name === 'string' ? r.spec.name : r.runId,
-      restorer: r.restorer.id,
-      settings: describeSettings(r),
-      tags: Array.isArray((r.spec as { tags?: unknown }).tags) ? ((r.spec as { tags: unknown[] }).tags.map(String)) : [],
-      untrained: r.restorer.untrained,
-      benchmark: benchmarkOf(r),
-    })),
+    runs: runs.map(compareRun),
     baseline,
     shared,
     columns,
     values,
-    deltas,
+    deltas: await deltas(db, { ids, dirs, bi: ids.indexOf(baseline), shared: shared.ids }, columns),
     metric,
-    unknownMetric: asked !== null && !info.has(asked) ? asked : null,
+    unknownMetric: asked !== null && !known.has(asked) ? asked : null,
     vs,
     plot,
     warning: benches.size > 1 ? `These runs are of different benchmarks (${[...benches].join(' vs ')}): only samples with the same id and input are compared.` : null,

@@ -4,48 +4,20 @@
  * `refldm-torch-bench`, under `<results>/bench/` or the measured folder, `benchmarks/measured/` by default), as
  * the paper's Table 2 (time and memory per fusion design, ratios to spatial-concatenation beside the paper's) and
  * Table 6 (time against the number of references, per design). The same numbers `refbench report` prints
- * (bench/fusion.ts `formatFusionTables`), from the same files. Pure reads, cached by file mtime + size.
+ * (bench/fusion.ts `formatFusionTables`), from the same files, parsed by the one fusion.json reader
+ * (experiments/fusion-results.ts). Pure reads, cached in the read model by file mtime + size.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { z } from 'zod';
-import { describeIssues } from '../../eval/results/schema.ts';
 import { DESIGN_NAMES, PAPER_TABLE2, PAPER_TABLE6 } from '../timing/paper-fusion.ts';
+import { parseFusionReport } from '../experiments/fusion-results.ts';
 import { parseTorchBench, TORCH_BENCH_KIND, type TorchBench } from '../timing/torch-bench.ts';
 import type { DesignId } from '../restorers/ref-ldm/designs.ts';
-import { resultsDir } from './data.ts';
+import type { ReadContext } from './context.ts';
 import { redactPaths } from './serve-file.ts';
 
 /** The designs in the paper's Table 2 order. */
 export const DESIGNS: readonly DesignId[] = ['channel', 'cross', 'spatial', 'cachekv'];
-
-const Design = z.enum(['cachekv', 'spatial', 'cross', 'channel']);
-
-/**
- * fusion.json as `refbench bench fusion` writes it (bench/fusion.ts `FusionReport`): the fields this page reads
- * are checked, the measurement details it does not show may be anything.
- */
-const FusionJsonSchema = z.object({
-  kind: z.literal('fusion-bench'),
-  id: z.string(),
-  createdAt: z.string(),
-  label: z.string(),
-  config: z.string(),
-  device: z.string(),
-  threads: z.number().nullable(),
-  steps: z.number(),
-  cfg: z.number(),
-  repeat: z.number(),
-  rows: z.array(
-    z.object({
-      design: Design,
-      refs: z.number().int().positive(),
-      timeMs: z.number().positive().optional(),
-      peakRssDeltaBytes: z.number().optional(),
-      error: z.string().optional(),
-    }),
-  ),
-});
 
 /** One measured cell. */
 export interface FusionCell {
@@ -109,6 +81,8 @@ export interface FusionPage {
   readonly paper: { readonly table2: typeof PAPER_TABLE2; readonly table6: typeof PAPER_TABLE6 };
   /** The folders searched, as labels. */
   readonly searched: string[];
+  /** Design id → the paper's row name. */
+  readonly names: Readonly<Record<string, string>>;
 }
 
 const MB = 2 ** 20;
@@ -142,10 +116,8 @@ function variant(name: string, cells: FusionCell[]): FusionVariant {
   return { name, cells, atRefs, table2: table2(cells, atRefs), refs, designs: DESIGNS.filter((d) => cells.some((c) => c.design === d)) };
 }
 
-function fromOnnx(raw: unknown, source: string): FusionBench {
-  const r = FusionJsonSchema.safeParse(raw);
-  if (!r.success) throw new Error(`invalid fusion-bench JSON: ${describeIssues(r.error)}`);
-  const j = r.data;
+function fromOnnx(raw: unknown, path: string, source: string): FusionBench {
+  const j = parseFusionReport(raw, path);
   const cells = j.rows.map((x) => ({ design: x.design, refs: x.refs, timeS: x.timeMs !== undefined ? x.timeMs / 1000 : null, memoryMb: x.peakRssDeltaBytes !== undefined ? x.peakRssDeltaBytes / MB : null, ...(x.error ? { error: x.error } : {}) }));
   return {
     source,
@@ -207,24 +179,19 @@ function benchFiles(dir: string): string[] {
   return out;
 }
 
-/** Parsed files, keyed by path, valid while mtime + size are unchanged (memory only). */
-const CACHE = new Map<string, { stamp: string; value: FusionBench | null | Error }>();
-
 /** One file: a bench, null when it is a JSON of another kind (not a benchmark), or the error that names why not. */
-function readBench(path: string, source: string): FusionBench | null | Error {
+function readBench(ctx: ReadContext, path: string, source: string): FusionBench | null | Error {
   const st = statSync(path);
-  const stamp = `${st.mtimeMs}:${st.size}`;
-  const hit = CACHE.get(path);
-  if (hit?.stamp === stamp) return hit.value;
-  let value: FusionBench | null | Error;
+  return ctx.benchFiles.getSync(path, `${st.mtimeMs}:${st.size}`, () => parseBench(path, source)) as FusionBench | null | Error;
+}
+
+function parseBench(path: string, source: string): FusionBench | null | Error {
   try {
     const raw = JSON.parse(readFileSync(path, 'utf8')) as { kind?: unknown };
-    value = raw?.kind === 'fusion-bench' ? fromOnnx(raw, source) : raw?.kind === TORCH_BENCH_KIND ? fromTorch(raw, source) : path.endsWith('fusion.json') ? new Error(`not a fusion benchmark (kind ${JSON.stringify(raw?.kind)})`) : null;
+    return raw?.kind === 'fusion-bench' ? fromOnnx(raw, path, source) : raw?.kind === TORCH_BENCH_KIND ? fromTorch(raw, source) : path.endsWith('fusion.json') ? new Error(`not a fusion benchmark (kind ${JSON.stringify(raw?.kind)})`) : null;
   } catch (err) {
-    value = err instanceof Error ? err : new Error(String(err));
+    return err instanceof Error ? err : new Error(String(err));
   }
-  CACHE.set(path, { stamp, value });
-  return value;
 }
 
 /** The measured folder: `REFBENCH_MEASURED_DIR`, else `benchmarks/measured` of the working directory. */
@@ -236,7 +203,8 @@ export function measuredDir(): string {
  * Every fusion benchmark under `<root>/bench/` and the measured folder, newest first, with what could not be
  * read (a bad file costs only itself and is named with the field that is wrong).
  */
-export function fusionPage(root = resultsDir(), measured = measuredDir()): FusionPage {
+export function fusionPage(ctx: ReadContext, measured = measuredDir()): FusionPage {
+  const root = ctx.root;
   const benches: FusionBench[] = [];
   const problems: string[] = [];
   const folders: [string, string][] = [
@@ -246,7 +214,7 @@ export function fusionPage(root = resultsDir(), measured = measuredDir()): Fusio
   for (const [dir, label] of folders) {
     for (const f of benchFiles(dir)) {
       const source = `${label}/${relative(dir, f)}`;
-      const b = readBench(f, source);
+      const b = readBench(ctx, f, source);
       if (b instanceof Error) problems.push(`${source}: ${redactPaths(b.message.replace(`${f}: `, '').replace(`${source}: `, ''), [[`${dir}/`, `${label}/`]])}`);
       else if (b) benches.push(b);
     }
@@ -256,5 +224,6 @@ export function fusionPage(root = resultsDir(), measured = measuredDir()): Fusio
     problems,
     paper: { table2: PAPER_TABLE2, table6: PAPER_TABLE6 },
     searched: folders.map(([, l]) => l),
+    names: { ...DESIGN_NAMES },
   };
 }

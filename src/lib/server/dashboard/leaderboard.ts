@@ -5,43 +5,26 @@
  * benchmark is over the samples all its runs share (same sample id AND input hash; `ResultsDb.sharedSamples`),
  * so the rows compare the same images. `over: 'own'` shows each run over its own samples instead, with a warning.
  *
- * All numbers come from the dashboard's long-lived `ResultsDb` (DuckDB over the rows the store validated).
+ * All numbers come from the read model's `ResultsDb` (DuckDB over the rows the store validated), turned into cells by
+ * metric-cells.ts. The table is cached until any run's files change (`resultsFolderKey`); each run's row is cached
+ * under its own files' stamp, so a run being written recomputes only its row.
  */
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { RunJson } from '../../eval/results/schema.ts';
-import { TIME_METRIC } from '../../eval/results/schema.ts';
-import { BOOTSTRAP_DEFAULTS, bootstrapMean } from '../../eval/stats/bootstrap.ts';
-import { columnMode, modeOf, type ColumnMode } from '../../eval/metrics/conventions.ts';
-import { metricLabel, paperOrder } from '../../metric-columns.ts';
-import { metricConventions } from '../metrics/index.ts';
-import { ResultsDb, stampOf, type SharedSamples } from '../results/query.ts';
+import type { RunAggregate, SharedSamples } from '../results/query.ts';
 import { listRunIds, RunStore } from '../results/store.ts';
+import { resultsFolderKey } from './cache.ts';
+import type { ReadContext } from './context.ts';
+import { metricCells, orderColumns, type MetricCell, type MetricColumn, type RunCells } from './metric-cells.ts';
+import { describeSettings } from './run-page.ts';
 import { redactPaths } from './serve-file.ts';
-import { describeSettings, resultsDir } from './data.ts';
 
 /** One column of a benchmark's table. */
-export interface LeaderColumn {
-  readonly id: string;
-  /** The paper's name (`LPIPS`, `FID (legacy-pytorch)`). */
-  readonly label: string;
-  readonly higherIsBetter: boolean;
-  readonly decimals: number;
-  /** A set metric (FID, KID): one value per run over its own samples, against a reference set. */
-  readonly set: boolean;
-  /** The reference set of a set metric (its statistics file's name), when recorded. */
-  readonly reference?: string;
-  /** The exact mode (implementation, input, resize/crop, weight files) of the column's runs, shown on its header. */
-  readonly mode?: ColumnMode;
-}
+export type LeaderColumn = MetricColumn;
 
 /** One value of one run. */
-export interface LeaderCell {
-  readonly value: number | null;
-  readonly ci95: readonly [number, number] | null;
-  readonly n: number;
-  readonly testWeights: boolean;
-  readonly error?: string;
-}
+export type LeaderCell = MetricCell;
 
 export interface LeaderRow {
   readonly runId: string;
@@ -92,17 +75,6 @@ export interface Leaderboard {
   readonly testWeights: boolean;
 }
 
-let DB: Promise<ResultsDb> | null = null;
-
-/**
- * The dashboard's one in-memory results database: runs are loaded on first use and reloaded only when their files
- * change, so a warm page does not re-read the JSONL files.
- */
-export function dashboardDb(): Promise<ResultsDb> {
-  DB ??= ResultsDb.open();
-  return DB;
-}
-
 /**
  * A corrupt summary.json, as a problem to show (the leaderboard's numbers come from the JSONL files, but a summary
  * that `report` or a user would read is broken, and the run page ignores it).
@@ -125,81 +97,21 @@ function tagsOf(run: RunJson): string[] {
   return Array.isArray(t) ? t.map(String) : [];
 }
 
-/** The mode of metric `id` in each run that recorded it (`time-ms`: every run), grouped. */
-export function modeOfColumn(id: string, runs: readonly RunJson[]): ColumnMode {
-  const entries = runs.flatMap((run) => {
-    const info = id === TIME_METRIC.id ? TIME_METRIC : run.metrics.find((m) => m.id === id);
-    return info ? [{ runId: run.runId, mode: modeOf(id, info, metricConventions(id)) }] : [];
-  });
-  return columnMode(entries);
-}
-
-/** The file name of a set metric's reference (statistics or features file), never its absolute path. */
-function referenceOf(run: RunJson, metric: string): string | undefined {
-  const o = run.metrics.find((m) => m.id === metric)?.options ?? {};
-  const ref = o.reference ?? o.referenceFeatures ?? o.refStats ?? o.dataset;
-  return typeof ref === 'string' ? (ref.split(/[\\/]/).pop() ?? ref) : undefined;
-}
-
 /**
- * The leaderboard of every run under `root`.
- * @param opts.over `shared` (default): per-image means over the samples a benchmark's runs share; `own`: each
- *   run over its own samples.
+ * The leaderboard of every run of the results folder, cached until any run's files change.
+ * @param over `shared` (default): per-image means over the samples a benchmark's runs share; `own`: each run over
+ *   its own samples.
  */
-export async function leaderboard(root = resultsDir(), opts: { over?: 'shared' | 'own' } = {}): Promise<Leaderboard> {
-  const over = opts.over ?? 'shared';
-  return memoByRunFiles(`leaderboard|${root}|${over}`, runFilesKey(root), () => computeLeaderboard(root, over));
+export async function leaderboard(ctx: ReadContext, over: 'shared' | 'own' = 'shared'): Promise<Leaderboard> {
+  return ctx.pages.get(`leaderboard|${over}`, resultsFolderKey(ctx.root), () => computeLeaderboard(ctx, over));
 }
 
-/**
- * The key of the state of every run under `root`: run ids and the stamps of their files (`stampOf`). Null when the
- * runs folder cannot be listed (nothing is cached then; the computation reports the problem).
- */
-function runFilesKey(root: string, ids?: readonly string[]): string | null {
-  try {
-    const list = ids ?? listRunIds(root);
-    return JSON.stringify(list.map((id) => [id, stampOf(join(root, 'runs', id))]));
-  } catch {
-    return null;
-  }
-}
-
-const pageMemo = new Map<string, { key: string; value: unknown }>();
-
-/**
- * In-memory cache of a derived page (leaderboard, comparison): the bootstrap CIs and paired statistics over
- * thousands of samples cost seconds, and they change only when a run's files change. `key` is the stamp of every
- * file the value was derived from (`stampOf`: mtime, size, inode); a changed key recomputes. Memory only: a read
- * never writes (docs/security.md). Errors are not cached.
- */
-export async function memoByRunFiles<T>(slot: string, key: string | null, compute: () => Promise<T>): Promise<T> {
-  const hit = key === null ? undefined : pageMemo.get(slot);
-  if (hit && hit.key === key) return hit.value as T;
-  const value = await compute();
-  if (key !== null) {
-    if (pageMemo.size >= 64) pageMemo.delete(pageMemo.keys().next().value as string);
-    pageMemo.set(slot, { key, value });
-  }
-  return value;
-}
-
-/** The stamp key of the given runs (for `memoByRunFiles`); null when one cannot be stamped. */
-export function runsFilesKey(root: string, ids: readonly string[]): string | null {
-  return runFilesKey(root, ids);
-}
-
-async function computeLeaderboard(root: string, over: 'shared' | 'own'): Promise<Leaderboard> {
-  const problems: string[] = [];
+/** The runs of the results folder by directory (shards apart), and what could not be read. */
+function readRuns(root: string): { runs: Map<string, RunJson>; shards: string[]; problems: string[] } {
   const runs = new Map<string, RunJson>();
   const shards: string[] = [];
-  let ids: string[];
-  try {
-    ids = listRunIds(root);
-  } catch (err) {
-    // A results root whose runs folder cannot be listed (a file, no permission) is a problem to show, not a 500.
-    return { benchmarks: [], problems: [redactPaths((err as Error).message, [[`${root}/`, '']])], shards: [], testWeights: false };
-  }
-  for (const id of ids) {
+  const problems: string[] = [];
+  for (const id of listRunIds(root)) {
     const dir = join(root, 'runs', id);
     try {
       const run = new RunStore(dir).readRunJson();
@@ -209,74 +121,93 @@ async function computeLeaderboard(root: string, over: 'shared' | 'own'): Promise
       problems.push(redactPaths(`${(err as Error).message} (run not shown)`, [[`${root}/`, '']]));
     }
   }
+  return { runs, shards, problems };
+}
+
+async function computeLeaderboard(ctx: ReadContext, over: 'shared' | 'own'): Promise<Leaderboard> {
+  let read: ReturnType<typeof readRuns>;
+  try {
+    read = readRuns(ctx.root);
+  } catch (err) {
+    // A results root whose runs folder cannot be listed (a file, no permission) is a problem to show, not a 500.
+    return { benchmarks: [], problems: [redactPaths((err as Error).message, [[`${ctx.root}/`, '']])], shards: [], testWeights: false };
+  }
+  const { runs, shards, problems } = read;
   const groups = new Map<string, string[]>();
   for (const [dir, run] of runs) groups.set(benchmarkKey(run), [...(groups.get(benchmarkKey(run)) ?? []), dir]);
-  const db = await dashboardDb();
+  const db = await ctx.db();
   const loaded = await db.sync([...runs.keys()]);
   const benchmarks: BenchmarkBoard[] = [];
   for (const [key, dirs] of [...groups].sort(([a], [b]) => a.localeCompare(b))) {
-    const first = runs.get(dirs[0])!;
     const shared = await db.sharedSamples(dirs);
     const differs = dirs.some((d) => loaded.get(d)!.ok !== shared.ids.length);
-    const aggs = await db.aggregate(dirs, over === 'shared' ? shared.ids : undefined);
-    const info = new Map<string, LeaderColumn>();
-    const rows: LeaderRow[] = aggs.map((a) => {
-      const run = runs.get(a.runDir)!;
-      const byId = new Map(run.metrics.map((m) => [m.id, m]));
-      const cells: Record<string, LeaderCell> = {};
-      for (const p of a.perSample) {
-        const m = p.metric === TIME_METRIC.id ? TIME_METRIC : byId.get(p.metric);
-        if (!info.has(p.metric)) info.set(p.metric, { id: p.metric, label: metricLabel(p.metric), higherIsBetter: m?.higherIsBetter ?? true, decimals: m?.decimals ?? 3, set: false });
-        const b = bootstrapMean(p.values, BOOTSTRAP_DEFAULTS);
-        cells[p.metric] = { value: p.n ? b.mean : null, ci95: b.ci95 ?? null, n: p.n, testWeights: m?.weights === 'test-random-init' };
-      }
-      for (const s of a.sets) {
-        const m = byId.get(s.metric);
-        if (!info.has(s.metric)) {
-          const reference = referenceOf(run, s.metric);
-          info.set(s.metric, { id: s.metric, label: metricLabel(s.metric), higherIsBetter: m?.higherIsBetter ?? false, decimals: m?.decimals ?? 3, set: true, ...(reference ? { reference } : {}) });
-        }
-        cells[s.metric] = { value: s.value, ci95: null, n: s.n, testWeights: m?.weights === 'test-random-init', ...(s.error ? { error: s.error } : {}) };
-      }
-      return {
-        runId: run.runId,
-        restorer: run.restorer.id,
-        settings: describeSettings(run),
-        tags: tagsOf(run),
-        untrained: run.restorer.untrained,
-        ok: a.ok,
-        error: a.error,
-        total: run.dataset.size,
-        createdAt: run.createdAt,
-        cells,
-        problems: [...a.problems, ...summaryProblem(a.runDir)].map((p) => redactPaths(p, [[`${root}/`, '']])),
-      };
-    });
-    const ids = paperOrder(info.keys()).filter((id) => id !== TIME_METRIC.id);
-    if (info.has(TIME_METRIC.id)) ids.push(TIME_METRIC.id); // a cost, not a quality: last, as in the paper
-    const columns = ids.map((id) => ({ ...info.get(id)!, mode: modeOfColumn(id, dirs.map((d) => runs.get(d)!)) }));
-    const best: Record<string, string[]> = {};
-    for (const c of columns) {
-      const vals = rows.map((r) => ({ id: r.runId, v: r.cells[c.id]?.value })).filter((x): x is { id: string; v: number } => typeof x.v === 'number' && Number.isFinite(x.v));
-      if (vals.length < 2) continue; // one run is not a ranking
-      const top = c.higherIsBetter ? Math.max(...vals.map((x) => x.v)) : Math.min(...vals.map((x) => x.v));
-      best[c.id] = vals.filter((x) => x.v === top).map((x) => x.id);
+    const overIds = over === 'shared' ? shared.ids : undefined;
+    // Each run's row is cached under its own stamp and the samples it is over: a run being written recomputes only
+    // its own row (and every row of its benchmark only when the shared samples change).
+    const overKey = overIds ? createHash('sha256').update(overIds.join('\n')).digest('hex') : 'own';
+    const rows: RunRow[] = [];
+    for (const d of dirs) {
+      const compute = async () => runRow(ctx, runs.get(d)!, (await db.aggregate([d], overIds))[0]);
+      rows.push(await ctx.runRows.get(`${d}|${over}`, `${loaded.get(d)!.stamp}|${overKey}`, compute) as RunRow);
     }
-    rows.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
-    benchmarks.push({
-      key,
-      name: [first.dataset.id, first.dataset.level && !first.dataset.id.includes(first.dataset.level) ? first.dataset.level : ''].filter(Boolean).join(' · '),
-      level: first.dataset.level ?? null,
-      version: first.dataset.version,
-      hashes: [...new Set(dirs.map((d) => runs.get(d)!.dataset.hash))],
-      shared,
-      over,
-      differs,
-      columns,
-      rows,
-      best,
-      testWeights: rows.some((r) => r.untrained || Object.values(r.cells).some((c) => c.testWeights)),
-    });
+    benchmarks.push(board(key, dirs.map((d) => runs.get(d)!), rows, { shared, over, differs }));
   }
   return { benchmarks, problems, shards, testWeights: benchmarks.some((b) => b.testWeights) };
+}
+
+/** One run's row and its cells (with the columns as this run describes them). */
+interface RunRow {
+  readonly row: LeaderRow;
+  readonly cells: RunCells;
+}
+
+function runRow(ctx: ReadContext, run: RunJson, a: RunAggregate): RunRow {
+  const cells = metricCells(run, a, (n) => ctx.resamples(n));
+  const row: LeaderRow = {
+    runId: run.runId,
+    restorer: run.restorer.id,
+    settings: describeSettings(run),
+    tags: tagsOf(run),
+    untrained: run.restorer.untrained,
+    ok: a.ok,
+    error: a.error,
+    total: run.dataset.size,
+    createdAt: run.createdAt,
+    cells: cells.cells,
+    problems: [...a.problems, ...summaryProblem(a.runDir)].map((p) => redactPaths(p, [[`${ctx.root}/`, '']])),
+  };
+  return { row, cells };
+}
+
+/** One benchmark's table from its runs and their rows (both in `dirs` order). */
+function board(key: string, runs: readonly RunJson[], perRun: readonly RunRow[], o: Pick<BenchmarkBoard, 'shared' | 'over' | 'differs'>): BenchmarkBoard {
+  const rows = perRun.map((r) => r.row);
+  const columns = orderColumns(perRun.map((r) => r.cells), runs);
+  const best = bestOf(columns, rows);
+  rows.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  const first = runs[0];
+  return {
+    key,
+    name: [first.dataset.id, first.dataset.level && !first.dataset.id.includes(first.dataset.level) ? first.dataset.level : ''].filter(Boolean).join(' · '),
+    level: first.dataset.level ?? null,
+    version: first.dataset.version,
+    hashes: [...new Set(runs.map((r) => r.dataset.hash))],
+    ...o,
+    columns,
+    rows,
+    best,
+    testWeights: rows.some((r) => r.untrained || Object.values(r.cells).some((c) => c.testWeights)),
+  };
+}
+
+/** Column id → the runs holding its best value (direction respected; ties all marked; one run is no ranking). */
+export function bestOf(columns: readonly MetricColumn[], rows: readonly Pick<LeaderRow, 'runId' | 'cells'>[]): Record<string, string[]> {
+  const best: Record<string, string[]> = {};
+  for (const c of columns) {
+    const vals = rows.map((r) => ({ id: r.runId, v: r.cells[c.id]?.value })).filter((x): x is { id: string; v: number } => typeof x.v === 'number' && Number.isFinite(x.v));
+    if (vals.length < 2) continue;
+    const top = c.higherIsBetter ? Math.max(...vals.map((x) => x.v)) : Math.min(...vals.map((x) => x.v));
+    best[c.id] = vals.filter((x) => x.v === top).map((x) => x.id);
+  }
+  return best;
 }

@@ -8,11 +8,11 @@
  */
 import { loadExperiment, EXPERIMENT_IDS } from '../experiments/experiments.ts';
 import { buildPaperReport, type PaperReport } from '../experiments/paper-report.ts';
-import { fusionReports } from '../experiments/fusion-results.ts';
+import { fusionCell, fusionReports, profileFusions, type ProfileBench } from '../experiments/fusion-results.ts';
 import { loadProfiles } from '../experiments/experiments.ts';
 import { UserConfig } from '../experiments/user-config.ts';
 import { DESIGN_NAMES } from '../timing/paper-fusion.ts';
-import { resultsDir } from './data.ts';
+import type { ReadContext } from './context.ts';
 
 /** One line of a chart: a label and y per x (null = no value). */
 export interface Series {
@@ -63,17 +63,15 @@ function table5Charts(r: PaperReport): ChartData[] {
 }
 
 /** Table 6's chart: time against references, one series per design we benchmarked, plus the paper's two GPUs. */
-function table6Chart(r6: PaperReport, benchConfig: string | undefined, root: string): ChartData {
+function table6Chart(r6: PaperReport, bench: ProfileBench | undefined, root: string): ChartData {
   const refs = [1, 3, 5, 8];
   const series: Series[] = [];
-  const reports = benchConfig ? fusionReports(root).filter((f) => f.config === benchConfig) : [];
+  // The same benches as the tables' time and memory cells (experiments/fusion-results.ts `profileFusions`).
+  const reports = profileFusions(fusionReports(root), bench);
   for (const [design, name] of Object.entries(DESIGN_NAMES)) {
     const data = refs.map((n) => {
-      for (const f of reports) {
-        const row = f.rows.find((x) => x.design === design && x.refs === n && x.timeMs !== undefined && !x.error);
-        if (row) return row.timeMs! / 1000;
-      }
-      return null;
+      const cell = fusionCell(reports, design, n);
+      return cell ? cell.row.timeMs! / 1000 : null;
     });
     if (data.some((v) => v !== null)) series.push({ label: `ours: ${name} (${reports[0]?.device ?? ''})`, source: 'ours', data });
   }
@@ -103,7 +101,8 @@ function table2Charts(r: PaperReport): ChartData[] {
  * Builds the page: `data` picks the benchmarks (the paper's, or the embedded stand-ins), `restorer` the profile.
  * The user config is read (never written) for the paper's benchmarks' paths; rows it cannot fill show as blocked.
  */
-export async function paperPage(opts: { data?: string | null; restorer?: string | null } = {}, root = resultsDir()): Promise<PaperPage> {
+export async function paperPage(ctx: ReadContext, opts: { data?: string | null; restorer?: string | null } = {}): Promise<PaperPage> {
+  const root = ctx.root;
   const data = opts.data === 'embedded' ? 'embedded' : 'paper';
   const profiles = loadProfiles();
   const restorer = opts.restorer && profiles.has(opts.restorer) ? opts.restorer : data === 'embedded' ? 'refldm-tiny' : 'refldm-paper';
@@ -127,7 +126,7 @@ export async function paperPage(opts: { data?: string | null; restorer?: string 
   const t = (id: string) => tables.find((x) => x.experiment === id);
   const charts: ChartData[] = [];
   if (t('table5')) charts.push(...table5Charts(t('table5')!));
-  if (t('table6')) charts.push(table6Chart(t('table6')!, profiles.get(restorer)?.bench?.config, root));
+  if (t('table6')) charts.push(table6Chart(t('table6')!, profiles.get(restorer)?.bench, root));
   if (t('table2')) charts.push(...table2Charts(t('table2')!));
   return { data, restorer, restorers: [...profiles.keys()].filter((p) => profiles.get(p)!.restorer.id === 'ref-ldm'), tables, charts, problems };
 }

@@ -24,7 +24,8 @@ import { runSpec, type RunResult } from '../runner/evaluate.ts';
 import { report } from '../runner/report.ts';
 import { REPO_ROOT } from '../paths.ts';
 import { cachePath, writeCacheFile } from '../results/cache-files.ts';
-import { formatFusionTables, runFusionBench } from '../timing/fusion.ts';
+import { formatFusionTables, runFusionBench, type FusionBenchOptions } from '../timing/fusion.ts';
+import { loadProfiles } from '../experiments/experiments.ts';
 
 /** Committed random-init test networks (test/fixtures), used when no real weights are installed. */
 export const TEST_NETWORKS = Object.freeze({
@@ -89,6 +90,17 @@ function demoMetrics(ref: { stats: string; feats: string }, maskDir: string): Ru
   ];
 }
 
+/**
+ * The demo's fusion bench: the four designs of ReF-LDM-tiny with the `refldm-tiny` profile's bench settings
+ * (experiments/restorers.yaml `bench`: bundle config and DDIM steps), so that the paper report and the dashboard's
+ * /paper page take its time and memory for that profile (experiments/fusion-results.ts `profileFusions`).
+ */
+export function demoFusionOptions(): Omit<FusionBenchOptions, 'resultsDir' | 'log'> {
+  const bench = loadProfiles().get('refldm-tiny')?.bench;
+  if (!bench) throw new Error('experiments/restorers.yaml: the refldm-tiny profile has no `bench` (the demo times the fusion designs with it)');
+  return { config: bench.config, bundle: TEST_NETWORKS.refldmTiny, designs: ['cachekv', 'spatial', 'cross', 'channel'], refs: [1, 3, 5], steps: bench.steps, repeat: 1, device: 'cpu', cfg: 1.5 };
+}
+
 /** Runs the whole demo; returns the run directories it produced (or resumed). */
 export async function runDemo(o: DemoOptions): Promise<{ runs: RunResult[]; fusionPath: string | null }> {
   const t0 = Date.now();
@@ -127,18 +139,7 @@ export async function runDemo(o: DemoOptions): Promise<{ runs: RunResult[]; fusi
   let fusionPath: string | null = null;
   if (!o.signal?.aborted) {
     o.log('fusion designs on ReF-LDM-tiny (untrained random-init weights; weights do not change the cost)...');
-    const fusion = await runFusionBench({
-      config: 'tiny',
-      bundle: TEST_NETWORKS.refldmTiny,
-      designs: ['cachekv', 'spatial', 'cross', 'channel'],
-      refs: [1, 3, 5],
-      steps: 4,
-      repeat: 1,
-      device: 'cpu',
-      cfg: 1.5,
-      resultsDir: o.resultsDir,
-      log: () => {},
-    });
+    const fusion = await runFusionBench({ ...demoFusionOptions(), resultsDir: o.resultsDir, log: () => {} });
     fusionPath = fusion.path;
     o.log(formatFusionTables(fusion));
   }

@@ -21,7 +21,7 @@ import { listRunIds, RunStore, runsRoot } from '../results/store.ts';
 import { loadBenchmark, type Benchmark } from './benchmarks.ts';
 import { loadExperiment, loadProfiles, planExperiment, type CellSource, type Experiment, type PlannedRun } from './experiments.ts';
 import { paperTable } from './paper-data.ts';
-import { fusionReports } from './fusion-results.ts';
+import { fusionCell, fusionReports, profileFusions } from './fusion-results.ts';
 import type { UserConfig } from './user-config.ts';
 
 /** One cell: ours beside the paper's. */
@@ -160,14 +160,8 @@ export async function buildPaperReport(tableRef: string, o: PaperReportOptions):
   const aggs = new Map((await aggregateRuns([...new Set(dirs)])).map((a) => [a.runDir, a]));
 
   // The fusion bench: the newest one made with the profile's bench settings.
-  const fusions = profile?.bench ? fusionReports(resultsDir).filter((r) => r.config === profile.bench!.config && r.steps === profile.bench!.steps) : [];
-  const fusionFor = (design: string, refs: number): { r: FusionReport & { path: string }; row: FusionReport['rows'][number] } | null => {
-    for (const r of fusions) {
-      const row = r.rows.find((x) => x.design === design && x.refs === refs && x.timeMs !== undefined && !x.error);
-      if (row) return { r, row };
-    }
-    return null;
-  };
+  const fusions = profileFusions(fusionReports(resultsDir), profile?.bench);
+  const fusionFor = (design: string, refs: number) => fusionCell(fusions, design, refs);
   let usedFusion: (FusionReport & { path: string }) | null = null;
 
   const benchIds = o.benchmarks?.length ? o.benchmarks : exp.benchmarks;

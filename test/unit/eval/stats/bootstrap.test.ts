@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bootstrapMean, mulberry32, quantileSorted } from '../../../../src/lib/eval/stats/bootstrap.ts';
+import { bootstrapIndices, bootstrapMean, bootstrapMeanWith, mulberry32, quantileSorted } from '../../../../src/lib/eval/stats/bootstrap.ts';
 
 describe('bootstrapMean', () => {
   const vals = Array.from({ length: 50 }, (_, i) => Math.sin(i) * 3 + 10);
@@ -32,5 +32,23 @@ describe('bootstrapMean', () => {
     expect(quantileSorted([1, 2, 3, 4], 0.5)).toBe(2.5);
     const r = mulberry32(1);
     expect(r()).not.toBe(r());
+  });
+});
+
+describe('bootstrap indices drawn once', () => {
+  it('bootstrapMeanWith over bootstrapIndices equals bootstrapMean bit for bit, for every run and metric of one n', () => {
+    const rng = mulberry32(7);
+    for (const n of [0, 1, 2, 3, 17, 250]) {
+      const idx = bootstrapIndices(n);
+      for (let k = 0; k < 3; k++) {
+        // three "metrics" of different scales share the indices of n
+        const values = Array.from({ length: n }, () => (rng() - 0.3) * 10 ** k);
+        expect(bootstrapMeanWith(values, idx)).toEqual(bootstrapMean(values));
+      }
+    }
+    const opts = { iterations: 50, seed: 3 };
+    const v = [1, 5, 2, 8, 3];
+    expect(bootstrapMeanWith(v, bootstrapIndices(5, opts))).toEqual(bootstrapMean(v, opts));
+    expect(() => bootstrapMeanWith(v, bootstrapIndices(4, { iterations: 3 }))).toThrow(/do not hold whole resamples of 5 values/);
   });
 });

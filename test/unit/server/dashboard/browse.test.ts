@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunJson } from '../../../../src/lib/eval/results/schema.ts';
 import { browse, parseBrowseQuery } from '../../../../src/lib/server/dashboard/browse.ts';
+import { readModel } from '../../../../src/lib/server/dashboard/read-model.ts';
 import { RunStore, runsRoot } from '../../../../src/lib/server/results/store.ts';
 
 let root: string;
@@ -54,33 +55,33 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 describe('browse data', () => {
   it('shares only samples ok everywhere with the same recorded input hash, and says n shared of N', () => {
-    const d = browse(q('runs=base,new'), root);
+    const d = browse(readModel(root), q('runs=base,new'));
     // c: different inputs; e: failed in "new"; f: no input hash in "base".
     expect(d.samples.map((s) => s.sampleId).sort()).toEqual(['a', 'b', 'd']);
     expect([d.shared, d.total]).toEqual([3, 6]);
     expect(d.warnings).toContain('3 shared of 6 samples: only samples every run finished ok on the same (recorded) input files are browsed');
-    expect(() => browse(q('runs=base,new&sample=c'), root)).toThrow("sample 'c' is not shared by the selected runs");
-    expect(() => browse(q('runs=base,new&sample=zz'), root)).toThrow("sample 'zz' is in none of the selected runs");
+    expect(() => browse(readModel(root), q('runs=base,new&sample=c'))).toThrow("sample 'c' is not shared by the selected runs");
+    expect(() => browse(readModel(root), q('runs=base,new&sample=zz'))).toThrow("sample 'zz' is in none of the selected runs");
   });
 
   it('sorts worst first by the metric direction, by Δ against the baseline, and keeps worst N within a range', () => {
-    const ids = (s: string) => browse(q(s), root).samples.map((x) => `${x.sampleId}:${x.key === null ? '' : +x.key.toFixed(3)}`);
+    const ids = (s: string) => browse(readModel(root), q(s)).samples.map((x) => `${x.sampleId}:${x.key === null ? '' : +x.key.toFixed(3)}`);
     expect(ids('runs=base,new&metric=psnr&sort=value&sortRun=new')).toEqual(['b:19', 'a:21', 'd:31']);
     expect(ids('runs=base,new&metric=lpips&sort=value&sortRun=new')).toEqual(['b:0.5', 'a:0.45', 'd:0.1']);
     expect(ids('runs=base,new&metric=psnr&sort=delta&sortRun=new&base=base')).toEqual(['b:-3', 'a:1', 'd:1']);
     expect(ids('runs=base,new&metric=lpips&sort=delta&order=best')).toEqual(['d:-0.1', 'a:-0.05', 'b:0.1']);
     expect(ids('runs=base,new&metric=psnr&sort=delta&n=1')).toEqual(['b:-3']);
     expect(ids('runs=base,new&metric=psnr&sort=delta&min=0&max=2')).toEqual(['a:1', 'd:1']);
-    const d = browse(q('runs=base,new&metric=psnr&sample=b'), root);
+    const d = browse(readModel(root), q('runs=base,new&metric=psnr&sample=b'));
     expect(d.current?.values.psnr).toEqual({ base: 22, new: 19 });
     expect(d.current?.outputs.map((o) => o.full)).toEqual(['/api/runs/base/images/b/output', '/api/runs/new/images/b/output']);
   });
 
   it('takes a later eval.jsonl value over samples.jsonl, and sees the change at once', () => {
     const store = new RunStore(join(runsRoot(root), 'new'));
-    expect(browse(q('runs=base,new&sample=b'), root).current?.values.psnr.new).toBe(19);
+    expect(browse(readModel(root), q('runs=base,new&sample=b')).current?.values.psnr.new).toBe(19);
     store.appendEval({ sampleId: 'b', metric: 'psnr', value: 40 });
-    expect(browse(q('runs=base,new&sample=b'), root).current?.values.psnr.new).toBe(40);
+    expect(browse(readModel(root), q('runs=base,new&sample=b')).current?.values.psnr.new).toBe(40);
   });
 
   it('names every bad parameter', () => {
@@ -91,7 +92,7 @@ describe('browse data', () => {
     expect(() => q('runs=base,new&order=x')).toThrow("order: 'x' is not worst or best");
     expect(() => q('runs=base,new&n=-1')).toThrow("n: '-1' is not a whole number ≥ 0");
     expect(() => q('runs=base,new&min=abc')).toThrow("min: 'abc' is not a number");
-    expect(() => browse(q('runs=base,new&metric=fid'), root)).toThrow("metric: 'fid' is not a per-sample metric of every selected run (psnr, lpips)");
-    expect(() => browse(q('runs=base,nope'), root)).toThrow("no run 'nope'");
+    expect(() => browse(readModel(root), q('runs=base,new&metric=fid'))).toThrow("metric: 'fid' is not a per-sample metric of every selected run (psnr, lpips)");
+    expect(() => browse(readModel(root), q('runs=base,nope'))).toThrow("no run 'nope'");
   });
 });

@@ -47,7 +47,7 @@ describe('dashboard is read-only by construction', () => {
   const graph = reachable(entries);
 
   it('reaches the read-only dataset registry and the synthfaces reader', () => {
-    expect(graph).toContain('lib/server/dashboard/data.ts');
+    expect(graph).toContain('lib/server/dashboard/run-page.ts');
     expect(graph).toContain('lib/server/datasets/index.ts');
     expect(graph).toContain('lib/server/datasets/synthfaces.ts');
   });

@@ -1,18 +1,11 @@
-import { error } from '@sveltejs/kit';
 import type { RequestHandler } from './$types';
-import { thumbImage } from '$lib/server/dashboard/browse.ts';
-import { publicError } from '$lib/server/dashboard/serve-file.ts';
+import { readModel } from '$lib/server/dashboard/read-model.ts';
+import { answer } from '$lib/server/dashboard/route.ts';
 
 // A thumbnail made by `run` / `refbench thumbs` (the dashboard never makes one: docs/security.md). When it is
 // missing, the full image is served instead (307), and the header says so.
 export const GET: RequestHandler = async ({ params }) => {
-  let img;
-  try {
-    img = await thumbImage(params.runId, params.sampleId, params.kind);
-  } catch (err) {
-    const e = publicError(err);
-    error(e.status, e.message);
-  }
+  const img = await answer(() => readModel().thumb(params.runId, params.sampleId, params.kind));
   if (!img) {
     const full = `/api/runs/${encodeURIComponent(params.runId)}/images/${encodeURIComponent(params.sampleId)}/${params.kind}`;
     return new Response(null, { status: 307, headers: { location: full, 'x-refbench-thumb': 'missing', 'cache-control': 'no-store' } });

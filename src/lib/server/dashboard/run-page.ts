@@ -1,7 +1,7 @@
 /**
- * @file What the dashboard shows, computed on the server from run directories: the runs index (aggregates through
- * DuckDB, facts from run.json), one run's samples with their input files, and cross-run comparisons. The routes
- * call only these functions (realworld's one-I/O-module rule); image bytes are served by `imageFile`.
+ * @file The run page's data (route `/runs/<id>`): run.json, summary.json and every sample's latest line, a page of
+ * them with the thumbnails that are missing, and the image files behind each pane (`imageFile`). Routes reach it
+ * through read-model.ts.
  *
  * Serving is read-only: datasets are opened through the read-only registry (`DATASETS`, which can list samples
  * but never generate, write or delete), and every id and file goes through `serve-file.ts` (run ids are ids,
@@ -11,45 +11,12 @@ import { statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { SampleRef } from '../../eval/datasets/types.ts';
 import type { RunJson, SampleLine, Summary } from '../../eval/results/schema.ts';
+import type { ColumnMode } from '../../eval/metrics/conventions.ts';
 import { DATASETS } from '../datasets/index.ts';
-import { aggregateRuns } from '../results/query.ts';
-import { listRunIds, problemText, RunStore } from '../results/store.ts';
+import { problemText, RunStore } from '../results/store.ts';
+import type { ReadContext } from './context.ts';
+import { modeOfColumn } from './metric-cells.ts';
 import { DashboardError, dashboardRunDir, readServableImage, realRoots, redactPaths, type ServedImage } from './serve-file.ts';
-
-/** The results root the dashboard reads: `REFBENCH_RESULTS_DIR` or `./results`. */
-export function resultsDir(): string {
-  return resolve(process.env.REFBENCH_RESULTS_DIR ?? 'results');
-}
-
-export interface MetricCell {
-  readonly id: string;
-  readonly value: number | null;
-  readonly n: number;
-  readonly ci95: readonly [number, number] | null;
-  readonly decimals: number;
-  readonly higherIsBetter: boolean;
-  readonly testWeights: boolean;
-  /** A set metric recorded as failed (eval.jsonl) instead of a value. */
-  readonly error?: string;
-}
-
-export interface RunRow {
-  readonly runId: string;
-  readonly restorer: string;
-  readonly settings: string;
-  readonly dataset: string;
-  /** `(dataset id, version, content hash)`: runs are comparable only within one group (docs/architecture.md §5). */
-  readonly group: string;
-  readonly datasetHash: string;
-  readonly ok: number;
-  readonly error: number;
-  readonly total: number;
-  readonly untrained: boolean;
-  readonly createdAt: string;
-  readonly metrics: MetricCell[];
-  /** What could not be read for this run (bad lines, a corrupt summary.json), as `file[:line]: message`. */
-  readonly problems: string[];
-}
 
 /**
  * A problem as the dashboard shows it: paths relative to the results folder (`runs/<id>/samples.jsonl:4: …`), any
@@ -79,84 +46,6 @@ export function describeSettings(run: RunJson): string {
     .join(' ');
 }
 
-/** The runs index: every readable run, and what could not be read (runs skipped, with file and reason). */
-export interface RunsIndex {
-  readonly runs: RunRow[];
-  /** Runs left out because their run.json is unreadable, as `file: message`. */
-  readonly problems: string[];
-}
-
-/**
- * Every run under the results root, newest first, with DuckDB aggregates (coverage from the JSONL files, read
- * through the store's validation) and the CI / direction / weights facts of summary.json. A run whose files are
- * partly bad is shown with its problems; one whose run.json is unreadable is listed in `problems`.
- */
-export async function runsIndex(root = resultsDir()): Promise<RunsIndex> {
-  let ids: string[];
-  try {
-    ids = listRunIds(root);
-  } catch (err) {
-    return { runs: [], problems: [forDashboard((err as Error).message, root)] };
-  }
-  const dirs = ids.map((id) => join(root, 'runs', id));
-  const aggs = await aggregateRuns(dirs);
-  const rows: RunRow[] = [];
-  const skipped: string[] = [];
-  dirs.forEach((dir, i) => {
-    const store = new RunStore(dir);
-    let run: RunJson;
-    try {
-      run = store.readRunJson();
-    } catch (err) {
-      skipped.push(forDashboard(`${(err as Error).message} (run not shown)`, root));
-      return;
-    }
-    const agg = aggs[i];
-    const problems = [...agg.problems];
-    const summary = readSummary(store, problems);
-    problems.forEach((p, k) => (problems[k] = forDashboard(p, root)));
-    const byId = new Map(run.metrics.map((m) => [m.id, m]));
-    const ids = new Set([...agg.perSample.map((m) => m.metric), ...agg.sets.map((m) => m.metric), ...Object.keys(summary?.metrics ?? {})]);
-    const metrics: MetricCell[] = [...ids].sort().map((id) => {
-      const ps = agg.perSample.find((m) => m.metric === id);
-      const set = agg.sets.find((m) => m.metric === id);
-      const sm = summary?.metrics[id];
-      const info = byId.get(id);
-      return {
-        id,
-        value: ps ? ps.mean : set ? set.value : (sm?.value ?? null),
-        ...(set?.error ? { error: set.error } : !ps && !set && sm?.error ? { error: sm.error } : {}),
-        n: ps ? ps.n : set ? set.n : (sm?.n ?? 0),
-        ci95: sm?.ci95 ?? null,
-        decimals: sm?.decimals ?? info?.decimals ?? 3,
-        higherIsBetter: sm?.higherIsBetter ?? info?.higherIsBetter ?? true,
-        testWeights: (sm?.weights ?? info?.weights) === 'test-random-init',
-      };
-    });
-    rows.push({
-      runId: run.runId,
-      restorer: run.restorer.id,
-      settings: describeSettings(run),
-      dataset: run.dataset.id,
-      group: `${run.dataset.id}@${run.dataset.version}#${run.dataset.hash.slice(0, 8)}`,
-      datasetHash: run.dataset.hash,
-      ok: agg.ok,
-      error: agg.error,
-      total: run.dataset.size,
-      untrained: run.restorer.untrained,
-      createdAt: run.createdAt,
-      metrics,
-      problems,
-    });
-  });
-  return { runs: rows.sort((a, b) => b.createdAt.localeCompare(a.createdAt)), problems: skipped };
-}
-
-/** The readable runs of `runsIndex`, newest first. */
-export async function listRuns(root = resultsDir()): Promise<RunRow[]> {
-  return (await runsIndex(root)).runs;
-}
-
 export interface SampleView {
   readonly sampleId: string;
   readonly status: SampleLine['status'];
@@ -183,25 +72,14 @@ interface DatasetView {
   readonly problem: string | null;
 }
 
-/** Recent dataset listings, keyed by run folder + run.json stamp: the ~100 image requests of one page share one. */
-const VIEWS = new Map<string, { at: number; view: Promise<DatasetView> }>();
-const VIEW_TTL_MS = 10_000;
-
 /**
  * Lists the dataset's samples again from run.json's resolved spec (paths are not stored per line), through the
- * read-only dataset registry: nothing is ever generated or written here.
+ * read-only dataset registry: nothing is ever generated or written here. Recent listings are shared (keyed by run
+ * folder + run.json stamp): the ~100 image requests of one page list the dataset once.
  */
-async function datasetView(dir: string, run: RunJson): Promise<DatasetView> {
+function datasetView(ctx: ReadContext, dir: string, run: RunJson): Promise<DatasetView> {
   const st = statSync(join(dir, 'run.json'), { throwIfNoEntry: false });
-  const key = `${dir}|${st?.mtimeMs}|${st?.size}`;
-  const now = Date.now();
-  for (const [k, v] of VIEWS) if (now - v.at > VIEW_TTL_MS) VIEWS.delete(k);
-  let hit = VIEWS.get(key);
-  if (!hit) {
-    hit = { at: now, view: listDataset(run) };
-    VIEWS.set(key, hit);
-  }
-  return hit.view;
+  return ctx.datasets.get(`${dir}|${st?.mtimeMs}|${st?.size}`, () => listDataset(run)) as Promise<DatasetView>;
 }
 
 async function listDataset(run: RunJson): Promise<DatasetView> {
@@ -235,10 +113,11 @@ function openRun(runId: string, root: string): { dir: string; store: RunStore; r
 }
 
 /** One run: run.json, summary.json and every sample's latest line. */
-export async function runDetail(runId: string, root = resultsDir()): Promise<RunDetail> {
+export async function runDetail(ctx: ReadContext, runId: string): Promise<RunDetail> {
+  const root = ctx.root;
   const { dir, store, run } = openRun(runId, root);
   const state = store.readSamples();
-  const view = await datasetView(dir, run);
+  const view = await datasetView(ctx, dir, run);
   const refs = view.samples;
   const problems = state.problems.map(problemText);
   const summary = readSummary(store, problems);
@@ -266,7 +145,8 @@ export type ImageKind = 'output' | 'lq' | 'gt' | `ref-${number}`;
  * @throws DashboardError (404 unknown run/sample/image, 400 bad kind, 403 outside the allowed folders, 415 not
  *   an image); messages never hold a path.
  */
-export async function imageFile(runId: string, sampleId: string, kind: string, root = resultsDir()): Promise<ServedImage> {
+export async function imageFile(ctx: ReadContext, runId: string, sampleId: string, kind: string): Promise<ServedImage> {
+  const root = ctx.root;
   const m = /^ref-(\d{1,3})$/.exec(kind);
   if (kind !== 'output' && kind !== 'lq' && kind !== 'gt' && !m) throw new DashboardError(400, `unknown image kind '${kind}' (output, lq, gt or ref-<i>)`);
   const { dir, store, run } = openRun(runId, root);
@@ -276,10 +156,54 @@ export async function imageFile(runId: string, sampleId: string, kind: string, r
     if (!line?.output) throw new DashboardError(404, `run '${runId}': sample '${sampleId}' has no output`);
     return readServableImage(join(dir, line.output), await realRoots([root]), what);
   }
-  const view = await datasetView(dir, run);
+  const view = await datasetView(ctx, dir, run);
   const s = view.samples.get(sampleId);
   if (!s) throw new DashboardError(404, view.problem ? `run '${runId}': its dataset cannot be listed (see the run page)` : `run '${runId}': sample '${sampleId}' is not in its dataset`);
   const path = kind === 'lq' ? s.lq : kind === 'gt' ? s.gt : s.refs[Number(m![1])];
   if (!path) throw new DashboardError(404, `run '${runId}': sample '${sampleId}' has no image '${kind}'`);
   return readServableImage(path, await realRoots([root, ...view.roots]), what);
+}
+
+/** Samples per page of the run page. */
+export const RUN_PAGE_SIZE = 24;
+
+/** The run page: the run, one page of its samples (`?page=`, or the page holding `?sample=`), and the modes. */
+export interface RunPage extends RunDetail {
+  readonly page: number;
+  readonly pages: number;
+  readonly totalSamples: number;
+  /** Thumbnails missing among this page's images (the page then says so). */
+  readonly missingThumbs: number;
+  readonly testWeights: boolean;
+  /** The exact mode of each metric of the summary table (shown on its name). */
+  readonly modes: Record<string, ColumnMode>;
+}
+
+/**
+ * The run page for the URL's query. `countMissingThumbs` counts the images of a page without a thumbnail
+ * (browse.ts `missingThumbs`, passed in by the read model).
+ */
+export async function runPage(
+  ctx: ReadContext,
+  runId: string,
+  params: URLSearchParams,
+  countMissingThumbs: (images: readonly (readonly [string, readonly string[]])[]) => number,
+): Promise<RunPage> {
+  const detail = await runDetail(ctx, runId);
+  // ?sample=<id> (a link from a plot or a table) opens the page that holds that sample.
+  const sample = params.get('sample');
+  const at = sample !== null && !params.has('page') ? detail.samples.findIndex((s) => s.sampleId === sample) : -1;
+  const page = at >= 0 ? Math.floor(at / RUN_PAGE_SIZE) : Math.max(0, Number(params.get('page') ?? 0) || 0);
+  const samples = detail.samples.slice(page * RUN_PAGE_SIZE, (page + 1) * RUN_PAGE_SIZE);
+  const kinds = (s: SampleView) => ['lq', ...(s.status === 'ok' ? ['output'] : []), ...(s.hasGt ? ['gt'] : []), ...Array.from({ length: s.numRefs }, (_, i) => `ref-${i}`)];
+  return {
+    ...detail,
+    samples,
+    page,
+    pages: Math.max(1, Math.ceil(detail.samples.length / RUN_PAGE_SIZE)),
+    totalSamples: detail.samples.length,
+    missingThumbs: countMissingThumbs(samples.map((s) => [s.sampleId, kinds(s)] as const)),
+    testWeights: detail.run.restorer.untrained || detail.run.metrics.some((m) => m.weights === 'test-random-init'),
+    modes: Object.fromEntries(Object.keys(detail.summary?.metrics ?? {}).map((id) => [id, modeOfColumn(id, [detail.run])])),
+  };
 }
