@@ -7,6 +7,7 @@
  */
 import { bootstrapMean, BOOTSTRAP_DEFAULTS } from '../../../../eval/stats/bootstrap.ts';
 import { pairedComparison } from '../../../../eval/stats/paired.ts';
+import { columnMode, type ColumnMode } from '../../../../eval/metrics/conventions.ts';
 import type { StaticBenchmark, StaticRun } from '../data.ts';
 
 /** A benchmark's data script: its runs and metrics, and runId → sampleId → image → snapshot file. */
@@ -89,7 +90,8 @@ export function computeCompare(b: Bench, ids: string[], p: URLSearchParams) {
     }
     values[r.runId] = v;
   }
-  const columns = b.metrics.filter((m) => present.has(m.id));
+  // Each column's mode: the compared runs' modes, grouped in their order (as the live compare's modeOfColumn).
+  const columns = b.metrics.filter((m) => present.has(m.id)).map((m) => ({ ...m, mode: columnMode(runs.flatMap((r) => (r.modes[m.id] ? [{ runId: r.runId, mode: r.modes[m.id] }] : []))) as ColumnMode }));
   const deltas: Record<string, Record<string, ReturnType<typeof pairedComparison>>> = {};
   const base = runs[ids.indexOf(baseline)];
   for (const c of columns.filter((x) => !x.set)) {
