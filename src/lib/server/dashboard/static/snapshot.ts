@@ -20,6 +20,7 @@ import { REPO_ROOT } from '../../runner/provenance.ts';
 import { listRunIds, RunStore, runsRoot } from '../../results/store.ts';
 import { ensureDashboardBuild, serveDashboard } from '../production.ts';
 import { readStaticData } from './data.ts';
+import { packBench } from './pack.ts';
 import { makeRunsView } from './view.ts';
 import { classify, relativePath, rewriteUrls, scrubJson, scrubPaths, scrubRules, stripSvelteKitClient, type ScrubRule } from './urls.ts';
 
@@ -238,8 +239,8 @@ async function writeSnapshot(c: { resultsDir: string; out: string; images: Image
     const index: Record<string, string> = {};
     for (const b of benches) {
       for (const r of b.runs) index[r.runId] = b.key;
-      const withImages = { ...b, images: Object.fromEntries(b.runs.map((r) => [r.runId, manifest[r.runId] ?? {}])) };
-      write(`data/${b.key}.js`, `(window.REFBENCH_DATA ??= {})[${JSON.stringify(b.key)}] = ${JSON.stringify(scrubJson(withImages, rules))};\n`, 'data');
+      // Per-sample facts the runs share (ids, input hashes, LQ/GT/reference images) once, per-run values per run (pack.ts).
+      write(`data/${b.key}.js`, `(window.REFBENCH_DATA ??= {})[${JSON.stringify(b.key)}] = ${JSON.stringify(scrubJson(packBench(b, manifest), rules))};\n`, 'data');
     }
     write('data/index.js', `window.REFBENCH_INDEX = ${JSON.stringify(scrubJson({ runs: index, benchmarks: benches.map((b) => ({ key: b.key, name: b.name, runs: b.runs.map((r) => r.runId) })), images }, rules))};\n`, 'data');
 

@@ -8,10 +8,11 @@
 import { bootstrapMean, BOOTSTRAP_DEFAULTS } from '../../../../eval/stats/bootstrap.ts';
 import { pairedComparison } from '../../../../eval/stats/paired.ts';
 import { columnMode, type ColumnMode } from '../../../../eval/metrics/conventions.ts';
-import type { StaticBenchmark, StaticRun } from '../data.ts';
+import type { StaticRun } from '../data.ts';
+import type { Bench } from '../pack.ts';
 
-/** A benchmark's data script: its runs and metrics, and runId → sampleId → image → snapshot file. */
-export type Bench = StaticBenchmark & { images: Record<string, Record<string, Record<string, string>>> };
+/** A benchmark's data (its data script read back by ../pack.ts): its runs and metrics, and its image manifest. */
+export type { Bench } from '../pack.ts';
 
 export interface Shared {
   ids: string[];

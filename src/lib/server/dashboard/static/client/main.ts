@@ -8,6 +8,7 @@
 import { arrow, fmt } from '../../../../format.ts';
 import { columnModeText, modeLines, type ColumnMode } from '../../../../eval/metrics/conventions.ts';
 import type { StaticMetric } from '../data.ts';
+import { unpackBench, type PackedBench } from '../pack.ts';
 import { computeCompare, sharedSamples, valuesOn, type Bench } from './compute.ts';
 interface Index {
   runs: Record<string, string>;
@@ -17,7 +18,7 @@ interface Index {
 declare global {
   interface Window {
     REFBENCH_INDEX?: Index;
-    REFBENCH_DATA?: Record<string, Bench>;
+    REFBENCH_DATA?: Record<string, PackedBench>;
   }
 }
 
@@ -29,11 +30,19 @@ const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
 
 function loadBench(key: string): Promise<Bench> {
   const have = window.REFBENCH_DATA?.[key];
-  if (have) return Promise.resolve(have);
+  if (have) return Promise.resolve(unpackBench(have));
   return new Promise((ok, fail) => {
     const s = document.createElement('script');
     s.src = `${ROOT}data/${key}.js`;
-    s.onload = () => (window.REFBENCH_DATA?.[key] ? ok(window.REFBENCH_DATA[key]) : fail(new Error(`data/${key}.js did not define its data`)));
+    s.onload = () => {
+      const data = window.REFBENCH_DATA?.[key];
+      if (!data) return fail(new Error(`data/${key}.js did not define its data`));
+      try {
+        ok(unpackBench(data));
+      } catch (err) {
+        fail(err as Error);
+      }
+    };
     s.onerror = () => fail(new Error(`data/${key}.js could not be loaded`));
     document.head.append(s);
   });
