@@ -4,8 +4,8 @@
  * - the snapshot names no path of this machine (the results folder, the temp folder, $HOME, the checkout);
  * - opened through file:// AND through a plain static HTTP server (node:http serving the files, no refbench code),
  *   the leaderboard and a compare page of 3 runs show the same numbers as the live dashboard on the same folder;
- * - every metric header of the leaderboard and of compare shows its exact mode (hover title, click panel) with the
- *   live page's text;
+ * - every metric header of the leaderboard, of compare and of a run page shows its exact mode (hover title, click
+ *   panel) with the live page's text;
  * - the snapshot's leaderboard sorts by a column as the live one does, and picking runs links to its compare page;
  * - the image browser's keys (←/→, j/k) step through the samples and its state survives a reload (URL);
  * - `--images none` writes no image, `--images full` the PNGs.
@@ -99,7 +99,7 @@ async function metricModes(page: Page, table: string): Promise<Record<string, { 
   const n = await modes.count();
   for (let i = 0; i < n; i++) {
     const d = modes.nth(i);
-    const key = await d.evaluate((el) => el.closest('th[data-col]')?.getAttribute('data-col') ?? el.closest('tr[data-metric]')?.getAttribute('data-metric') ?? '?');
+    const key = await d.evaluate((el) => el.closest('th[data-col]')?.getAttribute('data-col') ?? el.closest('tr[data-metric]')?.getAttribute('data-metric') ?? el.querySelector('summary')?.getAttribute('aria-label') ?? '?');
     const panel = d.locator('.panel');
     expect(await panel.isVisible(), `${key}: the panel is closed until clicked`).toBe(false);
     await d.locator('summary').click();
@@ -247,8 +247,12 @@ describe.skipIf(!HAVE_CHROMIUM)(`static snapshot in chromium (${HAVE_CHROMIUM ? 
       await expect.poll(current).toBe('s01');
       for (let i = 0; i < 3; i++) await page.keyboard.press('ArrowLeft');
       await expect.poll(current).toBe('s00'); // stops at the first
-      // A run page links to its provenance and to the browser.
+      // A run page links to its provenance and to the browser, and its metrics' modes are the live page's.
+      await page.goto(`${live!.base}/runs/${ids[0]}`, { waitUntil: 'networkidle' });
+      const liveRunModes = await metricModes(page, 'main');
+      expect(Object.keys(liveRunModes).sort()).toEqual(['how psnr is computed', 'how ssim is computed', 'how time-ms is computed']);
       await page.goto(at(`runs/${ids[0]}.html`), { waitUntil: 'load' });
+      expect(await metricModes(page, 'main')).toEqual(liveRunModes);
       expect(await page.locator('[data-testid=sample]').count()).toBe(SAMPLES.length);
       await page.click('[data-testid=provenance] a');
       expect(await page.evaluate(() => document.body.innerText)).toContain(`"runId": "${ids[0]}"`);
