@@ -4,6 +4,8 @@
  * - the snapshot names no path of this machine (the results folder, the temp folder, $HOME, the checkout);
  * - opened through file:// AND through a plain static HTTP server (node:http serving the files, no refbench code),
  *   the leaderboard and a compare page of 3 runs show the same numbers as the live dashboard on the same folder;
+ * - every metric header of the leaderboard, of compare and of a run page shows its exact mode (hover title, click
+ *   panel) with the live page's text;
  * - the snapshot's leaderboard sorts by a column as the live one does, and picking runs links to its compare page;
  * - the image browser's keys (←/→, j/k) step through the samples and its state survives a reload (URL);
  * - `--images none` writes no image, `--images full` the PNGs.
@@ -87,6 +89,27 @@ async function compareNumbers(page: Page): Promise<Record<string, Record<string,
   );
 }
 
+/**
+ * Every metric header's mode (issue 17 item 4) in `table`: column → its hover text (the summary's title) and the
+ * text of its panel once opened by a click (checked visible, then closed again).
+ */
+async function metricModes(page: Page, table: string): Promise<Record<string, { title: string; panel: string }>> {
+  const out: Record<string, { title: string; panel: string }> = {};
+  const modes = page.locator(`${table} [data-testid=metric-mode]`);
+  const n = await modes.count();
+  for (let i = 0; i < n; i++) {
+    const d = modes.nth(i);
+    const key = await d.evaluate((el) => el.closest('th[data-col]')?.getAttribute('data-col') ?? el.closest('tr[data-metric]')?.getAttribute('data-metric') ?? el.querySelector('summary')?.getAttribute('aria-label') ?? '?');
+    const panel = d.locator('.panel');
+    expect(await panel.isVisible(), `${key}: the panel is closed until clicked`).toBe(false);
+    await d.locator('summary').click();
+    await expect.poll(() => panel.isVisible(), { message: `${key}: the panel opens on click` }).toBe(true);
+    out[key] = { title: (await d.locator('summary').getAttribute('title')) ?? '', panel: (await panel.innerText()).replace(/\s+/g, ' ').trim() };
+    await d.locator('summary').click();
+  }
+  return out;
+}
+
 describe.skipIf(!HAVE_CHROMIUM)(`static snapshot in chromium (${HAVE_CHROMIUM ? CHROMIUM : `skipped: no browser at ${CHROMIUM}; apt-get install chromium`})`, () => {
   let root: string;
   let results: string;
@@ -161,8 +184,14 @@ describe.skipIf(!HAVE_CHROMIUM)(`static snapshot in chromium (${HAVE_CHROMIUM ? 
       await sortBy('psnr');
       const liveWorst = await order();
       expect(liveWorst).toEqual([...liveBest].reverse());
+      const liveModes = await metricModes(page, '[data-testid=leaderboard]');
+      expect(Object.keys(liveModes).sort()).toEqual(['psnr', 'ssim', 'time-ms']);
+      expect(liveModes.psnr.title).toMatch(/^metric: psnr v\S+\nimplementation: pyiqa [\d.]+ 'psnr'.*\ninput: .+\nresize \/ crop: .+\nweights: /);
+      expect(liveModes.psnr.panel).toContain('implementation pyiqa');
       await page.goto(at('index.html'), { waitUntil: 'load' });
       expect(await leaderboardNumbers(page)).toEqual(liveBoard);
+      // Each header's mode: the same hover text and, opened by a click, the same panel as the live page's.
+      expect(await metricModes(page, '[data-testid=leaderboard]')).toEqual(liveModes);
       await sortBy('psnr');
       expect(await order()).toEqual(liveBest);
       await sortBy('psnr');
@@ -181,11 +210,15 @@ describe.skipIf(!HAVE_CHROMIUM)(`static snapshot in chromium (${HAVE_CHROMIUM ? 
       const q = `runs=${ids.join(',')}&baseline=${ids[0]}&metric=ssim`;
       await page.goto(`${live!.base}/compare?${q}`, { waitUntil: 'networkidle' });
       const liveCmp = await compareNumbers(page);
+      const liveCmpModes = await metricModes(page, '[data-testid=deltas]');
+      expect(Object.keys(liveCmpModes).sort()).toEqual(['psnr', 'ssim', 'time-ms']);
+      expect(liveCmpModes.ssim.title).toContain('metric: ssim v');
       expect(Object.keys(liveCmp).sort()).toEqual(['psnr', 'ssim', 'time-ms']);
       expect(liveCmp.psnr[ids[1]]).toMatch(/^-?[\d.e-]+\|-?[\d.e-]+\|-?[\d.e-]+\|[\d.]+\|[\d.e-]+ :: \d+\.\d+Δ[+−]\d+\.\d+\[[+−]\d+\.\d+,[+−]\d+\.\d+\]wins\d+%\(\d\/6\)·p=/);
       await page.goto(at(`compare.html?${q}`), { waitUntil: 'load' });
       await page.waitForSelector('[data-testid=deltas]');
       expect(await compareNumbers(page)).toEqual(liveCmp);
+      expect(await metricModes(page, '[data-testid=deltas]')).toEqual(liveCmpModes);
       expect(await page.locator('[data-testid=shared]').innerText()).toMatch(/6 shared of 6/);
       // The current sample's outputs are images of the snapshot.
       await expect.poll(() => page.$$eval('[data-testid=outputs] img', (imgs) => imgs.filter((i) => (i as HTMLImageElement).naturalWidth > 0).length)).toBe(ids.length + 2);
@@ -214,8 +247,12 @@ describe.skipIf(!HAVE_CHROMIUM)(`static snapshot in chromium (${HAVE_CHROMIUM ? 
       await expect.poll(current).toBe('s01');
       for (let i = 0; i < 3; i++) await page.keyboard.press('ArrowLeft');
       await expect.poll(current).toBe('s00'); // stops at the first
-      // A run page links to its provenance and to the browser.
+      // A run page links to its provenance and to the browser, and its metrics' modes are the live page's.
+      await page.goto(`${live!.base}/runs/${ids[0]}`, { waitUntil: 'networkidle' });
+      const liveRunModes = await metricModes(page, 'main');
+      expect(Object.keys(liveRunModes).sort()).toEqual(['how psnr is computed', 'how ssim is computed', 'how time-ms is computed']);
       await page.goto(at(`runs/${ids[0]}.html`), { waitUntil: 'load' });
+      expect(await metricModes(page, 'main')).toEqual(liveRunModes);
       expect(await page.locator('[data-testid=sample]').count()).toBe(SAMPLES.length);
       await page.click('[data-testid=provenance] a');
       expect(await page.evaluate(() => document.body.innerText)).toContain(`"runId": "${ids[0]}"`);

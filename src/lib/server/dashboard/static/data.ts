@@ -8,7 +8,9 @@
 import { join } from 'node:path';
 import type { RunJson } from '../../../eval/results/schema.ts';
 import { TIME_METRIC } from '../../../eval/results/schema.ts';
+import { modeOf, type MetricMode } from '../../../eval/metrics/conventions.ts';
 import { metricLabel, paperOrder } from '../../../metric-columns.ts';
+import { metricConventions } from '../../metrics/index.ts';
 import { ResultsDb } from '../../results/query.ts';
 import { RunStore, runsRoot } from '../../results/store.ts';
 
@@ -36,6 +38,11 @@ export interface StaticRun {
   /** metric → value per entry of `samples` (null: none there). */
   readonly values: Readonly<Record<string, readonly (number | null)[]>>;
   readonly sets: Readonly<Record<string, { readonly value: number | null; readonly n: number; readonly error?: string }>>;
+  /**
+   * metric → its exact mode in this run (eval/metrics/conventions.ts `modeOf`, as the live dashboard computes it):
+   * the snapshot's compare groups the compared runs' modes into each header's mode.
+   */
+  readonly modes: Readonly<Record<string, MetricMode>>;
 }
 
 export interface StaticBenchmark {
@@ -108,6 +115,9 @@ export async function readStaticData(resultsDir: string, runIds: readonly string
         samples: latest.map((l) => [l.sampleId, l.status, l.inputHash ?? null] as const),
         values,
         sets,
+        // Every metric the run recorded, and time (every run has it), as src/lib/server/dashboard/leaderboard.ts
+        // `modeOfColumn` takes them.
+        modes: Object.fromEntries([...run.metrics.filter((m) => m.id !== TIME_METRIC.id), TIME_METRIC].map((m) => [m.id, modeOf(m.id, m, metricConventions(m.id))])),
       });
     }
     return [...groups.values()].map((g, i) => {

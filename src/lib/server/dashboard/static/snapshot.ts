@@ -20,6 +20,7 @@ import { REPO_ROOT } from '../../paths.ts';
 import { listRunIds, RunStore, runsRoot } from '../../results/store.ts';
 import { ensureDashboardBuild, serveDashboard } from '../production.ts';
 import { readStaticData } from './data.ts';
+import { packBench } from './pack.ts';
 import { makeRunsView } from './view.ts';
 import { classify, relativePath, rewriteUrls, scrubJson, scrubPaths, scrubRules, stripSvelteKitClient, type ScrubRule } from './urls.ts';
 
@@ -32,7 +33,9 @@ const MARKER = '.refbench-static.json';
 const NO_IMAGE = 'data:image/gif;base64,R0lGODlhAQABAAAAACH5BAEKAAEALAAAAAABAAEAAAICTAEAOw==';
 /** The look of the pages the snapshot's script draws (compare, browse): the live pages' styles are scoped to them. */
 const SHELL_CSS =
-  '.scroll{overflow-x:auto;max-width:100%}.ci{font-size:11px;color:#6a737d;white-space:nowrap}.delta{font-size:12px;white-space:nowrap}.delta.better{color:#1a7f37;font-weight:600}.delta.worse{color:#cf222e;font-weight:600}tr.current th{background:#dbe9f9}.samples{display:flex;flex-wrap:wrap;gap:4px 8px}.samples a.cur{font-weight:700}.outputs{display:grid;grid-template-columns:repeat(auto-fill,minmax(200px,1fr));gap:8px}.outputs figure{margin:0;min-width:0}.outputs img{width:100%;height:auto;aspect-ratio:1;display:block}.outputs figcaption{font-size:12px;overflow-wrap:anywhere}.tag{border:1px solid #d0d7de;background:#f6f8fa;border-radius:8px;font-size:11px;padding:0 6px}.noimg{aspect-ratio:1;background:#eee;display:flex;align-items:center;justify-content:center;font-size:12px;color:#6a737d}';
+  '.scroll{overflow-x:auto;max-width:100%}.ci{font-size:11px;color:#6a737d;white-space:nowrap}.delta{font-size:12px;white-space:nowrap}.delta.better{color:#1a7f37;font-weight:600}.delta.worse{color:#cf222e;font-weight:600}tr.current th{background:#dbe9f9}.samples{display:flex;flex-wrap:wrap;gap:4px 8px}.samples a.cur{font-weight:700}.outputs{display:grid;grid-template-columns:repeat(auto-fill,minmax(200px,1fr));gap:8px}.outputs figure{margin:0;min-width:0}.outputs img{width:100%;height:auto;aspect-ratio:1;display:block}.outputs figcaption{font-size:12px;overflow-wrap:anywhere}.tag{border:1px solid #d0d7de;background:#f6f8fa;border-radius:8px;font-size:11px;padding:0 6px}.noimg{aspect-ratio:1;background:#eee;display:flex;align-items:center;justify-content:center;font-size:12px;color:#6a737d}' +
+  // The metric headers' modes, as src/lib/components/MetricMode.svelte styles them (its styles are scoped to it).
+  'details.mode{display:inline-block;position:relative;font-weight:400;text-align:left}details.mode>summary{list-style:none;cursor:pointer;color:#0366d6;font-size:12px;padding:0 2px}details.mode>summary::-webkit-details-marker{display:none}details.mode .panel{position:absolute;z-index:20;left:0;top:1.4em;width:28em;max-width:80vw;background:#fff;border:1px solid #d0d7de;border-radius:6px;box-shadow:0 4px 12px rgba(0,0,0,.12);padding:8px 10px;font-size:12px;white-space:normal}details.mode dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 8px;margin:0 0 6px}details.mode dt{color:#6a737d}details.mode dd{margin:0;overflow-wrap:anywhere}details.mode .runs{font-weight:600;margin:4px 0 2px;overflow-wrap:anywhere}';
 /** Pages fetched at most (a guard against a link cycle through ever-new queries). */
 const MAX_PAGES = 20_000;
 
@@ -236,8 +239,8 @@ async function writeSnapshot(c: { resultsDir: string; out: string; images: Image
     const index: Record<string, string> = {};
     for (const b of benches) {
       for (const r of b.runs) index[r.runId] = b.key;
-      const withImages = { ...b, images: Object.fromEntries(b.runs.map((r) => [r.runId, manifest[r.runId] ?? {}])) };
-      write(`data/${b.key}.js`, `(window.REFBENCH_DATA ??= {})[${JSON.stringify(b.key)}] = ${JSON.stringify(scrubJson(withImages, rules))};\n`, 'data');
+      // Per-sample facts the runs share (ids, input hashes, LQ/GT/reference images) once, per-run values per run (pack.ts).
+      write(`data/${b.key}.js`, `(window.REFBENCH_DATA ??= {})[${JSON.stringify(b.key)}] = ${JSON.stringify(scrubJson(packBench(b, manifest), rules))};\n`, 'data');
     }
     write('data/index.js', `window.REFBENCH_INDEX = ${JSON.stringify(scrubJson({ runs: index, benchmarks: benches.map((b) => ({ key: b.key, name: b.name, runs: b.runs.map((r) => r.runId) })), images }, rules))};\n`, 'data');
 

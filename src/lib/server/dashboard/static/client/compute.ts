@@ -7,10 +7,12 @@
  */
 import { bootstrapMean, BOOTSTRAP_DEFAULTS } from '../../../../eval/stats/bootstrap.ts';
 import { pairedComparison } from '../../../../eval/stats/paired.ts';
-import type { StaticBenchmark, StaticRun } from '../data.ts';
+import { columnMode, type ColumnMode } from '../../../../eval/metrics/conventions.ts';
+import type { StaticRun } from '../data.ts';
+import type { Bench } from '../pack.ts';
 
-/** A benchmark's data script: its runs and metrics, and runId → sampleId → image → snapshot file. */
-export type Bench = StaticBenchmark & { images: Record<string, Record<string, Record<string, string>>> };
+/** A benchmark's data (its data script read back by ../pack.ts): its runs and metrics, and its image manifest. */
+export type { Bench } from '../pack.ts';
 
 export interface Shared {
   ids: string[];
@@ -89,7 +91,8 @@ export function computeCompare(b: Bench, ids: string[], p: URLSearchParams) {
     }
     values[r.runId] = v;
   }
-  const columns = b.metrics.filter((m) => present.has(m.id));
+  // Each column's mode: the compared runs' modes, grouped in their order (as the live compare's modeOfColumn).
+  const columns = b.metrics.filter((m) => present.has(m.id)).map((m) => ({ ...m, mode: columnMode(runs.flatMap((r) => (r.modes[m.id] ? [{ runId: r.runId, mode: r.modes[m.id] }] : []))) as ColumnMode }));
   const deltas: Record<string, Record<string, ReturnType<typeof pairedComparison>>> = {};
   const base = runs[ids.indexOf(baseline)];
   for (const c of columns.filter((x) => !x.set)) {

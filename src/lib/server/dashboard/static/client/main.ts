@@ -6,7 +6,9 @@
  * numbers. Works from file:// (no fetch, no history API: state changes go to the URL's fragment).
  */
 import { arrow, fmt } from '../../../../format.ts';
+import { columnModeText, modeLines, type ColumnMode } from '../../../../eval/metrics/conventions.ts';
 import type { StaticMetric } from '../data.ts';
+import { unpackBench, type PackedBench } from '../pack.ts';
 import { computeCompare, sharedSamples, valuesOn, type Bench } from './compute.ts';
 interface Index {
   runs: Record<string, string>;
@@ -16,7 +18,7 @@ interface Index {
 declare global {
   interface Window {
     REFBENCH_INDEX?: Index;
-    REFBENCH_DATA?: Record<string, Bench>;
+    REFBENCH_DATA?: Record<string, PackedBench>;
   }
 }
 
@@ -28,11 +30,19 @@ const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
 
 function loadBench(key: string): Promise<Bench> {
   const have = window.REFBENCH_DATA?.[key];
-  if (have) return Promise.resolve(have);
+  if (have) return Promise.resolve(unpackBench(have));
   return new Promise((ok, fail) => {
     const s = document.createElement('script');
     s.src = `${ROOT}data/${key}.js`;
-    s.onload = () => (window.REFBENCH_DATA?.[key] ? ok(window.REFBENCH_DATA[key]) : fail(new Error(`data/${key}.js did not define its data`)));
+    s.onload = () => {
+      const data = window.REFBENCH_DATA?.[key];
+      if (!data) return fail(new Error(`data/${key}.js did not define its data`));
+      try {
+        ok(unpackBench(data));
+      } catch (err) {
+        fail(err as Error);
+      }
+    };
     s.onerror = () => fail(new Error(`data/${key}.js could not be loaded`));
     document.head.append(s);
   });
@@ -71,6 +81,20 @@ const img = (b: Bench, runId: string, sampleId: string, kind: string) => {
 const fmtP = (p: number | null) => (p === null ? '—' : p < 0.001 ? p.toExponential(1) : p.toFixed(3));
 const signed = (v: number, d: number) => `${v > 0 ? '+' : v < 0 ? '−' : '±'}${Math.abs(v).toFixed(d)}`;
 
+/**
+ * A metric header's exact mode, as src/lib/components/MetricMode.svelte draws it on the live pages: the whole text
+ * on hover (title), the same lines in a <details> panel on click.
+ */
+function metricModeHtml(mode: ColumnMode | undefined, label: string): string {
+  if (!mode?.variants.length) return '';
+  let h = `<details class="mode" data-testid="metric-mode"><summary title="${esc(columnModeText(mode))}" aria-label="how ${esc(label)} is computed">ⓘ</summary><div class="panel" role="note">`;
+  for (const v of mode.variants) {
+    if (mode.variants.length > 1) h += `<div class="runs">${v.runIds.length} run${v.runIds.length === 1 ? '' : 's'}: ${esc(v.runIds.join(', '))}</div>`;
+    h += `<dl>${modeLines(v.mode).map(([k, t]) => `<dt>${esc(k)}</dt><dd data-key="${esc(k)}">${esc(t)}</dd>`).join('')}</dl>`;
+  }
+  return `${h}</div></details>`;
+}
+
 function compareHref(s: Record<string, string | undefined>): string {
   const q = new URLSearchParams();
   for (const k of ['runs', 'baseline', 'metric', 'vs', 'sample']) if (s[k]) q.set(k, s[k]!);
@@ -97,7 +121,7 @@ function renderCompare(el: HTMLElement, b: Bench, ids: string[], p: URLSearchPar
     v?.error ? `<span class="badge err" title="${esc(v.error)}">error</span>` : v ? `${fmt(v.value, m.decimals)}${v.testWeights ? '<span class="badge t">test</span>' : ''}` : '—';
   for (const m of c.columns) {
     const bv = c.values[c.baseline]?.[m.id];
-    h += `<tr data-metric="${esc(m.id)}"${c.metric?.id === m.id ? ' class="current"' : ''}><th scope="row">${m.set ? `${esc(m.label)} ${arrow(m.higherIsBetter)}<div class="muted">set metric${m.reference ? ` vs ${esc(m.reference)}` : ''}</div>` : `<a href="${esc(href({ metric: m.id }))}">${esc(m.label)} ${arrow(m.higherIsBetter)}</a>`}</th>`;
+    h += `<tr data-metric="${esc(m.id)}"${c.metric?.id === m.id ? ' class="current"' : ''}><th scope="row">${m.set ? `${esc(m.label)} ${arrow(m.higherIsBetter)} ${metricModeHtml(m.mode, m.label)}<div class="muted">set metric${m.reference ? ` vs ${esc(m.reference)}` : ''}</div>` : `<a href="${esc(href({ metric: m.id }))}">${esc(m.label)} ${arrow(m.higherIsBetter)}</a> ${metricModeHtml(m.mode, m.label)}`}</th>`;
     h += `<td class="num" data-cell="baseline">${cell(m, bv)}${bv && !bv.error ? `<div class="ci">${bv.ci95 ? `[${fmt(bv.ci95[0], m.decimals)}, ${fmt(bv.ci95[1], m.decimals)}]` : m.set ? `n=${bv.n}` : ''}</div>` : ''}</td>`;
     for (const r of others) {
       const v = c.values[r.runId]?.[m.id];

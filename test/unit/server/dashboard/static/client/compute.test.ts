@@ -3,11 +3,13 @@ import { describe, expect, it } from 'vitest';
 import { bootstrapMean, BOOTSTRAP_DEFAULTS } from '../../../../../../src/lib/eval/stats/bootstrap.ts';
 import { pairedComparison } from '../../../../../../src/lib/eval/stats/paired.ts';
 import { computeCompare, sharedSamples, type Bench } from '../../../../../../src/lib/server/dashboard/static/client/compute.ts';
+import type { MetricMode } from '../../../../../../src/lib/eval/metrics/conventions.ts';
 import type { StaticRun } from '../../../../../../src/lib/server/dashboard/static/data.ts';
 
 type Sample = [string, string, string | null];
-function run(runId: string, samples: Sample[], values: Record<string, (number | null)[]>, sets: StaticRun['sets'] = {}): StaticRun {
-  return { runId, name: runId, restorer: 'x', settings: '', tags: [], untrained: false, testWeights: [], samples, values, sets };
+const mode = (id: string, resize: string): MetricMode => ({ id, version: '1', implementation: `impl of ${id}`, input: 'RGB [0, 1]', resize, weights: 'none', files: [] });
+function run(runId: string, samples: Sample[], values: Record<string, (number | null)[]>, sets: StaticRun['sets'] = {}, modes: StaticRun['modes'] = {}): StaticRun {
+  return { runId, name: runId, restorer: 'x', settings: '', tags: [], untrained: false, testWeights: [], samples, values, sets, modes };
 }
 
 // s0, s1: shared; s2: missing in C; s3: failed in B; s4: no input hash in A; s5: another input in C; s6: missing in B
@@ -15,11 +17,11 @@ function run(runId: string, samples: Sample[], values: Record<string, (number | 
 const A = run('A', [['s0', 'ok', 'h0'], ['s1', 'ok', 'h1'], ['s2', 'ok', 'h2'], ['s3', 'ok', 'h3'], ['s4', 'ok', null], ['s5', 'ok', 'h5'], ['s6', 'ok', 'h6']], {
   psnr: [20, 22, 1, 1, 1, 1, 1],
   lpips: [0.3, 0.2, 1, 1, 1, 1, 1],
-});
+}, {}, { psnr: mode('psnr', 'none'), lpips: mode('lpips', 'none') });
 const B = run('B', [['s0', 'ok', 'h0'], ['s1', 'ok', 'h1'], ['s2', 'ok', 'h2'], ['s3', 'error', 'h3'], ['s4', 'ok', 'h4'], ['s5', 'ok', 'h5']], {
   psnr: [21, 25, 1, null, 1, 1],
   lpips: [0.25, null, 1, null, 1, 1],
-}, { fid: { value: 50, n: 6 } });
+}, { fid: { value: 50, n: 6 } }, { psnr: mode('psnr', 'none'), lpips: mode('lpips', 'bicubic') });
 const C = run('C', [['s1', 'ok', 'h1'], ['s0', 'ok', 'h0'], ['s3', 'ok', 'h3'], ['s4', 'ok', 'h4'], ['s5', 'ok', 'other'], ['s6', 'error', 'h6']], {
   psnr: [19, 18, 1, 1, 1, null],
 });
@@ -65,6 +67,17 @@ describe('compare', () => {
     expect(c.deltas.C.lpips).toBeUndefined();
     expect(c.values.B.fid).toEqual({ value: 50, ci95: null, n: 6, testWeights: false });
     expect(c.deltas.B.fid).toBeUndefined();
+  });
+
+  it("gives each column the compared runs' modes, grouped in their order (runs that differ apart)", () => {
+    const c = computeCompare(bench, ['B', 'A', 'C'], new URLSearchParams());
+    const col = (id: string) => c.columns.find((m) => m.id === id)!.mode;
+    expect(col('psnr').variants).toEqual([{ mode: mode('psnr', 'none'), runIds: ['B', 'A'] }]); // C recorded no mode
+    expect(col('lpips').variants).toEqual([
+      { mode: mode('lpips', 'bicubic'), runIds: ['B'] },
+      { mode: mode('lpips', 'none'), runIds: ['A'] },
+    ]);
+    expect(col('fid').variants).toEqual([]);
   });
 
   it('takes the baseline, vs and metric from the URL, and names a metric no run has', () => {
