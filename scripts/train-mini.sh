@@ -25,6 +25,9 @@
 #   default 2, checkpoints every step) into a new temporary --root unless one is given.
 #   REFBENCH_PYTHON: the interpreter (default python/.venv/bin/python).
 set -euo pipefail
+# The whole script is one brace group, parsed before it runs: editing or pulling this file while a long training
+# runs cannot change what the running invocation does.
+{
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PY="${REFBENCH_PYTHON:-$REPO/python/.venv/bin/python}"
@@ -50,7 +53,7 @@ while [[ $# -gt 0 ]]; do
     --finetune-steps) posint "$1" "${2:-}"; FT_STEPS="$2"; shift 2 ;;
     --threads) posint "$1" "${2:-}"; THREADS="$2"; shift 2 ;;
     --background) BACKGROUND=1; shift ;;
-    -h|--help) sed -n '2,27p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,26p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option '$1' (see --help)" ;;
   esac
 done
@@ -82,9 +85,10 @@ if [[ "$SMOKE" == 1 ]]; then
   posint TRAIN_MINI_SMOKE_STEPS "$SMOKE_STEPS"
 fi
 
+spsf() { if [[ -n "$1" ]]; then echo "${1}s/step"; else echo -; fi; }
 status() { # stage state steps s/step out
   local line
-  line="$(date -u +%Y-%m-%dT%H:%M:%SZ)  $(printf '%-8s %-8s %-11s %-10s' "$1" "$2" "$3" "$4")  $5"
+  line="$(date -u +%Y-%m-%dT%H:%M:%SZ)  $(printf '%-8s %-8s %-11s %-14s' "$1" "$2" "$3" "$4")  $5"
   echo "$line" >>"$LOG"
   echo "train-mini: $line"
 }
@@ -157,7 +161,7 @@ run_stage() {
   if [[ -n "${SMOKE_STEPS:-}" ]]; then total="$SMOKE_STEPS"; fi
   if [[ -f "$final" ]]; then
     read -r done sps < <(progress_of "$out")
-    status "$name" skipped "$done/$total" "${sps:+${sps}s}" "output exists: $final"
+    status "$name" skipped "$done/$total" "$(spsf "$sps")" "output exists: $final"
     return 0
   fi
   while :; do
@@ -177,7 +181,7 @@ run_stage() {
         [[ "$fit" -lt "$n" ]] && n="$fit"
       fi
       if [[ "$left" -le 0 || "$n" -le 0 ]]; then
-        status "$name" paused "$done/$total" "${sps:+${sps}s}" "--max-minutes spent; run again to resume ($out)"
+        status "$name" paused "$done/$total" "$(spsf "$sps")" "--max-minutes spent; run again to resume ($out)"
         return 1
       fi
     fi
@@ -191,17 +195,17 @@ run_stage() {
     set -e
     read -r done sps < <(progress_of "$out")
     if [[ "$rc" -ne 0 ]]; then
-      status "$name" failed "$done/$total" "${sps:+${sps}s}" "exit $rc; see $out.stderr"
+      status "$name" failed "$done/$total" "$(spsf "$sps")" "exit $rc; see $out.stderr"
       tail -n 5 "$out.stderr" >&2 || true
       return 1
     fi
     if [[ -f "$final" ]]; then
-      status "$name" done "$done/$total" "${sps:+${sps}s}" "$final; curves $out/curves.svg"
+      status "$name" done "$done/$total" "$(spsf "$sps")" "$final; curves $out/curves.svg"
       return 0
     fi
     # Go on within this invocation only when time (not a step slice) was the limit of the last call.
     if [[ -n "$SLICE" ]]; then
-      status "$name" paused "$done/$total" "${sps:+${sps}s}" "--slice-steps reached; run again to resume ($out)"
+      status "$name" paused "$done/$total" "$(spsf "$sps")" "--slice-steps reached; run again to resume ($out)"
       return 1
     fi
   done
@@ -239,6 +243,13 @@ run_stage vqgan vqgan "$ROOT/mini-vqgan" "$ROOT/mini-vqgan/vqgan.ckpt" "$ROOT/co
 [[ "$ok" == 1 ]] && { run_stage arcface arcface "$ROOT/mini-arcface" "$ROOT/mini-arcface/identity.onnx" "$ROOT/configs/arcface.json" || ok=0; }
 [[ "$ok" == 1 ]] && { run_stage cachekv refldm "$ROOT/mini-refldm" "$ROOT/mini-refldm/refldm.ckpt" "$ROOT/configs/cachekv.json" --design cachekv || ok=0; }
 for d in spatial cross channel; do
+  # The latent cache does not depend on the design (its key: data, VQGAN, settings; the trainer checks it): start
+  # from CacheKV's instead of encoding every image again (a hard link; the trainer replaces, never edits, the file).
+  lat="$ROOT/mini-refldm/latents.pt"
+  if [[ "$ok" == 1 && -f "$lat" && ! -e "$ROOT/mini-refldm-$d/latents.pt" ]]; then
+    mkdir -p "$ROOT/mini-refldm-$d"
+    ln "$lat" "$ROOT/mini-refldm-$d/latents.pt" 2>/dev/null || cp "$lat" "$ROOT/mini-refldm-$d/latents.pt"
+  fi
   [[ "$ok" == 1 ]] && { run_stage "$d" refldm "$ROOT/mini-refldm-$d" "$ROOT/mini-refldm-$d/refldm.ckpt" "$ROOT/configs/$d.json" \
     --design "$d" --init-from "$ROOT/mini-refldm/refldm.ckpt" || ok=0; }
 done
@@ -250,3 +261,4 @@ done
 if [[ "$ok" == 1 ]]; then echo "train-mini: every stage is done"; exit 0; fi
 echo "train-mini: not finished; run the same command again to resume"
 exit 3
+}
