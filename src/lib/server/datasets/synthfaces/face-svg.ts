@@ -130,8 +130,8 @@ function mix(c: string, to: readonly [number, number, number], t: number): strin
  * - cheeks: 32 px ≤ |x| ≤ 0.6·faceRx (the nose lines stay within 23 px of the centre; the face outline is at least
  *   0.85·faceRx·0.92 px from its centre here, which leaves room for the 16 px yaw shift), from 14 px below the
  *   eye's lower edge to 14 px above the mouth line;
- * - chin (at most one mark): |x| ≤ 0.14·faceRx, from 30 px below the mouth line (an open mouth reaches ≤ 22 px) to 18 px above the
- *   chin's lowest point.
+ * - chin (at most one mark): |x| ≤ 0.14·faceRx, from 30 px below the mouth line (an open mouth reaches ≤ 22 px)
+ *   to 18 px above the chin's lowest point.
  * Marks keep 4 px apart (rejection sampling, at most 50 draws each).
  */
 function sampleMarks(seed: string, g: Pick<FaceIdentity, 'skin' | 'faceRx' | 'faceRy' | 'eyeDy' | 'eyeH'>): FaceMark[] {
@@ -175,7 +175,7 @@ function sampleMarks(seed: string, g: Pick<FaceIdentity, 'skin' | 'faceRx' | 'fa
     const angle = r.range(-70, 70);
     const tint = r.range(0.35, 0.5);
     const at = place(size + 1, false);
-    // A dull red scar on light skin, a pale one on dark skin: ≥ 20 luma levels either way.
+    // A dull red scar on light skin, a pale one on dark skin: 17–64 luma levels from the skin over the 10 skins.
     const to: [number, number, number] = lum > 140 ? [170, 80, 80] : [235, 190, 180];
     if (at) marks.push({ kind: 'scar', x: at[0], y: at[1], size, angle, colour: mix(g.skin, to, tint) });
   }
