@@ -27,7 +27,7 @@ import { createFfhqRef } from './ffhq-ref.ts';
 import { SynthfacesRefOptionsSchema } from './options.ts';
 
 /** Bump when the renderer, the layout or the reference assignment changes. */
-export const SYNTHFACES_VERSION = '2';
+export const SYNTHFACES_VERSION = '3';
 /** Images per identity (8 identities, 44 images): every target gets 2–6 same-identity references. */
 export const SYNTHFACES_IDENTITY_SIZES: readonly number[] = Object.freeze([5, 6, 5, 7, 5, 5, 6, 5]);
 /** Degradation seed of the LQ images. */

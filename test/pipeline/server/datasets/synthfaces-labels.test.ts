@@ -38,7 +38,8 @@ function pngHeader(buf: Buffer): number[] {
  * identity's skin colour under the image's lighting overlay. The overlay is a linear gradient from white to black
  * at constant opacity a, so a skin pixel is (1 − a)·skin + a·g for one grey level g ∈ [0, 255]: the residual
  * d_c = hq_c − (1 − a)·skin_c is the same for the three channels and lies in [0, 255a] (±3 for 8-bit rounding).
- * Blush (a few %) is the only skin shading outside this model.
+ * Blush (a few %) and the identity marks (moles and a scar: tens of pixels, far below 1 %) are the only skin
+ * shading outside this model.
  */
 function skinFit(hq: RgbImage, labels: ArrayLike<number>, identitySeed: string, imageSeed: string, dx: number): number {
   const hex = sampleIdentity(identitySeed).skin;

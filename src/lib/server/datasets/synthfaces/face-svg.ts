@@ -1,6 +1,7 @@
 /**
  * @file Procedural cartoon faces as SVG (synthfaces-ref). An identity seed fixes the face shape, skin tone, eye
- * shape/spacing/colour, nose, brows, ears, hair style and colour; an image seed varies pose (in-plane rotation,
+ * shape/spacing/colour, nose, brows, ears, hair style and colour, and a few small skin marks (moles, a scar) at
+ * identity-fixed face positions; an image seed varies pose (in-plane rotation,
  * a small yaw shift, scale, offset), expression (mouth curve/opening, brow raise), a lighting gradient and the
  * background colour/pattern. Pure string building: the same seeds always give the same SVG text.
  *
@@ -35,6 +36,29 @@ export interface FaceIdentity {
   readonly hair: string;
   readonly hairStyle: 0 | 1 | 2 | 3;
   readonly earR: number;
+  /** Small identity-fixed skin marks (see `FaceMark`); drawn in every image of the identity. */
+  readonly marks: readonly FaceMark[];
+}
+
+/**
+ * A small skin mark, fixed per identity (issue 16: a detail that severe degradation erases and only the
+ * references still show; measured in docs/training.md). Position in face coordinates: pixels (at 512) from the
+ * frontal face's centre (the eyes' mid column, the face ellipse's centre row). A posed image maps it as the eyes
+ * and nose are mapped (x squashed and shifted by the yaw, then the image's rotation/scale/offset). Marks lie
+ * on class-2 skin only (cheeks below the eyes, the chin), so the label map does not change: they are skin, as
+ * the blush is.
+ */
+export interface FaceMark {
+  /** `mole`: a dark disc; `scar`: a short stroke, 2 px wide. */
+  readonly kind: 'mole' | 'scar';
+  readonly x: number;
+  readonly y: number;
+  /** Mole radius, or half the scar's length (px at 512). */
+  readonly size: number;
+  /** Scar direction in degrees (0 for a mole). */
+  readonly angle: number;
+  /** The skin colour darkened (mole) or tinted (scar: red on light skin, pale on dark skin). */
+  readonly colour: string;
 }
 
 /** Per-image variation. */
@@ -91,15 +115,82 @@ type Paint = (imageColour: string, label: number) => string;
 const imagePaint: Paint = (c) => c;
 const labelPaint: Paint = (_c, k) => labelColour(k);
 
+/** Mixes hex colour `c` towards rgb `to` by `t` ∈ [0, 1]. */
+function mix(c: string, to: readonly [number, number, number], t: number): string {
+  const rgb = [1, 3, 5].map((o) => parseInt(c.slice(o, o + 2), 16));
+  return `#${rgb.map((v, i) => Math.round(v + (to[i] - v) * t).toString(16).padStart(2, '0')).join('')}`;
+}
+
+/**
+ * Samples an identity's marks from their own stream (`SeededRng('synthfaces|marks|<seed>')`), so the other
+ * identity features keep their values. 2–4 moles (radius 2.5–4.5 px, the skin darkened by 30–45 %, and by at least
+ * 28 luma levels) and, with probability 1/2, one scar (7–12 px long, 2 px wide, the skin mixed 35–50 % towards a
+ * dull red on light skin, towards a pale pink on dark skin). Regions (bounds derived from
+ * the drawing in `faceMarkup`, for every pose `sampleVariation` can give):
+ * - cheeks: 32 px ≤ |x| ≤ 0.6·faceRx (the nose lines stay within 23 px of the centre; the face outline is at least
+ *   0.85·faceRx·0.92 px from its centre here, which leaves room for the 16 px yaw shift), from 14 px below the
+ *   eye's lower edge to 14 px above the mouth line;
+ * - chin (at most one mark): |x| ≤ 0.14·faceRx, from 30 px below the mouth line (an open mouth reaches ≤ 22 px)
+ *   to 18 px above the chin's lowest point.
+ * Marks keep 4 px apart (rejection sampling, at most 50 draws each).
+ */
+function sampleMarks(seed: string, g: Pick<FaceIdentity, 'skin' | 'faceRx' | 'faceRy' | 'eyeDy' | 'eyeH'>): FaceMark[] {
+  const r = new SeededRng(`synthfaces|marks|${seed}`);
+  const mouthY = g.faceRy * 0.5;
+  const cheekTop = g.eyeDy + g.eyeH + 14;
+  const cheekBottom = mouthY - 14;
+  const marks: FaceMark[] = [];
+  let chin = false;
+  const place = (radius: number, chinOk: boolean): [number, number] | undefined => {
+    for (let tries = 0; tries < 50; tries++) {
+      let x: number;
+      let y: number;
+      const onChin = chinOk && !chin && r.uniform() < 0.3;
+      if (onChin) {
+        x = r.range(-0.14, 0.14) * g.faceRx;
+        y = r.range(mouthY + 30 + radius, g.faceRy - 18 - radius);
+      } else {
+        x = (r.uniform() < 0.5 ? -1 : 1) * r.range(32 + radius, 0.6 * g.faceRx - radius);
+        y = r.range(cheekTop + radius, cheekBottom - radius);
+      }
+      if (marks.every((m) => Math.hypot(m.x - x, m.y - y) >= m.size + radius + 4)) {
+        chin ||= onChin;
+        return [x, y];
+      }
+    }
+    return undefined;
+  };
+  const rgb = [1, 3, 5].map((o) => parseInt(g.skin.slice(o, o + 2), 16));
+  const lum = 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2];
+  const moles = r.int(2, 4);
+  for (let k = 0; k < moles; k++) {
+    const size = r.range(2.5, 4.5);
+    // At least 28 luma levels below the skin (dark skins would otherwise get < 25).
+    const darken = Math.max(r.range(0.3, 0.45), Math.min(0.6, 28 / lum));
+    const at = place(size, true);
+    if (at) marks.push({ kind: 'mole', x: at[0], y: at[1], size, angle: 0, colour: mix(g.skin, [0, 0, 0], darken) });
+  }
+  if (r.uniform() < 0.5) {
+    const size = r.range(3.5, 6);
+    const angle = r.range(-70, 70);
+    const tint = r.range(0.35, 0.5);
+    const at = place(size + 1, false);
+    // A dull red scar on light skin, a pale one on dark skin: 17–64 luma levels from the skin over the 10 skins.
+    const to: [number, number, number] = lum > 140 ? [170, 80, 80] : [235, 190, 180];
+    if (at) marks.push({ kind: 'scar', x: at[0], y: at[1], size, angle, colour: mix(g.skin, to, tint) });
+  }
+  return marks;
+}
+
 function hsl(rng: SeededRng, sat: [number, number], light: [number, number]): string {
   return `hsl(${f(rng.range(0, 360))},${f(rng.range(sat[0], sat[1]))}%,${f(rng.range(light[0], light[1]))}%)`;
 }
 
-/** Samples an identity from `SeededRng('synthfaces|identity|<seed>')`. */
+/** Samples an identity from `SeededRng('synthfaces|identity|<seed>')` (its marks: `sampleMarks`). */
 export function sampleIdentity(seed: string): FaceIdentity {
   const r = new SeededRng(`synthfaces|identity|${seed}`);
   const skinIdx = r.int(0, SKINS.length - 1);
-  return {
+  const id = {
     skin: SKINS[skinIdx],
     skinShade: SKINS[Math.min(SKINS.length - 1, skinIdx + 1)],
     faceRx: r.range(112, 145),
@@ -123,6 +214,7 @@ export function sampleIdentity(seed: string): FaceIdentity {
     hairStyle: r.int(0, 3) as 0 | 1 | 2 | 3,
     earR: r.range(16, 26),
   };
+  return { ...id, marks: sampleMarks(seed, id) };
 }
 
 /** Samples one image's variation from `SeededRng('synthfaces|image|<seed>')`. */
@@ -203,6 +295,37 @@ function eye(id: FaceIdentity, x: number, y: number, side: -1 | 1, look: number,
   );
 }
 
+function markSvg(m: FaceMark, x: number, y: number): string {
+  if (m.kind === 'mole') return `<circle cx="${f(x)}" cy="${f(y)}" r="${f(m.size)}" fill="${m.colour}"/>`;
+  const a = (m.angle * Math.PI) / 180;
+  const ux = Math.cos(a) * m.size;
+  const uy = Math.sin(a) * m.size;
+  return `<line x1="${f(x - ux)}" y1="${f(y - uy)}" x2="${f(x + ux)}" y2="${f(y + uy)}" stroke="${m.colour}" stroke-width="2" stroke-linecap="round"/>`;
+}
+
+/**
+ * Image coordinates (pixels of the `size` image) of each mark's centre in the image of variation `v`: the face
+ * coordinates mapped by the yaw (as the eyes) and the image's transform (the SVG group's translate, rotate and
+ * scale). Used by the tests and the degradation measurement.
+ */
+export function markCentres(id: FaceIdentity, v: FaceVariation, size = 512): { x: number; y: number; scale: number }[] {
+  const cx = size / 2;
+  const cy = size / 2 + 20;
+  const squash = 1 - 0.08 * Math.abs(v.yaw);
+  const fx = cx + v.yaw * 16;
+  // Same rounding as the SVG text, so the centres are those the renderer draws.
+  const rnd = (t: number): number => Number(f(t));
+  const s = rnd(v.scale);
+  const ra = (rnd(v.rotDeg) * Math.PI) / 180;
+  return id.marks.map((m) => {
+    const px = rnd(fx + m.x * squash);
+    const py = rnd(cy + m.y);
+    const qx = s * (px - cx);
+    const qy = s * (py - cy);
+    return { x: cx + Math.cos(ra) * qx - Math.sin(ra) * qy + rnd(v.dx), y: cy + Math.sin(ra) * qx + Math.cos(ra) * qy + rnd(v.dy), scale: s };
+  });
+}
+
 /**
  * The SVG text of one face image.
  * @param size output width = height in pixels (512 for the benchmark).
@@ -251,6 +374,8 @@ function faceMarkup(id: FaceIdentity, v: FaceVariation, size: number, labels: bo
   g.push(
     `<path d="M ${f(cx - rx)} ${f(cy)} C ${f(cx - rx)} ${f(cy - ry * 1.33)} ${f(cx + rx)} ${f(cy - ry * 1.33)} ${f(cx + rx)} ${f(cy)} C ${f(cx + rx)} ${f(cy + ry * 0.75)} ${f(cx + rx * id.jaw * 0.45)} ${f(cy + ry)} ${f(cx)} ${f(cy + ry)} C ${f(cx - rx * id.jaw * 0.45)} ${f(cy + ry)} ${f(cx - rx)} ${f(cy + ry * 0.75)} ${f(cx - rx)} ${f(cy)} Z" fill="${paint(id.skin, L.skin)}"/>`,
   );
+  // Marks: skin class (nothing to draw in the label map); mapped as the eyes are (x squashed, yaw-shifted).
+  if (!labels) for (const m of id.marks) g.push(markSvg(m, fx + m.x * squash, cy + m.y));
   for (const s of [-1, 1] as const) {
     const ex = fx + s * id.eyeDx;
     g.push(eye(id, ex, eyeY, s, v.yaw * 5, paint));

@@ -3,7 +3,8 @@
  * only by `refbench data synth-train`, into its own folder. The test identities and every embedded number are
  * unchanged: train identities are drawn from their own key space (`sampleIdentity('train|<i>')`, the test set uses
  * `sampleIdentity('<i>')`), image variations from `train|<i>|<k>`, and file names carry a `t` prefix, so no
- * train file can be mistaken for a test file.
+ * train file can be mistaken for a test file. Train identities have identity marks (moles, a scar) from the same
+ * model as the test identities (`FaceMark`, drawn from `synthfaces|marks|train|<i>`).
  *
  * Layout (FFHQ-Ref train layout, what python/refbench_train reads):
  * ```
