@@ -8,6 +8,9 @@ import { TEST_TIERS } from './test/helpers/tiers.ts';
 // under which they fail instead (test/helpers/python-venv.ts).
 export default defineConfig(({ mode }) => ({
   plugins: mode === 'test' ? [] : [sveltekit()],
+  // The dev server (used by the browser tests) watches the checkout: never python/.venv (~1.5 GB, tens of thousands
+  // of files: crawling it delayed the first page by 15-25 s), nor caches, results or builds.
+  server: { watch: { ignored: ['**/python/.venv/**', '**/.cache/**', '**/results/**', '**/build/**', '**/test-results/**'] } },
   test: {
     environment: 'node',
     pool: 'forks',
