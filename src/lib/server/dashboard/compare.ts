@@ -19,17 +19,10 @@ import { RunStore } from '../results/store.ts';
 import { selectedRunsKey } from './cache.ts';
 import type { ReadContext } from './context.ts';
 import { metricCells, orderColumns, type MetricCell, type MetricColumn } from './metric-cells.ts';
-import { describeSettings } from './run-page.ts';
+import { describeSettings, runLabel, type RunLabel } from './run-page.ts';
 import { DashboardError, dashboardRunDir, redactPaths } from './serve-file.ts';
 
-export interface CompareRun {
-  readonly runId: string;
-  /** The spec's name (the run id without its hash): the run's label in tables and plots. */
-  readonly name: string;
-  readonly restorer: string;
-  readonly settings: string;
-  readonly tags: readonly string[];
-  readonly untrained: boolean;
+export interface CompareRun extends RunLabel {
   readonly benchmark: string;
 }
 
@@ -153,15 +146,7 @@ async function deltas(db: ResultsDb, c: { ids: string[]; dirs: string[]; bi: num
 }
 
 function compareRun(r: RunJson): CompareRun {
-  return {
-    runId: r.runId,
-    name: typeof r.spec.name === 'string' ? r.spec.name : r.runId,
-    restorer: r.restorer.id,
-    settings: describeSettings(r),
-    tags: Array.isArray((r.spec as { tags?: unknown }).tags) ? (r.spec as { tags: unknown[] }).tags.map(String) : [],
-    untrained: r.restorer.untrained,
-    benchmark: benchmarkOf(r),
-  };
+  return { ...runLabel(r, describeSettings(r)), benchmark: benchmarkOf(r) };
 }
 
 async function computeCompare(ctx: ReadContext, q: CompareQuery): Promise<Comparison> {

@@ -65,6 +65,15 @@ export function referenceOf(info: MetricInfo | undefined): string | undefined {
 }
 
 /**
+ * The column of metric `id` as one run describes it (`info`: its run.json facts, TIME_METRIC for time; no mode yet):
+ * the direction and decimals recorded, else this file's defaults, and a set metric's reference file name.
+ */
+export function metricColumn(id: string, info: MetricInfo | undefined, set: boolean): MetricColumn {
+  const reference = set ? referenceOf(info) : undefined;
+  return { id, label: metricLabel(id), higherIsBetter: info?.higherIsBetter ?? !set, decimals: info?.decimals ?? 3, set, ...(reference ? { reference } : {}) };
+}
+
+/**
  * A run's metric cells and columns from its aggregates (`agg`, over the samples the caller chose) and run.json's
  * metric facts: per-image metrics as the mean with a 95% bootstrap CI, set metrics as their value (or error).
  * `resamples(n)`, when given, supplies resample indices drawn once (`bootstrapIndices` with the defaults): the same
@@ -76,14 +85,13 @@ export function metricCells(run: RunJson, agg: Pick<RunAggregate, 'perSample' | 
   const cells: Record<string, MetricCell> = {};
   for (const p of agg.perSample) {
     const m = p.metric === TIME_METRIC.id ? TIME_METRIC : byId.get(p.metric);
-    columns.set(p.metric, { id: p.metric, label: metricLabel(p.metric), higherIsBetter: m?.higherIsBetter ?? true, decimals: m?.decimals ?? 3, set: false });
+    columns.set(p.metric, metricColumn(p.metric, m, false));
     const b = resamples ? bootstrapMeanWith(p.values, resamples(p.values.length)) : bootstrapMean(p.values, BOOTSTRAP_DEFAULTS);
     cells[p.metric] = { value: p.n ? b.mean : null, ci95: b.ci95 ?? null, n: p.n, testWeights: m?.weights === 'test-random-init' };
   }
   for (const s of agg.sets) {
     const m = byId.get(s.metric);
-    const reference = referenceOf(m);
-    columns.set(s.metric, { id: s.metric, label: metricLabel(s.metric), higherIsBetter: m?.higherIsBetter ?? false, decimals: m?.decimals ?? 3, set: true, ...(reference ? { reference } : {}) });
+    columns.set(s.metric, metricColumn(s.metric, m, true));
     cells[s.metric] = { value: s.value, ci95: null, n: s.n, testWeights: m?.weights === 'test-random-init', ...(s.error ? { error: s.error } : {}) };
   }
   return { columns, cells };

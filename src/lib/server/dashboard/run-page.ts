@@ -46,6 +46,29 @@ export function describeSettings(run: RunJson): string {
     .join(' ');
 }
 
+/** How a table of runs names a run (compare, and the static snapshot's compare and browser). */
+export interface RunLabel {
+  readonly runId: string;
+  /** The spec's name (the run id without its hash): the run's label in tables and plots. */
+  readonly name: string;
+  readonly restorer: string;
+  readonly settings: string;
+  readonly tags: readonly string[];
+  readonly untrained: boolean;
+}
+
+/** A run's label, its settings as the caller describes them (`describeSettings`, or every setting). */
+export function runLabel(run: RunJson, settings: string): RunLabel {
+  return {
+    runId: run.runId,
+    name: typeof run.spec.name === 'string' ? run.spec.name : run.runId,
+    restorer: run.restorer.id,
+    settings,
+    tags: Array.isArray((run.spec as { tags?: unknown }).tags) ? (run.spec as { tags: unknown[] }).tags.map(String) : [],
+    untrained: run.restorer.untrained,
+  };
+}
+
 export interface SampleView {
   readonly sampleId: string;
   readonly status: SampleLine['status'];

@@ -16,10 +16,10 @@ import type { PaperMetric, PaperTable } from '../../eval/paper/paper-tables.ts';
 import type { RunJson } from '../../eval/results/schema.ts';
 import { BOOTSTRAP_DEFAULTS, bootstrapMean } from '../../eval/stats/bootstrap.ts';
 import type { FusionReport } from '../timing/fusion.ts';
-import { aggregateRuns } from '../results/query.ts';
+import { aggregateRuns, type RunAggregate } from '../results/query.ts';
 import { listRunIds, RunStore, runsRoot } from '../results/store.ts';
 import { loadBenchmark, type Benchmark } from './benchmarks.ts';
-import { loadExperiment, loadProfiles, planExperiment, type CellSource, type Experiment, type PlannedRun } from './experiments.ts';
+import { loadExperiment, loadProfiles, planExperiment, type CellSource, type Experiment, type ExperimentRow, type PlannedRun, type Profile } from './experiments.ts';
 import { paperTable } from './paper-data.ts';
 import { fusionCell, fusionReports, profileFusions } from './fusion-results.ts';
 import type { UserConfig } from './user-config.ts';
@@ -142,6 +142,34 @@ function cmd(exp: Experiment, b: string, profile: string, resultsDir: string): s
   return `refbench reproduce ${exp.id} --benchmark ${b}${profile !== exp.restorer ? ` --restorer ${profile}` : ''}${resultsDir !== resolve('results') ? ` --results-dir ${resultsDir}` : ''}`;
 }
 
+/** What every row of one report reads: the experiment, its table, its plan and the runs and fusion bench found. */
+interface ReportContext {
+  readonly exp: Experiment & { file: string };
+  readonly table: PaperTable;
+  readonly resultsDir: string;
+  readonly profileName: string;
+  readonly profile: Profile | undefined;
+  readonly plan: readonly PlannedRun[];
+  /** The run found for each planned run (null: none). */
+  readonly found: ReadonlyMap<PlannedRun, RunCandidate | null>;
+  /** Run folder → its aggregates. */
+  readonly aggs: ReadonlyMap<string, RunAggregate>;
+  /** The fusion benches made with the profile's bench settings, newest first. */
+  readonly fusions: readonly (FusionReport & { path: string })[];
+  /** The fusion bench the first time/memory cell came from. */
+  usedFusion: (FusionReport & { path: string }) | null;
+}
+
+/** Our side of one cell; `comparable`: whether ours − paper is a meaningful Δ. */
+interface OurValue {
+  readonly ours: number | null;
+  readonly half?: number | null;
+  readonly n?: number;
+  readonly of?: number;
+  readonly note?: string;
+  readonly comparable: boolean;
+}
+
 /**
  * Builds the comparison of paper table `tableRef` with the store's runs.
  * @throws Error naming the file when the experiment, a benchmark or paper-tables.json is invalid.
@@ -158,94 +186,12 @@ export async function buildPaperReport(tableRef: string, o: PaperReportOptions):
   const found = new Map<PlannedRun, RunCandidate | null>(plan.map((p) => [p, p.state === 'blocked' && !byName.has(p.name) ? null : findRun(p, byName, warnings)]));
   const dirs = [...found.values()].filter((c): c is RunCandidate => !!c).map((c) => c.dir);
   const aggs = new Map((await aggregateRuns([...new Set(dirs)])).map((a) => [a.runDir, a]));
-
   // The fusion bench: the newest one made with the profile's bench settings.
   const fusions = profileFusions(fusionReports(resultsDir), profile?.bench);
-  const fusionFor = (design: string, refs: number) => fusionCell(fusions, design, refs);
-  let usedFusion: (FusionReport & { path: string }) | null = null;
+  const ctx: ReportContext = { exp, table, resultsDir, profileName, profile, plan, found, aggs, fusions, usedFusion: null };
 
-  const benchIds = o.benchmarks?.length ? o.benchmarks : exp.benchmarks;
-  const groups: PaperReportGroup[] = [];
-  for (const bid of benchIds) {
-    const bench: Benchmark = plan.find((p) => p.benchmark.id === bid)?.benchmark ?? loadBenchmark(bid);
-    const cols = columnsFor(table, bench.paper.dataset);
-    const rows: PaperReportRow[] = [];
-    for (const row of exp.rows) {
-      const paperRow = row.paperRow === null ? undefined : table.rows.find((r) => r.method === row.method);
-      if (row.paperRow !== null && !paperRow) throw new Error(`${exp.file}: row '${row.method}' is not a row of the paper's ${table.id}; rows: ${table.rows.map((r) => r.method).join(', ')}`);
-      const p = plan.find((x) => x.benchmark.id === bid && x.row === row);
-      const c = p ? found.get(p) ?? null : null;
-      const agg = c ? aggs.get(c.dir) : undefined;
-      const cells: PaperCell[] = [];
-      let anyBench = false;
-      for (const { m, short } of cols) {
-        const src: CellSource | undefined = exp.columns[short];
-        if (!src) throw new Error(`${exp.file}: columns: no source for the paper's column '${short}' (${m.name})`);
-        const pv = paperRow?.values[m.key];
-        const paper = typeof pv === 'number' ? pv : null;
-        const base = { key: m.key, name: m.name, direction: m.direction, decimals: m.decimals ?? 2, paper, ...(paperRow?.status?.[m.key] ? { paperStatus: paperRow.status[m.key] } : {}) };
-        let ours: number | null = null;
-        let half: number | null = null;
-        let n: number | undefined;
-        let of: number | undefined;
-        let note: string | undefined;
-        let comparable = true;
-        if ('option' in src) {
-          const v = src.option === 'refs' ? row.bench?.refs : (row.options as Record<string, unknown>)[src.option];
-          ours = typeof v === 'number' ? v : null;
-          comparable = false;
-        } else if ('metric' in src) {
-          if (c && agg) {
-            of = c.run.dataset.size;
-            const per = agg.perSample.find((a) => a.metric === src.metric);
-            const set = agg.sets.find((s) => s.metric === src.metric);
-            if (per && per.n) {
-              const bs = bootstrapMean(per.values, BOOTSTRAP_DEFAULTS);
-              ours = bs.mean;
-              half = bs.ci95 ? (bs.ci95[1] - bs.ci95[0]) / 2 : null;
-              n = per.n;
-            } else if (set && set.value !== null && set.value !== undefined && !set.error) {
-              ours = set.value;
-              n = set.n;
-            } else note = set?.error ? `failed: ${set.error}` : c.run.metrics.some((x) => x.id === src.metric) ? 'no value yet' : `the run has no ${src.metric}`;
-          }
-        } else {
-          comparable = false; // different hardware: a measurement beside the paper's, never a Δ
-          const design = row.bench?.design ?? row.design ?? 'cachekv';
-          const refs = row.bench?.refs ?? src.refs ?? 5;
-          anyBench = true;
-          const f = fusionFor(design, refs);
-          if (f) {
-            usedFusion ??= f.r;
-            ours = src.bench === 'time' ? f.row.timeMs! / 1000 : f.row.peakRssDeltaBytes !== undefined ? f.row.peakRssDeltaBytes / 2 ** 30 : null;
-            note = `bench fusion, ${f.r.device}${src.bench === 'memory' ? ' peak RSS increase (GB)' : ' s/image'}${src.device ? `; paper: ${src.device}` : ''}`;
-          } else note = profile?.bench ? 'not run (no weights needed)' : `profile ${profileName} has no fusion bench`;
-        }
-        cells.push({ ...base, ours, half, ...(n !== undefined ? { n, of } : {}), delta: comparable && ours !== null && paper !== null ? ours - paper : null, ...(note ? { note } : {}) });
-      }
-      const command = cmd(exp, bid, profileName, resultsDir);
-      let state: PaperReportRow['state'];
-      if (!p) state = anyBench && cells.some((x) => x.note?.startsWith('not run')) ? 'not run' : 'ok';
-      else if (c) state = agg && agg.ok + agg.error >= c.run.dataset.available ? 'ok' : 'partial';
-      else state = p.state === 'blocked' ? 'blocked' : 'not run';
-      rows.push({
-        method: row.method,
-        inPaper: !!paperRow,
-        runId: c?.run.runId ?? null,
-        state,
-        ...(state === 'not run' || state === 'partial' ? { command } : {}),
-        ...(state === 'partial' && c && agg ? { coverage: `${agg.ok + agg.error}/${c.run.dataset.available}` } : {}),
-        ...(state === 'blocked' && p?.blocked ? { blocked: p.blocked.split('\n')[0] } : {}),
-        untrained: !!c && (c.run.restorer.untrained || c.run.metrics.some((x) => x.weights === 'test-random-init')),
-        cells,
-      });
-    }
-    groups.push({
-      benchmark: { id: bench.id, title: bench.title, version: bench.protocol.version, paperDataset: bench.paper.dataset, ...(bench.paper.standIn ? { standIn: bench.paper.standIn } : {}) },
-      rows,
-    });
-  }
-  const uf = usedFusion as (FusionReport & { path: string }) | null;
+  const groups = (o.benchmarks?.length ? o.benchmarks : exp.benchmarks).map((bid) => reportGroup(ctx, bid));
+  const uf = ctx.usedFusion;
   return {
     table: { id: table.id, number: table.number, caption: table.caption, ...(table.hardware ? { hardware: table.hardware } : {}) },
     experiment: exp.id,
@@ -254,6 +200,92 @@ export async function buildPaperReport(tableRef: string, o: PaperReportOptions):
     fusion: uf ? { path: uf.path, device: uf.device, config: uf.config, steps: uf.steps } : null,
     warnings: [...new Set(warnings)],
   };
+}
+
+/** One benchmark's table: every row of the experiment, in its order. */
+function reportGroup(ctx: ReportContext, bid: string): PaperReportGroup {
+  const bench: Benchmark = ctx.plan.find((p) => p.benchmark.id === bid)?.benchmark ?? loadBenchmark(bid);
+  const cols = columnsFor(ctx.table, bench.paper.dataset);
+  return {
+    benchmark: { id: bench.id, title: bench.title, version: bench.protocol.version, paperDataset: bench.paper.dataset, ...(bench.paper.standIn ? { standIn: bench.paper.standIn } : {}) },
+    rows: ctx.exp.rows.map((row) => reportRow(ctx, bid, cols, row)),
+  };
+}
+
+/** One row: its cells, then its state from the run found (or the plan's reason for none). */
+function reportRow(ctx: ReportContext, bid: string, cols: readonly { m: PaperMetric; short: string }[], row: ExperimentRow): PaperReportRow {
+  const { exp, table } = ctx;
+  const paperRow = row.paperRow === null ? undefined : table.rows.find((r) => r.method === row.method);
+  if (row.paperRow !== null && !paperRow) throw new Error(`${exp.file}: row '${row.method}' is not a row of the paper's ${table.id}; rows: ${table.rows.map((r) => r.method).join(', ')}`);
+  const p = ctx.plan.find((x) => x.benchmark.id === bid && x.row === row);
+  const c = p ? ctx.found.get(p) ?? null : null;
+  const agg = c ? ctx.aggs.get(c.dir) : undefined;
+  const cells: PaperCell[] = [];
+  let anyBench = false;
+  for (const { m, short } of cols) {
+    const src: CellSource | undefined = exp.columns[short];
+    if (!src) throw new Error(`${exp.file}: columns: no source for the paper's column '${short}' (${m.name})`);
+    const pv = paperRow?.values[m.key];
+    const paper = typeof pv === 'number' ? pv : null;
+    const base = { key: m.key, name: m.name, direction: m.direction, decimals: m.decimals ?? 2, paper, ...(paperRow?.status?.[m.key] ? { paperStatus: paperRow.status[m.key] } : {}) };
+    let v: OurValue;
+    if ('option' in src) v = optionValue(row, src.option);
+    else if ('metric' in src) v = c && agg ? metricValue(c, agg, src.metric) : { ours: null, comparable: true };
+    else {
+      anyBench = true;
+      v = benchValue(ctx, row, src);
+    }
+    const { ours, n, note } = v;
+    cells.push({ ...base, ours, half: v.half ?? null, ...(n !== undefined ? { n, of: v.of } : {}), delta: v.comparable && ours !== null && paper !== null ? ours - paper : null, ...(note ? { note } : {}) });
+  }
+  const command = cmd(exp, bid, ctx.profileName, ctx.resultsDir);
+  let state: PaperReportRow['state'];
+  if (!p) state = anyBench && cells.some((x) => x.note?.startsWith('not run')) ? 'not run' : 'ok';
+  else if (c) state = agg && agg.ok + agg.error >= c.run.dataset.available ? 'ok' : 'partial';
+  else state = p.state === 'blocked' ? 'blocked' : 'not run';
+  return {
+    method: row.method,
+    inPaper: !!paperRow,
+    runId: c?.run.runId ?? null,
+    state,
+    ...(state === 'not run' || state === 'partial' ? { command } : {}),
+    ...(state === 'partial' && c && agg ? { coverage: `${agg.ok + agg.error}/${c.run.dataset.available}` } : {}),
+    ...(state === 'blocked' && p?.blocked ? { blocked: p.blocked.split('\n')[0] } : {}),
+    untrained: !!c && (c.run.restorer.untrained || c.run.metrics.some((x) => x.weights === 'test-random-init')),
+    cells,
+  };
+}
+
+/** A cell that shows one of the row's options (e.g. the number of references): a setting, never a Δ. */
+function optionValue(row: ExperimentRow, option: string): OurValue {
+  const v = option === 'refs' ? row.bench?.refs : (row.options as Record<string, unknown>)[option];
+  return { ours: typeof v === 'number' ? v : null, comparable: false };
+}
+
+/** A metric of the row's run: a per-image mean with its 95% bootstrap CI half-width, or a set metric's value. */
+function metricValue(c: RunCandidate, agg: RunAggregate, metric: string): OurValue {
+  const of = c.run.dataset.size;
+  const per = agg.perSample.find((a) => a.metric === metric);
+  const set = agg.sets.find((s) => s.metric === metric);
+  if (per && per.n) {
+    const bs = bootstrapMean(per.values, BOOTSTRAP_DEFAULTS);
+    return { ours: bs.mean, half: bs.ci95 ? (bs.ci95[1] - bs.ci95[0]) / 2 : null, n: per.n, of, comparable: true };
+  }
+  if (set && set.value !== null && set.value !== undefined && !set.error) return { ours: set.value, n: set.n, of, comparable: true };
+  const note = set?.error ? `failed: ${set.error}` : c.run.metrics.some((x) => x.id === metric) ? 'no value yet' : `the run has no ${metric}`;
+  return { ours: null, note, comparable: true };
+}
+
+/** A time or memory cell from the fusion bench: different hardware, so a measurement beside the paper's, never a Δ. */
+function benchValue(ctx: ReportContext, row: ExperimentRow, src: Extract<CellSource, { bench: unknown }>): OurValue {
+  const design = row.bench?.design ?? row.design ?? 'cachekv';
+  const refs = row.bench?.refs ?? src.refs ?? 5;
+  const f = fusionCell(ctx.fusions, design, refs);
+  if (!f) return { ours: null, note: ctx.profile?.bench ? 'not run (no weights needed)' : `profile ${ctx.profileName} has no fusion bench`, comparable: false };
+  ctx.usedFusion ??= f.r;
+  const ours = src.bench === 'time' ? f.row.timeMs! / 1000 : f.row.peakRssDeltaBytes !== undefined ? f.row.peakRssDeltaBytes / 2 ** 30 : null;
+  const note = `bench fusion, ${f.r.device}${src.bench === 'memory' ? ' peak RSS increase (GB)' : ' s/image'}${src.device ? `; paper: ${src.device}` : ''}`;
+  return { ours, note, comparable: false };
 }
 
 // ---- formats ----------------------------------------------------------------------------------------------

@@ -3,34 +3,25 @@
  * samples (id, status, input hash), its per-sample metric values (the value that wins in the store, eval.jsonl over
  * samples.jsonl, as `ResultsDb` resolves it) and its set metrics, plus each metric's label, direction and decimals.
  * The snapshot's script computes compare from these in the browser with src/lib/eval/stats (the code the server
- * uses). Read through src/lib/server/results only, not the dashboard's own modules.
+ * uses). Read through src/lib/server/results; columns and run labels are described by the live pages' own code
+ * (metric-cells.ts `metricColumn`, run-page.ts `runLabel`), so the snapshot cannot disagree with them.
  */
 import { join } from 'node:path';
 import type { RunJson } from '../../../eval/results/schema.ts';
 import { TIME_METRIC } from '../../../eval/results/schema.ts';
 import { modeOf, type MetricMode } from '../../../eval/metrics/conventions.ts';
-import { metricLabel, paperOrder } from '../../../metric-columns.ts';
+import { paperOrder } from '../../../metric-columns.ts';
 import { metricConventions } from '../../metrics/index.ts';
 import { ResultsDb } from '../../results/query.ts';
 import { RunStore, runsRoot } from '../../results/store.ts';
+import { metricColumn, type MetricColumn } from '../metric-cells.ts';
+import { runLabel, type RunLabel } from '../run-page.ts';
 
-/** A metric's column as the snapshot shows it. */
-export interface StaticMetric {
-  readonly id: string;
-  readonly label: string;
-  readonly higherIsBetter: boolean;
-  readonly decimals: number;
-  readonly set: boolean;
-  readonly reference?: string;
-}
+/** A metric's column as the snapshot shows it: the live tables' column (metric-cells.ts), without its mode. */
+export type StaticMetric = Omit<MetricColumn, 'mode'>;
 
-export interface StaticRun {
-  readonly runId: string;
-  readonly name: string;
-  readonly restorer: string;
-  readonly settings: string;
-  readonly tags: readonly string[];
-  readonly untrained: boolean;
+/** A run: its label as the live compare page has it (settings: every one), then its samples and values. */
+export interface StaticRun extends RunLabel {
   /** Metric ids whose values come from test (random-init) weights. */
   readonly testWeights: readonly string[];
   /** [sampleId, status, inputHash | null], by sample id. */
@@ -94,23 +85,13 @@ export async function readStaticData(resultsDir: string, runIds: readonly string
       groups.set(name, g);
       const byId = new Map(run.metrics.map((m) => [m.id, m]));
       for (const id of Object.keys(values)) {
-        const m = id === TIME_METRIC.id ? TIME_METRIC : byId.get(id);
-        if (!g.metrics.has(id)) g.metrics.set(id, { id, label: metricLabel(id), higherIsBetter: m?.higherIsBetter ?? true, decimals: m?.decimals ?? 3, set: false });
+        if (!g.metrics.has(id)) g.metrics.set(id, metricColumn(id, id === TIME_METRIC.id ? TIME_METRIC : byId.get(id), false));
       }
-      for (const id of Object.keys(sets)) {
-        const m = byId.get(id);
-        if (g.metrics.has(id)) continue;
-        const o = m?.options ?? {};
-        const ref = o.reference ?? o.referenceFeatures;
-        g.metrics.set(id, { id, label: metricLabel(id), higherIsBetter: m?.higherIsBetter ?? false, decimals: m?.decimals ?? 3, set: true, ...(typeof ref === 'string' ? { reference: ref.split(/[\\/]/).pop() } : {}) });
-      }
+      for (const id of Object.keys(sets)) if (!g.metrics.has(id)) g.metrics.set(id, metricColumn(id, byId.get(id), true));
       g.runs.push({
+        ...runLabel(run, settingsOf(run)),
+        // The folder's id (run.json's runId names the same run).
         runId,
-        name: typeof run.spec.name === 'string' ? run.spec.name : runId,
-        restorer: run.restorer.id,
-        settings: settingsOf(run),
-        tags: Array.isArray((run.spec as { tags?: unknown }).tags) ? (run.spec as { tags: unknown[] }).tags.map(String) : [],
-        untrained: run.restorer.untrained,
         testWeights: run.metrics.filter((m) => m.weights === 'test-random-init').map((m) => m.id),
         samples: latest.map((l) => [l.sampleId, l.status, l.inputHash ?? null] as const),
         values,

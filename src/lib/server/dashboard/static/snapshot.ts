@@ -93,18 +93,51 @@ export async function writeStaticSnapshot(o: SnapshotOptions): Promise<SizeRepor
   }
 }
 
-/** Renders and writes the snapshot (`c.served`: the results folder the dashboard serves, a view when runs were picked). */
-async function writeSnapshot(c: { resultsDir: string; out: string; images: ImageMode; runIds: readonly string[]; picked: ReadonlySet<string>; rules: ScrubRule[]; served: string; log: (m: string) => void },
-): Promise<SizeReport> {
-  const { resultsDir, out, images, runIds, picked, rules, log } = c;
+/** What writeSnapshot was asked for (`served`: the results folder the dashboard serves, a view when runs were picked). */
+interface SnapshotPlan {
+  readonly resultsDir: string;
+  readonly out: string;
+  readonly images: ImageMode;
+  readonly runIds: readonly string[];
+  readonly picked: ReadonlySet<string>;
+  readonly rules: ScrubRule[];
+  readonly served: string;
+  readonly log: (m: string) => void;
+}
+
+type WriteFile = (rel: string, data: string | Uint8Array, kind: string) => void;
+
+/** The files written so far (snapshot path → bytes and kind) and the function that writes one under `out`. */
+function fileWriter(out: string): { files: Map<string, { bytes: number; kind: string }>; write: WriteFile } {
   const files = new Map<string, { bytes: number; kind: string }>();
-  const problems: string[] = [];
-  const write = (rel: string, data: string | Uint8Array, kind: string) => {
+  const write: WriteFile = (rel, data, kind) => {
     const p = join(out, rel);
     mkdirSync(dirname(p), { recursive: true });
     writeFileSync(p, data);
     files.set(rel, { bytes: typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength, kind });
   };
+  return { files, write };
+}
+
+/** The state of one crawl of the served dashboard. */
+interface Crawl {
+  readonly plan: SnapshotPlan;
+  /** The served dashboard's URL and origin. */
+  readonly base: string;
+  readonly origin: string;
+  readonly files: ReadonlyMap<string, { bytes: number; kind: string }>;
+  readonly write: WriteFile;
+  /** URL → the snapshot file of its body (null: the server refused it); each URL is fetched once. */
+  readonly fetched: Map<string, Promise<string | null>>;
+  /** runId → sampleId → image → snapshot file. */
+  readonly manifest: Record<string, Record<string, Record<string, string>>>;
+  readonly problems: string[];
+}
+
+/** Renders and writes the snapshot. */
+async function writeSnapshot(plan: SnapshotPlan): Promise<SizeReport> {
+  const { resultsDir, out, images, runIds, rules, log } = plan;
+  const { files, write } = fileWriter(out);
   mkdirSync(out, { recursive: true });
   writeFileSync(join(out, MARKER), JSON.stringify({ tool: 'refbench dashboard --static', images }));
 
@@ -112,144 +145,13 @@ async function writeSnapshot(c: { resultsDir: string; out: string; images: Image
   const benches = await readStaticData(resultsDir, runIds);
 
   await ensureDashboardBuild(log);
-  const { server, url: base } = await serveDashboard({ resultsDir: c.served, host: '127.0.0.1', port: 0 });
+  const { server, url: base } = await serveDashboard({ resultsDir: plan.served, host: '127.0.0.1', port: 0 });
+  const crawl: Crawl = { plan, base, origin: new URL(base).origin, files, write, fetched: new Map(), manifest: {}, problems: [] };
   try {
-    const origin = new URL(base).origin;
-
-    // Images and assets: fetched once per URL, stored once per content (thumbnails of the same LQ/GT/reference in
-    // several runs are one file).
-    const fetched = new Map<string, Promise<string | null>>();
-    /** runId → sampleId → image → snapshot file. */
-    const manifest: Record<string, Record<string, Record<string, string>>> = {};
-    const fetchImage = (t: { runId: string; sampleId: string; image: string }): Promise<string | null> => {
-      const route = images === 'full' ? 'images' : 'thumbs';
-      const url = `${origin}/api/runs/${encodeURIComponent(t.runId)}/${route}/${encodeURIComponent(t.sampleId)}/${encodeURIComponent(t.image)}`;
-      let p = fetched.get(url);
-      if (!p) {
-        p = (async () => {
-          const r = await fetch(url);
-          if (!r.ok) return null;
-          const buf = new Uint8Array(await r.arrayBuffer());
-          const ext = EXT[(r.headers.get('content-type') ?? '').split(';')[0].trim()] ?? 'bin';
-          const rel = `img/${createHash('sha256').update(buf).digest('hex').slice(0, 20)}.${ext}`;
-          if (!files.has(rel)) write(rel, buf, `images:${imageKind(t.image)}`);
-          ((manifest[t.runId] ??= {})[t.sampleId] ??= {})[t.image] = rel;
-          return rel;
-        })();
-        fetched.set(url, p);
-      }
-      return p;
-    };
-    const fetchAsset = (file: string, url: string): Promise<string | null> => {
-      let p = fetched.get(url);
-      if (!p) {
-        p = (async () => {
-          const r = await fetch(url);
-          if (!r.ok) return null;
-          const buf = new Uint8Array(await r.arrayBuffer());
-          write(file, buf, file.endsWith('.css') ? 'styles' : 'assets');
-          return file;
-        })();
-        fetched.set(url, p);
-      }
-      return p;
-    };
-
-    // The pages: BFS over the links, starting at the leaderboard, the paper and fusion pages and every run.
-    const queue: { url: string; file: string }[] = [];
-    const seen = new Set<string>();
-    const enqueue = (path: string) => {
-      const t = classify(path, base);
-      if (t.kind !== 'page' || seen.has(t.file)) return;
-      const m = /^runs\/(.+?)(--.*)?\.html$/.exec(t.file);
-      if (m && !picked.has(decodeURIComponent(m[1]))) return;
-      seen.add(t.file);
-      queue.push({ url: t.url, file: t.file });
-    };
-    for (const p of ['/', '/paper', '/fusion', ...runIds.map((id) => `/runs/${encodeURIComponent(id)}`)]) enqueue(p);
-    let shell: string | null = null;
-    const pageCount = () => [...files.values()].filter((f) => f.kind === 'pages').length;
-    while (queue.length) {
-      if (seen.size > MAX_PAGES) throw new Error(`more than ${MAX_PAGES} pages: a link cycle? (last: ${queue[0].url})`);
-      const { url, file } = queue.shift()!;
-      const r = await fetch(url);
-      if (!r.ok) {
-        // A page the server cannot render (e.g. a paper variant whose runs are incomplete) must not sink the whole
-        // snapshot: it says so where the link leads, and the command says so at the end.
-        const why = `HTTP ${r.status}: ${(await r.text()).replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 300)}`;
-        if (file === 'index.html') throw new Error(`rendering the leaderboard failed (${why})`);
-        problems.push(`${file}: ${scrubPaths(why, rules)}`);
-        write(file, `<!doctype html><meta charset="utf-8"><title>refbench</title><p>This page could not be rendered when the snapshot was made (${scrubPaths(why, rules).replace(/[<&]/g, '')}).</p><p><a href="${relativePath(file, 'index.html')}">leaderboard</a></p>`, 'pages');
-        continue;
-      }
-      let html = stripSvelteKitClient(await r.text());
-      // First pass: collect the images and assets, fetch them (in parallel).
-      const pending: Promise<unknown>[] = [];
-      rewriteUrls(html, (u) => {
-        const t = classify(u, url);
-        if (t.kind === 'image' && images !== 'none') pending.push(fetchImage(t));
-        if (t.kind === 'asset') pending.push(fetchAsset(t.file, t.url));
-        if (t.kind === 'page') enqueue(t.url.slice(origin.length));
-        return u;
-      });
-      await Promise.all(pending);
-      html = rewriteUrls(html, (u, attr) => {
-        const t = classify(u, url);
-        switch (t.kind) {
-          case 'keep':
-            return u;
-          case 'page':
-            return seen.has(t.file) ? relativePath(file, t.file) + t.hash : null;
-          case 'client':
-            return relativePath(file, t.file) + t.search + t.hash;
-          case 'image': {
-            if (images === 'none') return attr === 'src' ? NO_IMAGE : null;
-            const rel = manifest[t.runId]?.[t.sampleId]?.[t.image];
-            return rel ? relativePath(file, rel) : attr === 'src' ? NO_IMAGE : null;
-          }
-          case 'asset':
-            return files.has(t.file) ? relativePath(file, t.file) : null;
-          default:
-            return null;
-        }
-      });
-      const runM = /^runs\/([^/]+?)(--.*)?\.html$/.exec(file);
-      if (runM) {
-        const id = decodeURIComponent(runM[1]);
-        html = html.replace(/(<h1[^>]*>[\s\S]*?<\/h1>)/, `$1<p class="muted" data-testid="provenance"><a href="${relativePath(file, `provenance/${id}.run.json`)}">provenance (run.json)</a></p>`);
-      }
-      html = html.replace(/<\/body>/i, `${scriptTags(file)}</body>`);
-      html = scrubPaths(html, rules);
-      if (file === 'index.html') shell = html;
-      write(file, html, 'pages');
-      if (pageCount() % 50 === 0) log(`refbench dashboard --static: ${pageCount()} pages...`);
-    }
-
-    // Images of every sample the run pages did not reach (none: each run page lists all of its samples) are not
-    // fetched; compare and the browser show what the manifest has.
-    if (!shell) throw new Error('the leaderboard could not be rendered');
-    for (const [file, page] of [
-      ['compare.html', 'compare'],
-      ['browse.html', 'browse'],
-    ] as const) {
-      write(file, shell.replace(/<main\b([^>]*)>[\s\S]*<\/main>/, `<main$1><style>${SHELL_CSS}</style><div id="refbench-static" data-page="${page}"><p class="muted">Loading…</p></div><noscript>This page needs JavaScript.</noscript></main>`).replace(/<title>[^<]*<\/title>/, `<title>${page === 'compare' ? 'Compare' : 'Image browser'} · refbench</title>`), 'pages');
-    }
-
-    // Data: one script per benchmark (values, images) and an index.
-    const index: Record<string, string> = {};
-    for (const b of benches) {
-      for (const r of b.runs) index[r.runId] = b.key;
-      // Per-sample facts the runs share (ids, input hashes, LQ/GT/reference images) once, per-run values per run (pack.ts).
-      write(`data/${b.key}.js`, `(window.REFBENCH_DATA ??= {})[${JSON.stringify(b.key)}] = ${JSON.stringify(scrubJson(packBench(b, manifest), rules))};\n`, 'data');
-    }
-    write('data/index.js', `window.REFBENCH_INDEX = ${JSON.stringify(scrubJson({ runs: index, benchmarks: benches.map((b) => ({ key: b.key, name: b.name, runs: b.runs.map((r) => r.runId) })), images }, rules))};\n`, 'data');
-
-    // Provenance: run.json with absolute paths removed.
-    for (const id of runIds) {
-      const raw = JSON.parse(readFileSync(new RunStore(join(runsRoot(resultsDir), id)).runJsonPath, 'utf8')) as unknown;
-      write(`provenance/${id}.run.json`, `${JSON.stringify(scrubJson(raw, rules), null, 2)}\n`, 'provenance');
-    }
-
+    const shell = await crawlPages(crawl);
+    writeShellPages(shell, write);
+    writeData(benches, crawl.manifest, plan, write);
+    writeProvenance(plan, write);
     write('assets/static.js', await bundleClient(), 'script');
   } finally {
     server.closeAllConnections();
@@ -257,6 +159,170 @@ async function writeSnapshot(c: { resultsDir: string; out: string; images: Image
   }
 
   assertNoLocalPaths(out, rules);
+  return sizeReport(files, crawl.problems);
+}
+
+/**
+ * Fetches `url` once: later calls get the first call's promise. `store` writes the body and returns its snapshot file.
+ * Images and assets are fetched once per URL and stored once per content (thumbnails of the same LQ/GT/reference in
+ * several runs are one file).
+ */
+function fetchOnce(c: Crawl, url: string, store: (body: Uint8Array, r: Response) => string): Promise<string | null> {
+  let p = c.fetched.get(url);
+  if (!p) {
+    p = (async () => {
+      const r = await fetch(url);
+      if (!r.ok) return null;
+      return store(new Uint8Array(await r.arrayBuffer()), r);
+    })();
+    c.fetched.set(url, p);
+  }
+  return p;
+}
+
+/** Fetches one image of a sample (thumbnail or full size, per `--images`) into img/ and the manifest. */
+function fetchImage(c: Crawl, t: { runId: string; sampleId: string; image: string }): Promise<string | null> {
+  const route = c.plan.images === 'full' ? 'images' : 'thumbs';
+  const url = `${c.origin}/api/runs/${encodeURIComponent(t.runId)}/${route}/${encodeURIComponent(t.sampleId)}/${encodeURIComponent(t.image)}`;
+  return fetchOnce(c, url, (buf, r) => {
+    const ext = EXT[(r.headers.get('content-type') ?? '').split(';')[0].trim()] ?? 'bin';
+    const rel = `img/${createHash('sha256').update(buf).digest('hex').slice(0, 20)}.${ext}`;
+    if (!c.files.has(rel)) c.write(rel, buf, `images:${imageKind(t.image)}`);
+    ((c.manifest[t.runId] ??= {})[t.sampleId] ??= {})[t.image] = rel;
+    return rel;
+  });
+}
+
+/** Fetches one asset (styles, fonts) to `file`. */
+function fetchAsset(c: Crawl, file: string, url: string): Promise<string | null> {
+  return fetchOnce(c, url, (buf) => {
+    c.write(file, buf, file.endsWith('.css') ? 'styles' : 'assets');
+    return file;
+  });
+}
+
+/**
+ * The pages: BFS over the links, starting at the leaderboard, the paper and fusion pages and every run. Writes every
+ * page reached (with its images and assets) and returns the leaderboard's HTML, the shell of the script's pages.
+ */
+async function crawlPages(c: Crawl): Promise<string> {
+  const queue: { url: string; file: string }[] = [];
+  const seen = new Set<string>();
+  const enqueue = (path: string) => {
+    const t = classify(path, c.base);
+    if (t.kind !== 'page' || seen.has(t.file)) return;
+    const m = /^runs\/(.+?)(--.*)?\.html$/.exec(t.file);
+    if (m && !c.plan.picked.has(decodeURIComponent(m[1]))) return;
+    seen.add(t.file);
+    queue.push({ url: t.url, file: t.file });
+  };
+  for (const p of ['/', '/paper', '/fusion', ...c.plan.runIds.map((id) => `/runs/${encodeURIComponent(id)}`)]) enqueue(p);
+  let shell: string | null = null;
+  const pageCount = () => [...c.files.values()].filter((f) => f.kind === 'pages').length;
+  while (queue.length) {
+    if (seen.size > MAX_PAGES) throw new Error(`more than ${MAX_PAGES} pages: a link cycle? (last: ${queue[0].url})`);
+    const { url, file } = queue.shift()!;
+    const r = await fetch(url);
+    if (!r.ok) {
+      await writeErrorPage(c, file, r);
+      continue;
+    }
+    const html = await renderPage(c, stripSvelteKitClient(await r.text()), url, file, seen, enqueue);
+    if (file === 'index.html') shell = html;
+    c.write(file, html, 'pages');
+    if (pageCount() % 50 === 0) c.plan.log(`refbench dashboard --static: ${pageCount()} pages...`);
+  }
+  // Images of every sample the run pages did not reach (none: each run page lists all of its samples) are not
+  // fetched; compare and the browser show what the manifest has.
+  if (!shell) throw new Error('the leaderboard could not be rendered');
+  return shell;
+}
+
+/**
+ * A page the server cannot render (e.g. a paper variant whose runs are incomplete) must not sink the whole snapshot:
+ * it says so where the link leads, and the command says so at the end. The leaderboard must render.
+ */
+async function writeErrorPage(c: Crawl, file: string, r: Response): Promise<void> {
+  const why = `HTTP ${r.status}: ${(await r.text()).replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 300)}`;
+  if (file === 'index.html') throw new Error(`rendering the leaderboard failed (${why})`);
+  const rules = c.plan.rules;
+  c.problems.push(`${file}: ${scrubPaths(why, rules)}`);
+  c.write(file, `<!doctype html><meta charset="utf-8"><title>refbench</title><p>This page could not be rendered when the snapshot was made (${scrubPaths(why, rules).replace(/[<&]/g, '')}).</p><p><a href="${relativePath(file, 'index.html')}">leaderboard</a></p>`, 'pages');
+}
+
+/** One fetched page (`html`, SvelteKit's client removed) made self-contained: what it links fetched, URLs relative. */
+async function renderPage(c: Crawl, html: string, url: string, file: string, seen: ReadonlySet<string>, enqueue: (path: string) => void): Promise<string> {
+  const images = c.plan.images;
+  // First pass: collect the images and assets, fetch them (in parallel).
+  const pending: Promise<unknown>[] = [];
+  rewriteUrls(html, (u) => {
+    const t = classify(u, url);
+    if (t.kind === 'image' && images !== 'none') pending.push(fetchImage(c, t));
+    if (t.kind === 'asset') pending.push(fetchAsset(c, t.file, t.url));
+    if (t.kind === 'page') enqueue(t.url.slice(c.origin.length));
+    return u;
+  });
+  await Promise.all(pending);
+  html = rewriteUrls(html, (u, attr) => {
+    const t = classify(u, url);
+    switch (t.kind) {
+      case 'keep':
+        return u;
+      case 'page':
+        return seen.has(t.file) ? relativePath(file, t.file) + t.hash : null;
+      case 'client':
+        return relativePath(file, t.file) + t.search + t.hash;
+      case 'image': {
+        if (images === 'none') return attr === 'src' ? NO_IMAGE : null;
+        const rel = c.manifest[t.runId]?.[t.sampleId]?.[t.image];
+        return rel ? relativePath(file, rel) : attr === 'src' ? NO_IMAGE : null;
+      }
+      case 'asset':
+        return c.files.has(t.file) ? relativePath(file, t.file) : null;
+      default:
+        return null;
+    }
+  });
+  const runM = /^runs\/([^/]+?)(--.*)?\.html$/.exec(file);
+  if (runM) {
+    const id = decodeURIComponent(runM[1]);
+    html = html.replace(/(<h1[^>]*>[\s\S]*?<\/h1>)/, `$1<p class="muted" data-testid="provenance"><a href="${relativePath(file, `provenance/${id}.run.json`)}">provenance (run.json)</a></p>`);
+  }
+  html = html.replace(/<\/body>/i, `${scriptTags(file)}</body>`);
+  return scrubPaths(html, c.plan.rules);
+}
+
+/** Compare and the image browser: the leaderboard's shell with the snapshot script's mount point as its main. */
+function writeShellPages(shell: string, write: WriteFile): void {
+  for (const [file, page] of [
+    ['compare.html', 'compare'],
+    ['browse.html', 'browse'],
+  ] as const) {
+    write(file, shell.replace(/<main\b([^>]*)>[\s\S]*<\/main>/, `<main$1><style>${SHELL_CSS}</style><div id="refbench-static" data-page="${page}"><p class="muted">Loading…</p></div><noscript>This page needs JavaScript.</noscript></main>`).replace(/<title>[^<]*<\/title>/, `<title>${page === 'compare' ? 'Compare' : 'Image browser'} · refbench</title>`), 'pages');
+  }
+}
+
+/** Data: one script per benchmark (values, images) and an index. */
+function writeData(benches: Awaited<ReturnType<typeof readStaticData>>, manifest: Crawl['manifest'], plan: SnapshotPlan, write: WriteFile): void {
+  const index: Record<string, string> = {};
+  for (const b of benches) {
+    for (const r of b.runs) index[r.runId] = b.key;
+    // Per-sample facts the runs share (ids, input hashes, LQ/GT/reference images) once, per-run values per run (pack.ts).
+    write(`data/${b.key}.js`, `(window.REFBENCH_DATA ??= {})[${JSON.stringify(b.key)}] = ${JSON.stringify(scrubJson(packBench(b, manifest), plan.rules))};\n`, 'data');
+  }
+  write('data/index.js', `window.REFBENCH_INDEX = ${JSON.stringify(scrubJson({ runs: index, benchmarks: benches.map((b) => ({ key: b.key, name: b.name, runs: b.runs.map((r) => r.runId) })), images: plan.images }, plan.rules))};\n`, 'data');
+}
+
+/** Provenance: run.json with absolute paths removed. */
+function writeProvenance(plan: SnapshotPlan, write: WriteFile): void {
+  for (const id of plan.runIds) {
+    const raw = JSON.parse(readFileSync(new RunStore(join(runsRoot(plan.resultsDir), id)).runJsonPath, 'utf8')) as unknown;
+    write(`provenance/${id}.run.json`, `${JSON.stringify(scrubJson(raw, plan.rules), null, 2)}\n`, 'provenance');
+  }
+}
+
+/** Bytes and files per kind and in all. */
+function sizeReport(files: ReadonlyMap<string, { bytes: number; kind: string }>, problems: readonly string[]): SizeReport {
   const kinds: SizeReport['kinds'] = {};
   let bytes = 0;
   for (const f of files.values()) {
